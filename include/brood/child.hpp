@@ -1,0 +1,110 @@
+// child: the move-only owner of one child process (its pid and, on Linux >= 5.3, a pidfd).
+//
+// Usage:
+//   brood::child c = brood::command("sleep").arg("10").spawn();
+//   c.stop();                                   // SIGSTOP, through the pidfd
+//   auto ev = c.wait(brood::wait_events::all);  // stopped by SIGSTOP
+//   c.terminate(std::chrono::seconds(2));       // SIGTERM, up to 2 s, then SIGKILL; always reaped
+//
+// Thread safety: one child object is not safe to use from two threads at once; distinct objects are
+// independent. Signals go through the pidfd, so a recycled pid is never hit; once the child is reaped
+// send_signal() returns false instead of signalling whoever has the pid now.
+//
+// Destruction never leaves a zombie. What happens to a still-running child is its drop_policy:
+// kill (default: SIGKILL, then reap), terminate (SIGTERM, wait up to grace, SIGKILL, reap) or
+// detach (brood's reaper thread reaps it whenever it exits; the child keeps running).
+//
+// A handle copied into a forked child process (brood::fork_here) is inert there: it belongs to the
+// process that created it, so the copy neither signals nor waits; it only closes its fds.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include <sys/types.h>
+
+#include <brood/status.hpp>
+#include <brood/unique_fd.hpp>
+
+namespace brood {
+
+// Which events a wait reports: the WEXITED / WSTOPPED (WUNTRACED) / WCONTINUED model.
+enum class wait_events : unsigned { exit = 1, stop = 2, cont = 4, all = 7 };
+constexpr wait_events operator|(wait_events a, wait_events b) noexcept {
+    return static_cast<wait_events>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+}
+constexpr bool has(wait_events set, wait_events e) noexcept {
+    return (static_cast<unsigned>(set) & static_cast<unsigned>(e)) != 0;
+}
+
+struct drop_policy {
+    enum class action { kill, terminate, detach };
+    action what = action::kill;
+    std::chrono::milliseconds grace{5000};  // used by terminate
+
+    static drop_policy kill() noexcept { return {action::kill, {}}; }
+    static drop_policy terminate(std::chrono::milliseconds grace) noexcept { return {action::terminate, grace}; }
+    static drop_policy detach() noexcept { return {action::detach, {}}; }
+};
+
+namespace detail {
+struct child_state;
+}
+
+class child {
+public:
+    child() noexcept;
+    child(child&&) noexcept;
+    child& operator=(child&&) noexcept;
+    child(const child&) = delete;
+    child& operator=(const child&) = delete;
+    ~child();
+
+    // Adopts a child this process created by other means (a raw fork); opens a pidfd for it.
+    static child adopt(pid_t pid);
+
+    explicit operator bool() const noexcept { return state_ != nullptr; }
+    pid_t pid() const noexcept;
+    int pidfd() const noexcept;  // -1 when the kernel has no pidfd
+    // The terminal status once the child has been reaped (by this handle or brood::wait_child).
+    std::optional<wait_status> exit_status() const noexcept;
+
+    // Blocks until an event of the given kinds. Exits are reaped; a stop or continue is reported once.
+    // After the child was reaped, returns its exit status again. EINTR is retried.
+    wait_status wait(wait_events events = wait_events::exit);
+    // Does not block: nullopt when nothing of the given kinds has happened yet.
+    std::optional<wait_status> try_wait(wait_events events = wait_events::exit);
+    // Waits up to timeout for the child to end (readiness of the pidfd); nullopt on timeout.
+    // For stop/continue with deadlines use brood::monitor.
+    std::optional<wait_status> wait_for(std::chrono::milliseconds timeout);
+
+    // Sends a signal through the pidfd. Returns false when the child is already gone (reaped or
+    // exited and not yet reaped counts as alive); throws std::system_error for other failures.
+    bool send_signal(int signal);
+    bool stop() { return send_signal(SIGSTOP); }
+    bool resume() { return send_signal(SIGCONT); }
+    bool kill() { return send_signal(SIGKILL); }
+    // SIGTERM (and SIGCONT, so a stopped child can act on it), wait up to grace, then SIGKILL.
+    // Always returns the reaped status.
+    wait_status terminate(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+
+    void set_drop_policy(drop_policy policy) noexcept;
+    drop_policy get_drop_policy() const noexcept;
+    // Gives the child to brood's reaper thread now and empties this handle.
+    void detach();
+
+    // Parent ends of pipes asked for with stdio::pipe() (empty otherwise). Take them to own them.
+    unique_fd& stdin_pipe();
+    unique_fd& stdout_pipe();
+    unique_fd& stderr_pipe();
+
+    // Used by brood's spawn and fork to make handles; not needed by users.
+    explicit child(std::unique_ptr<detail::child_state> state) noexcept;
+
+private:
+    void release_child() noexcept;
+    std::unique_ptr<detail::child_state> state_;
+};
+
+}  // namespace brood

@@ -1,0 +1,52 @@
+// /proc readers: a process's state, family, command line and memory, including how much of its
+// memory is still shared copy-on-write.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace brood::proc {
+
+struct process_info {
+    pid_t pid = 0;
+    char state = '?';  // R running, S sleeping, D disk sleep, T stopped, t traced, Z zombie, X dead, I idle
+    pid_t ppid = 0;
+    pid_t pgid = 0;
+    pid_t sid = 0;
+    std::string comm;                  // the short name from /proc/PID/stat
+    std::vector<std::string> cmdline;  // empty for zombies and kernel threads
+    std::uint64_t rss_bytes = 0;
+};
+
+// "running", "sleeping", "disk sleep", "stopped", "tracing stop", "zombie", "dead", "idle", "unknown".
+std::string_view state_name(char state) noexcept;
+
+// From smaps_rollup. Shared pages are mapped by more than one process: after fork, untouched
+// memory is shared with the parent; each page a child writes moves to private_dirty.
+struct memory_usage {
+    std::uint64_t rss = 0;
+    std::uint64_t pss = 0;
+    std::uint64_t shared_clean = 0;
+    std::uint64_t shared_dirty = 0;
+    std::uint64_t private_clean = 0;
+    std::uint64_t private_dirty = 0;
+    std::uint64_t swap = 0;
+    std::uint64_t shared() const noexcept { return shared_clean + shared_dirty; }
+    std::uint64_t private_total() const noexcept { return private_clean + private_dirty; }
+};
+
+// nullopt when the process does not exist (or vanished while being read).
+std::optional<process_info> read_process(pid_t pid);
+// nullopt when the process does not exist or its memory cannot be read (zombie, no permission).
+std::optional<memory_usage> read_memory(pid_t pid);
+// Children of pid, from /proc/PID/task/*/children.
+std::vector<pid_t> children_of(pid_t pid);
+// Every pid in /proc, ascending.
+std::vector<pid_t> all_processes();
+
+}  // namespace brood::proc

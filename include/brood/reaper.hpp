@@ -1,0 +1,28 @@
+// Subreaping: become the process that orphaned descendants are given to, and reap them.
+//
+// A child subreaper (prctl PR_SET_CHILD_SUBREAPER) receives every descendant whose parent dies,
+// as init would. Adopted orphans become this process's children; reap_orphans() reaps those that
+// have exited without touching children owned by a brood::child handle (their statuses go to
+// their handles). Call it when SIGCHLD arrives (brood::monitor does this for you).
+#pragma once
+
+#include <vector>
+
+#include <sys/types.h>
+
+#include <brood/status.hpp>
+
+namespace brood {
+
+void become_subreaper(bool enable = true);
+bool is_subreaper();
+
+struct reaped_orphan {
+    pid_t pid;
+    wait_status status;
+};
+
+// Non-blocking: reaps every exited child that no brood::child owns and returns them.
+std::vector<reaped_orphan> reap_orphans();
+
+}  // namespace brood

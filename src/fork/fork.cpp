@@ -1,0 +1,99 @@
+#include <brood/fork.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <brood/error.hpp>
+
+#include "child/child_state.hpp"
+
+namespace brood {
+namespace {
+
+// Buffered output not yet written would otherwise be written by both processes.
+void flush_standard_streams() noexcept {
+    try {
+        std::cout.flush();
+        std::cerr.flush();
+        std::clog.flush();
+    } catch (...) {
+    }
+    std::fflush(nullptr);
+}
+
+}  // namespace
+
+std::optional<child> fork_here() {
+    flush_standard_streams();
+    const pid_t pid = ::fork();
+    if (pid == -1) throw_errno(errno, "fork");
+    if (pid == 0) return std::nullopt;
+    try {
+        return child(detail::make_child_state(pid, unique_fd()));
+    } catch (...) {
+        // Without a handle nobody would reap it.
+        ::kill(pid, SIGKILL);
+        while (::waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {
+        }
+        throw;
+    }
+}
+
+void exit_child(int code) noexcept {
+    flush_standard_streams();
+    ::_exit(code);
+}
+
+namespace detail {
+
+void exit_after_exception(std::exception_ptr error) noexcept {
+    std::string what = "unknown exception";
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+        what = e.what();
+    } catch (...) {
+    }
+    flush_standard_streams();
+    std::fprintf(stderr, "brood: uncaught exception in forked child %d: %s\n", static_cast<int>(::getpid()),
+                 what.c_str());
+    exit_child(uncaught_exception_exit_code);
+}
+
+void write_all(int fd, const void* data, std::size_t size) noexcept {
+    const char* bytes = static_cast<const char*>(data);
+    while (size > 0) {
+        const ssize_t n = ::write(fd, bytes, size);
+        if (n == -1 && errno == EINTR) continue;
+        if (n <= 0) return;  // the reader is gone: nothing left to tell
+        bytes += n;
+        size -= static_cast<std::size_t>(n);
+    }
+}
+
+std::string read_all(int fd) {
+    std::string data;
+    char buffer[65536];
+    for (;;) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n == -1 && errno == EINTR) continue;
+        if (n == -1) throw_errno(errno, "read result of forked child");
+        if (n == 0) return data;
+        data.append(buffer, static_cast<std::size_t>(n));
+    }
+}
+
+unique_fd result_pipe(unique_fd* write_end) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) == -1) throw_errno(errno, "pipe for fork_call result");
+    write_end->reset(fds[1]);
+    return unique_fd(fds[0]);
+}
+
+}  // namespace detail
+}  // namespace brood
