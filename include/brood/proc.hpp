@@ -1,5 +1,13 @@
 // /proc readers: a process's state, family, command line and memory, including how much of its
 // memory is still shared copy-on-write.
+//
+//   if (auto p = brood::proc::read_process(pid)) std::printf("%c %s\n", p->state, p->comm.c_str());
+//   if (auto m = brood::proc::read_memory(pid)) m->private_dirty;  // pages this process has copied
+//
+// A process can end at any moment: every reader returns nullopt (or an empty list) for a process
+// that does not exist or vanished while being read, and never throws for that. All the fields of
+// one process_info come from the same process even if its pid is reused meanwhile. Other failures
+// (out of file descriptors, a malformed /proc) throw std::system_error or std::runtime_error.
 #pragma once
 
 #include <cstdint>
@@ -14,19 +22,21 @@ namespace brood::proc {
 
 struct process_info {
     pid_t pid = 0;
-    char state = '?';  // R running, S sleeping, D disk sleep, T stopped, t traced, Z zombie, X dead, I idle
+    char state = '?';  // R running, S sleeping, D disk sleep, T stopped, t traced, Z zombie, X dead, I idle, P parked
     pid_t ppid = 0;
     pid_t pgid = 0;
     pid_t sid = 0;
+    int threads = 0;
+    std::uint64_t start_time = 0;      // clock ticks after boot; with pid, names one process for good
     std::string comm;                  // the short name from /proc/PID/stat
     std::vector<std::string> cmdline;  // empty for zombies and kernel threads
     std::uint64_t rss_bytes = 0;
 };
 
-// "running", "sleeping", "disk sleep", "stopped", "tracing stop", "zombie", "dead", "idle", "unknown".
+// "running", "sleeping", "disk sleep", "stopped", "tracing stop", "zombie", "dead", "idle", "parked", "unknown".
 std::string_view state_name(char state) noexcept;
 
-// From smaps_rollup. Shared pages are mapped by more than one process: after fork, untouched
+// From smaps_rollup, in bytes. Shared pages are mapped by more than one process: after fork, untouched
 // memory is shared with the parent; each page a child writes moves to private_dirty.
 struct memory_usage {
     std::uint64_t rss = 0;
@@ -44,7 +54,8 @@ struct memory_usage {
 std::optional<process_info> read_process(pid_t pid);
 // nullopt when the process does not exist or its memory cannot be read (zombie, no permission).
 std::optional<memory_usage> read_memory(pid_t pid);
-// Children of pid, from /proc/PID/task/*/children.
+// Children of pid (of all its threads), ascending, from /proc/PID/task/*/children. Empty when pid
+// does not exist.
 std::vector<pid_t> children_of(pid_t pid);
 // Every pid in /proc, ascending.
 std::vector<pid_t> all_processes();
