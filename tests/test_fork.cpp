@@ -1,0 +1,142 @@
+// fork(fn), fork_here, fork_call: flushing, _exit, exceptions, results.
+#include <brood/fork.hpp>
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+using namespace brood;
+
+namespace {
+
+struct point {
+    int x;
+    double y;
+};
+
+// Runs body in a forked child with its stdout sent to a pipe; returns what the child wrote.
+template <class F>
+std::string stdout_of(F body) {
+    int out[2];
+    EXPECT_EQ(::pipe(out), 0);
+    child c = brood::fork([&] {
+        ::close(out[0]);
+        ::dup2(out[1], STDOUT_FILENO);
+        ::close(out[1]);
+        std::setvbuf(stdout, nullptr, _IOFBF, 4096);  // a pipe is fully buffered: the dangerous case
+        body();
+        return 0;
+    });
+    ::close(out[1]);
+    std::string text;
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(out[0], buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(n));
+    ::close(out[0]);
+    EXPECT_EQ(c.wait().code(), 0);
+    return text;
+}
+
+}  // namespace
+
+TEST(fork, returns_the_callables_code) {
+    EXPECT_EQ(brood::fork([] { return 42; }).wait().code(), 42);
+    EXPECT_EQ(brood::fork([] {}).wait().code(), 0);
+}
+
+TEST(fork, buffered_output_is_printed_once) {
+    const std::string text = stdout_of([] {
+        std::printf("before fork;");  // still in the buffer when the nested fork happens
+        brood::fork([] { std::printf("in child;"); }).wait();
+        std::printf("after wait;");
+    });
+    EXPECT_EQ(text, "before fork;in child;after wait;");
+}
+
+TEST(fork, atexit_handlers_do_not_run_in_the_child) {
+    const std::string text = stdout_of([] {
+        std::atexit([] { std::printf("atexit;"); });
+        brood::fork([] { return 0; }).wait();
+        brood::fork_call([] { return 1; }).get();
+        std::exit(0);  // the outer child runs its atexit handler exactly once
+    });
+    EXPECT_EQ(text, "atexit;");
+}
+
+TEST(fork, an_escaping_exception_is_a_distinct_code_with_its_message) {
+    int err[2];
+    ASSERT_EQ(::pipe(err), 0);
+    child c = brood::fork([&]() -> int {
+        ::dup2(err[1], STDERR_FILENO);
+        throw std::runtime_error("boom");
+    });
+    ::close(err[1]);
+    char buffer[256] = {};
+    const ssize_t n = ::read(err[0], buffer, sizeof buffer - 1);
+    ::close(err[0]);
+    EXPECT_EQ(c.wait().code(), uncaught_exception_exit_code);
+    ASSERT_GT(n, 0);
+    EXPECT_EQ(std::string(buffer), "brood: uncaught exception in forked child " + std::to_string(c.pid()) + ": boom\n");
+}
+
+TEST(fork_here, returns_a_handle_in_the_parent_and_nothing_in_the_child) {
+    int report[2];
+    ASSERT_EQ(::pipe(report), 0);
+    const pid_t parent = ::getpid();
+    std::optional<child> kid = fork_here();
+    if (!kid) {
+        const pid_t ids[2] = {::getpid(), ::getppid()};
+        [[maybe_unused]] auto n = ::write(report[1], ids, sizeof ids);
+        exit_child(0);
+    }
+    ::close(report[1]);
+    pid_t ids[2] = {};
+    ASSERT_EQ(::read(report[0], ids, sizeof ids), static_cast<ssize_t>(sizeof ids));
+    ::close(report[0]);
+    EXPECT_EQ(ids[0], kid->pid());
+    EXPECT_EQ(ids[1], parent);
+    EXPECT_EQ(kid->wait().code(), 0);
+}
+
+TEST(fork_call, brings_back_values) {
+    EXPECT_EQ(fork_call([] { return 41 + 1; }).get(), 42);
+    EXPECT_EQ(fork_call([] { return static_cast<pid_t>(::getpid()); }).get() == ::getpid(), false);
+    const point p = fork_call([] { return point{3, 2.5}; }).get();
+    EXPECT_EQ(p.x, 3);
+    EXPECT_EQ(p.y, 2.5);
+    EXPECT_EQ(fork_call([] { return std::string("hello from the child"); }).get(), "hello from the child");
+    fork_call([] {}).get();
+}
+
+TEST(fork_call, a_large_result_does_not_deadlock) {
+    const std::string big = fork_call([] { return std::string(8 << 20, 'x'); }).get();
+    EXPECT_EQ(big.size(), 8u << 20);
+}
+
+TEST(fork_call, a_thrown_exception_comes_back_as_child_failed) {
+    auto result = fork_call([]() -> int { throw std::runtime_error("no result"); });
+    try {
+        result.get();
+        FAIL() << "no exception";
+    } catch (const child_failed& e) {
+        EXPECT_STREQ(e.what(), "forked child threw: no result");
+        EXPECT_EQ(e.status().code(), uncaught_exception_exit_code);
+    }
+}
+
+TEST(fork_call, a_killed_child_is_reported) {
+    auto result = fork_call([] {
+        ::raise(SIGKILL);
+        return 1;
+    });
+    try {
+        result.get();
+        FAIL() << "no exception";
+    } catch (const child_failed& e) {
+        EXPECT_EQ(e.status().signal(), SIGKILL);
+        EXPECT_STREQ(e.what(), "forked child killed by SIGKILL before sending its result");
+    }
+}
