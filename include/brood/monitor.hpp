@@ -1,0 +1,168 @@
+// monitor: one event loop over many children, timers and file descriptors.
+//
+// Callbacks:
+//   brood::monitor mon({.report_stops = true});
+//   auto id = mon.watch(brood::command("server").spawn(), /*tag=*/1);
+//   mon.add_timer(std::chrono::seconds(5), /*tag=*/2);
+//   mon.on_event([&](const brood::monitor::event& e) {
+//       if (e.from == brood::monitor::source::child) std::cout << e.pid << ' ' << e.status->to_string() << '\n';
+//   });
+//   mon.run();                                    // until stop() or nothing is left to wait for
+// Pull:
+//   while (auto e = mon.next_event(std::chrono::milliseconds(100))) ...
+// Embedded in another loop: poll mon.fd() for POLLIN, then call mon.run_once(std::chrono::milliseconds(0)).
+//
+// What it reports: a watched child's exit (exited / killed), and with report_stops its stopped and
+// continued events; with report_orphans, the exits of adopted orphans (as a subreaper); timers that
+// fire. Watched fds get their own callbacks. A watched child's exit ends its watch: the child has
+// been reaped and its handle is gone when the event is delivered.
+//
+// Cost: an exit costs O(1) whatever the number of children (epoll on each child's pidfd). A stop or
+// continue costs O(1) system calls too, but each SIGCHLD asks the kernel once which child changed
+// (waitid(P_ALL, WNOWAIT)), and the kernel answers by walking this process's children list.
+// See docs/monitor.md for the details and the one case that scans the watched children.
+//
+// SIGCHLD and the signal mask: a monitor that reports only exits changes nothing. With report_stops
+// or report_orphans it reads SIGCHLD from a signalfd, never installing a handler: it blocks SIGCHLD
+// in the thread that creates it (and restores the mask when destroyed). Every other thread of the
+// process must block SIGCHLD too, or the kernel may deliver it there and the monitor never sees it:
+// call brood::block_sigchld() in main() before creating threads (threads inherit the mask). SIGCHLD
+// must not be ignored (SIG_IGN, SA_NOCLDWAIT: the kernel then reaps children itself) and, with
+// report_stops, its handler must not have SA_NOCLDSTOP; the constructor checks and throws. At most
+// one monitor per process may use SIGCHLD; any number may report exits only.
+//
+// Thread safety: one monitor belongs to the thread that created it. Every member function called
+// from another thread throws std::logic_error, except post() and stop(), which are made for that:
+// post(fn) queues fn to run on the monitor's thread and wakes it (eventfd). Destroy it on its thread.
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include <sys/types.h>
+
+#include <brood/child.hpp>
+#include <brood/status.hpp>
+
+namespace brood {
+
+// Blocks SIGCHLD in the calling thread. Call it in main() before any thread exists when a monitor
+// reports stops or orphans, so that every thread inherits the blocked mask.
+void block_sigchld();
+
+// What to do with a stop or continue of a child this monitor does not watch.
+enum class unwatched_stops {
+    // Leave it to its owner (default). Cost: while such an event is pending, each SIGCHLD polls
+    // every watched child once (O(watched children) system calls) to find the events behind it.
+    leave,
+    // Consume it and report it as source::unwatched: O(1), but its owner never sees it.
+    consume,
+};
+
+struct monitor_options {
+    bool report_stops = false;    // stopped / continued events: SIGCHLD via signalfd
+    bool report_orphans = false;  // exits of adopted orphans (after brood::become_subreaper())
+    unwatched_stops unwatched = unwatched_stops::leave;
+};
+
+class monitor;
+
+namespace detail {
+struct monitor_state;
+struct posted_task {
+    virtual ~posted_task() = default;
+    virtual void run(monitor& loop) = 0;
+};
+}  // namespace detail
+
+class monitor {
+public:
+    enum class watch_id : std::uint64_t { none = 0 };
+    enum class timer_id : std::uint64_t { none = 0 };
+    enum class source : std::uint8_t { child, orphan, unwatched, timer };
+    using clock = std::chrono::steady_clock;
+    static constexpr std::chrono::milliseconds forever{-1};
+
+    struct event {
+        source from = source::child;
+        pid_t pid = 0;                       // child, orphan, unwatched
+        std::optional<wait_status> status;   // child, orphan, unwatched
+        watch_id watch = watch_id::none;     // child
+        timer_id timer = timer_id::none;     // timer
+        std::uint64_t tag = 0;               // as given to watch() or add_timer()
+    };
+    using handler = std::function<void(const event&)>;
+    // revents as epoll reports them (EPOLLIN, EPOLLOUT, EPOLLHUP, EPOLLERR ...).
+    using fd_callback = std::function<void(int fd, std::uint32_t revents)>;
+
+    explicit monitor(monitor_options options = {});
+    monitor(const monitor&) = delete;
+    monitor& operator=(const monitor&) = delete;
+    // Owned children follow their drop policy (default: killed and reaped); none is left a zombie.
+    ~monitor();
+
+    // Readable (POLLIN) whenever run_once(0) or next_event(0) has something to do: an epoll fd.
+    int fd() const noexcept;
+
+    // Takes the child and reports its events under the returned id. Needs a pidfd (Linux >= 5.3).
+    // A child reaped already is reported at once. Take the child's pipes first if you watch them.
+    watch_id watch(child process, std::uint64_t tag = 0);
+    // The watched child, to signal it; nullptr once its exit was reported or for an unknown id.
+    child* find(watch_id id);
+    // Stops watching and gives the child back (an empty handle for an unknown id).
+    child release(watch_id id);
+    std::size_t watched() const;
+
+    // A timer fires once, as an event of source::timer; timers due together fire in deadline order,
+    // then in the order they were added.
+    timer_id add_timer(clock::time_point deadline, std::uint64_t tag = 0);
+    timer_id add_timer(clock::duration delay, std::uint64_t tag = 0);
+    // False when it already fired (even if its event is still queued) or is unknown.
+    bool cancel_timer(timer_id id);
+
+    // Calls callback from the loop while fd is ready for events (level-triggered, EPOLLIN...).
+    // The monitor does not own fd: call remove_fd before closing it.
+    void add_fd(int fd, std::uint32_t events, fd_callback callback);
+    void modify_fd(int fd, std::uint32_t events);
+    bool remove_fd(int fd);
+
+    // Callback API: run_once waits up to timeout for something to happen, runs fd callbacks and
+    // gives every event to the handler; returns the number of events handled. Without a handler
+    // the events stay queued for next_event. run() loops until stop() or until no child, timer or
+    // fd is watched any more.
+    void on_event(handler h);
+    std::size_t run_once(std::chrono::milliseconds timeout = forever);
+    void run();
+    // Makes run() return after the current iteration. Safe from any thread and from callbacks.
+    void stop() noexcept;
+
+    // Pull API: the next event, waiting up to timeout (fd callbacks run meanwhile); nullopt on timeout.
+    std::optional<event> next_event(std::chrono::milliseconds timeout = forever);
+    // Events queued and not yet handed out.
+    std::size_t pending() const;
+
+    // Safe from any thread: runs fn(*this) on the monitor's thread, from run / run_once /
+    // next_event, and wakes the loop. Tasks still queued when the monitor is destroyed are dropped.
+    template <class F>
+        requires std::invocable<std::decay_t<F>&, monitor&>
+    void post(F&& fn) {
+        struct task final : detail::posted_task {
+            explicit task(F&& f) : fn(std::forward<F>(f)) {}
+            void run(monitor& loop) override { fn(loop); }
+            std::decay_t<F> fn;
+        };
+        post_task(std::make_unique<task>(std::forward<F>(fn)));
+    }
+
+private:
+    void post_task(std::unique_ptr<detail::posted_task> task);
+    std::unique_ptr<detail::monitor_state> state_;
+};
+
+}  // namespace brood

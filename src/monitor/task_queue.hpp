@@ -1,0 +1,34 @@
+// Work handed to the monitor's thread from other threads, and the eventfd that wakes the loop for
+// it. The loop also rings the eventfd itself while queued events remain, so that fd() stays
+// readable for an embedding loop until they are all handed out.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <mutex>
+
+#include <brood/monitor.hpp>
+#include <brood/unique_fd.hpp>
+
+namespace brood::detail {
+
+class task_queue {
+public:
+    task_queue();
+    int fd() const noexcept { return fd_.get(); }
+    // Thread-safe.
+    void push(std::unique_ptr<posted_task> task);
+    // Thread-safe and async-signal-safe: makes fd() readable.
+    void wake() noexcept;
+    // Makes fd() unreadable again (until the next push or wake).
+    void clear() noexcept;
+    // The oldest task, or null. Thread-safe.
+    std::unique_ptr<posted_task> pop();
+
+private:
+    unique_fd fd_;
+    std::mutex mutex_;
+    std::deque<std::unique_ptr<posted_task>> tasks_;
+};
+
+}  // namespace brood::detail
