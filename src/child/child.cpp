@@ -43,8 +43,9 @@ std::optional<wait_status> wait_once(detail::child_state& state, wait_events eve
         if (::waitid(type, id, &info, wait_flags(events) | (block ? 0 : WNOHANG)) == 0) break;
         if (errno == EINTR) continue;
         if (errno == ECHILD) {
-            // Someone reaped it by selector (wait_child, reap_orphans): the registry has the status.
-            if (auto done = detail::delivered_status(&state)) return done;
+            // Someone reaped it by selector (wait_child, reap_orphans): the registry has the status,
+            // or will have it in a moment if that happened in another thread just now.
+            if (auto done = detail::await_delivered(&state, std::chrono::seconds(1))) return done;
         }
         throw_errno(errno, "waitid for child " + std::to_string(state.pid));
     }

@@ -1,5 +1,6 @@
 #include "child/registry.hpp"
 
+#include <condition_variable>
 #include <mutex>
 #include <unordered_map>
 
@@ -11,6 +12,7 @@ namespace brood::detail {
 namespace {
 
 std::mutex registry_mutex;
+std::condition_variable delivered;
 std::unordered_map<pid_t, child_state*>& registry() {
     static auto* map = new std::unordered_map<pid_t, child_state*>;  // never destroyed: used by late destructors
     return *map;
@@ -34,22 +36,24 @@ void unregister_child(child_state* state) noexcept {
     if (it != registry().end() && it->second == state) registry().erase(it);
 }
 
-bool is_registered(pid_t pid) noexcept {
-    std::lock_guard lock(registry_mutex);
-    return registry().contains(pid);
-}
-
 bool deliver_status(pid_t pid, const wait_status& status) noexcept {
     std::lock_guard lock(registry_mutex);
     auto it = registry().find(pid);
     if (it == registry().end()) return false;
     it->second->final_status = status;
     registry().erase(it);
+    delivered.notify_all();
     return true;
 }
 
 std::optional<wait_status> delivered_status(const child_state* state) noexcept {
     std::lock_guard lock(registry_mutex);
+    return state->final_status;
+}
+
+std::optional<wait_status> await_delivered(const child_state* state, std::chrono::milliseconds timeout) noexcept {
+    std::unique_lock lock(registry_mutex);
+    delivered.wait_for(lock, timeout, [state] { return state->final_status.has_value(); });
     return state->final_status;
 }
 

@@ -4,6 +4,7 @@
 // registry lets it pass the status to that handle instead of losing it.
 #pragma once
 
+#include <chrono>
 #include <optional>
 
 #include <sys/types.h>
@@ -16,10 +17,12 @@ struct child_state;
 
 void register_child(child_state* state);
 void unregister_child(child_state* state) noexcept;
-bool is_registered(pid_t pid) noexcept;
 // Records the terminal status of an owned child that was reaped elsewhere. False if not owned.
 bool deliver_status(pid_t pid, const wait_status& status) noexcept;
 // The status delivered to this child, if any (reads under the registry's lock).
 std::optional<wait_status> delivered_status(const child_state* state) noexcept;
+// As delivered_status, but waits up to timeout for a delivery: a selector wait in another thread
+// reaps first and delivers just after, so a handle's waitid can see ECHILD in between.
+std::optional<wait_status> await_delivered(const child_state* state, std::chrono::milliseconds timeout) noexcept;
 
 }  // namespace brood::detail
