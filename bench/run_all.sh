@@ -1,0 +1,128 @@
+#!/bin/sh
+# Runs brood's spawn/fork benchmarks one after another, prints their tables and the goals, and draws
+# docs/spawn_vs_memory.png. Builds nothing: build first with
+#   cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DBROOD_BUILD_BENCH=ON && cmake --build build-bench -j2
+#
+#   bench/run_all.sh [--build DIR] [--quick] [--max-load L] [--wait-quiet SECONDS]
+#
+# Waits (up to --wait-quiet seconds, default 180) for the 1-minute load average to fall below
+# --max-load (default 0.5) so that other work on the machine does not skew the numbers, and prints
+# the load before every benchmark. --quick runs fewer rounds (a smoke test, not for the docs).
+# The full output is also kept in DIR/bench_results.txt. Exit status: 0 when every goal is met,
+# 3 when some goal is not, 1 on error. fd_limit raises RLIMIT_NOFILE and so wants root.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+build="$repo/build-bench"
+quick=0
+max_load=0.5
+wait_quiet=180
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --build) build=$2; shift 2 ;;
+        --quick) quick=1; shift ;;
+        --max-load) max_load=$2; shift 2 ;;
+        --wait-quiet) wait_quiet=$2; shift 2 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        *) echo "run_all.sh: unknown argument $1" >&2; exit 1 ;;
+    esac
+done
+
+bin="$build/bench"
+for b in noop_static spawn_floor spawn_compare spawn_memory fork_compare fd_limit; do
+    if [ ! -x "$bin/$b" ]; then
+        echo "run_all.sh: $bin/$b not built; see the build command at the top of this script" >&2
+        exit 1
+    fi
+done
+
+log="$build/bench_results.txt"
+: > "$log"
+say() { printf '%s\n' "$*" | tee -a "$log"; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+# Pythons: Debian's, and the one first on PATH when it is another interpreter.
+pythons="--python /usr/bin/python3"
+path_python=$(command -v python3 || true)
+if [ -n "$path_python" ]; then
+    real_path_python=$("$path_python" -c 'import sys; print(sys.executable)' 2>/dev/null || true)
+    if [ -n "$real_path_python" ] && [ "$real_path_python" != /usr/bin/python3 ] &&
+        [ "$(readlink -f "$real_path_python")" != "$(readlink -f /usr/bin/python3)" ]; then
+        pythons="$pythons --python $real_path_python"
+    fi
+fi
+
+if [ "$quick" = 1 ]; then
+    compare_args="--rounds 5 --batch-ms 15"; memory_args="--rounds 3 --batch-ms 20 --sizes 0,1"
+    fork_args="--rounds 5 --batch-ms 15"; fd_args="--rounds 3 --batch-ms 15"
+else
+    compare_args="--rounds 15 --batch-ms 40"; memory_args="--rounds 9 --batch-ms 60 --sizes 0,1,4"
+    fork_args="--rounds 15 --batch-ms 40"; fd_args="--rounds 9 --batch-ms 40"
+fi
+
+waited=0
+while awk -v l="$(load1)" -v m="$max_load" 'BEGIN { exit !(l >= m) }'; do
+    if [ "$waited" -ge "$wait_quiet" ]; then
+        say "WARNING: load average still $(load1) (>= $max_load) after ${waited}s; measuring anyway"
+        break
+    fi
+    [ "$waited" = 0 ] && echo "run_all.sh: load $(load1) >= $max_load, waiting for a quiet machine..." >&2
+    sleep 10
+    waited=$((waited + 10))
+done
+
+say "# brood benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
+say "machine: $(uname -srm), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
+say "  $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), glibc $(getconf GNU_LIBC_VERSION | cut -d' ' -f2),"
+say "  THP $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null), RLIMIT_NOFILE $(awk '/^Max open files/ { print $4 "/" $5 }' /proc/self/limits)"
+say "build: $build ($(grep -m1 '^CMAKE_BUILD_TYPE' "$build/CMakeCache.txt" 2>/dev/null | cut -d= -f2))"
+say "git: $(git -C "$repo" log -1 --format='%h %s' 2>/dev/null || echo unknown)"
+
+status=0
+run() {
+    name=$1; shift
+    say ""
+    say "## $name (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    say "\$ $*"
+    "$@" 2>&1 | tee -a "$log"
+    rc=$(cat "$build/.bench_rc")
+    case "$rc" in
+        0) ;;
+        3) [ "$status" = 0 ] && status=3 ;;
+        *) say "run_all.sh: $name failed (exit $rc)"; status=1 ;;
+    esac
+}
+# tee hides the benchmark's exit status: keep it in a file.
+# shellcheck disable=SC2317  # called through run
+wrap() { "$@"; echo $? > "$build/.bench_rc"; }
+
+# shellcheck disable=SC2086  # word splitting of the argument lists is intended
+run "spawn_compare" wrap "$bin/spawn_compare" $compare_args $pythons "$bin/noop_static" /bin/true
+# shellcheck disable=SC2086
+run "spawn_memory" wrap "$bin/spawn_memory" $memory_args --python /usr/bin/python3 \
+    --data "$build/spawn_memory.dat" "$bin/noop_static"
+# shellcheck disable=SC2086
+run "fork_compare" wrap "$bin/fork_compare" $fork_args
+# shellcheck disable=SC2086
+run "fd_limit" wrap "$bin/fd_limit" $fd_args "$bin/noop_static"
+rm -f "$build/.bench_rc"
+
+if [ -s "$build/spawn_memory.dat" ] && command -v gnuplot >/dev/null; then
+    subtitle="$(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg), $(date -u '+%Y-%m-%d')"
+    if gnuplot -e "datafile='$build/spawn_memory.dat'; outfile='$repo/docs/spawn_vs_memory.png'; subtitle='$subtitle'" \
+        "$here/plot_spawn_memory.gp"; then
+        say ""
+        say "plot written: $repo/docs/spawn_vs_memory.png"
+    else
+        say "run_all.sh: gnuplot failed"; status=1
+    fi
+fi
+
+say ""
+say "## goals"
+goals=$(grep '^goal ' "$log")
+say "$goals"
+say "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+exit "$status"
