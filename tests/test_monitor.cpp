@@ -1,0 +1,543 @@
+// The monitor: exits of many children at once, stops and continues, orphans, timers, fd watches,
+// the embedding fd, threads, and exact counts under a storm of events.
+#include <brood/command.hpp>
+#include <brood/fork.hpp>
+#include <brood/monitor.hpp>
+#include <brood/reaper.hpp>
+
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/leak_check.hpp"
+
+using namespace brood;
+using namespace std::chrono_literals;
+using event = monitor::event;
+using source = monitor::source;
+
+namespace {
+
+struct test_pipe {
+    unique_fd read_end, write_end;
+    test_pipe() {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+        read_end.reset(fds[0]);
+        write_end.reset(fds[1]);
+    }
+};
+
+// A child blocked reading stdin_fd; it exits with code once every writer of that pipe is closed.
+child waiter(int stdin_fd, int code) {
+    return command(brood::testing::helper("monitor_exit_at_eof"))
+        .arg(std::to_string(code))
+        .set_stdin(stdio::fd(stdin_fd))
+        .spawn();
+}
+
+std::string describe(const event& e) {
+    static const char* const names[] = {"child", "orphan", "unwatched", "timer"};
+    return std::string(names[static_cast<int>(e.from)]) + " pid " + std::to_string(e.pid) + " tag " +
+           std::to_string(e.tag) + (e.status ? " " + e.status->to_string() : "");
+}
+
+// Pulls count events, failing the test if they take longer than limit.
+std::vector<event> pull(monitor& mon, std::size_t count, std::chrono::milliseconds limit = 30s) {
+    std::vector<event> events;
+    const auto deadline = monitor::clock::now() + limit;
+    while (events.size() < count) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - monitor::clock::now());
+        if (left <= 0ms) {
+            ADD_FAILURE() << "timed out with " << events.size() << " of " << count << " events";
+            break;
+        }
+        if (auto e = mon.next_event(left)) events.push_back(*e);
+    }
+    return events;
+}
+
+void expect_quiet(monitor& mon, std::chrono::milliseconds time = 100ms) {
+    const auto e = mon.next_event(time);
+    EXPECT_FALSE(e) << "unexpected event: " << describe(*e);
+}
+
+bool sigchld_blocked() {
+    sigset_t current;
+    ::pthread_sigmask(SIG_BLOCK, nullptr, &current);
+    return sigismember(&current, SIGCHLD) == 1;
+}
+
+}  // namespace
+
+TEST(monitor, a_thousand_children_exiting_at_once_are_each_reported_once) {
+    monitor mon;
+    std::map<monitor::watch_id, std::uint64_t> tags;
+    {
+        test_pipe p;
+        for (int i = 0; i < 1000; ++i) tags[mon.watch(waiter(p.read_end.get(), i % 256), i)] = i;
+        EXPECT_EQ(mon.watched(), 1000u);
+    }  // the last writer is gone: every child reads end of file and exits
+    std::set<std::uint64_t> seen;
+    for (const event& e : pull(mon, 1000)) {
+        ASSERT_EQ(e.from, source::child) << describe(e);
+        ASSERT_EQ(tags.at(e.watch), e.tag);
+        EXPECT_EQ(e.status->code(), static_cast<int>(e.tag % 256)) << describe(e);
+        EXPECT_TRUE(seen.insert(e.tag).second) << "reported twice: " << describe(e);
+    }
+    EXPECT_EQ(seen.size(), 1000u);
+    EXPECT_EQ(mon.watched(), 0u);
+    expect_quiet(mon);
+}
+
+TEST(monitor, stop_and_continue_of_one_child_among_many_are_reported_for_that_child_only) {
+    monitor mon({.report_stops = true});
+    test_pipe p;
+    std::vector<monitor::watch_id> ids;
+    for (int i = 0; i < 100; ++i) ids.push_back(mon.watch(waiter(p.read_end.get(), 0), i));
+
+    ASSERT_TRUE(mon.find(ids[37])->stop());
+    auto events = pull(mon, 1);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].watch, ids[37]);
+    EXPECT_EQ(events[0].tag, 37u);
+    EXPECT_EQ(events[0].pid, mon.find(ids[37])->pid());
+    EXPECT_EQ(events[0].status->stopped_signal(), SIGSTOP);
+    expect_quiet(mon);
+
+    ASSERT_TRUE(mon.find(ids[37])->resume());
+    events = pull(mon, 1);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].watch, ids[37]);
+    EXPECT_TRUE(events[0].status->continued()) << describe(events[0]);
+    expect_quiet(mon);
+
+    p.write_end.reset();
+    EXPECT_EQ(pull(mon, 100).size(), 100u);
+    EXPECT_EQ(mon.watched(), 0u);
+}
+
+TEST(monitor, a_child_killed_while_stopped_reports_its_stop_then_its_death) {
+    monitor mon({.report_stops = true});
+    test_pipe p;
+    const auto id = mon.watch(waiter(p.read_end.get(), 0));
+    ASSERT_TRUE(mon.find(id)->stop());
+    auto events = pull(mon, 1);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].status->stopped_signal(), SIGSTOP);
+
+    ASSERT_TRUE(mon.find(id)->kill());
+    events = pull(mon, 1);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].watch, id);
+    EXPECT_EQ(events[0].status->signal(), SIGKILL) << describe(events[0]);
+    EXPECT_EQ(mon.find(id), nullptr);
+    expect_quiet(mon);
+}
+
+TEST(monitor, a_child_stopped_and_killed_before_the_monitor_looks_ends_with_one_death) {
+    monitor mon({.report_stops = true});
+    test_pipe p;
+    const auto id = mon.watch(waiter(p.read_end.get(), 0));
+    mon.find(id)->stop();
+    mon.find(id)->kill();
+    // The kernel forgets a stop once the child is dead, so the stop may or may not be seen first.
+    auto events = pull(mon, 1);
+    ASSERT_EQ(events.size(), 1u);
+    if (events[0].status->stopped_signal()) events = pull(mon, 1);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].status->signal(), SIGKILL) << describe(events[0]);
+    expect_quiet(mon);
+}
+
+TEST(monitor, a_storm_of_stops_continues_and_deaths_loses_no_event_and_repeats_none) {
+    constexpr int n = 1000;
+    monitor mon({.report_stops = true});
+    test_pipe p;
+    std::vector<monitor::watch_id> ids;
+    for (int i = 0; i < n; ++i) ids.push_back(mon.watch(waiter(p.read_end.get(), 0), i));
+
+    auto each_once = [&](auto&& expected, const char* what) {
+        std::vector<int> count(n);
+        for (const event& e : pull(mon, n)) {
+            ASSERT_EQ(e.from, source::child) << describe(e);
+            ASSERT_EQ(e.watch, ids[e.tag]);
+            ASSERT_TRUE(expected(*e.status)) << what << ": " << describe(e);
+            ++count[e.tag];
+        }
+        for (int i = 0; i < n; ++i) ASSERT_EQ(count[i], 1) << what << " of child " << i;
+        expect_quiet(mon);
+    };
+    for (auto id : ids) mon.find(id)->stop();
+    each_once([](const wait_status& s) { return s.stopped_signal() == SIGSTOP; }, "stopped");
+    for (auto id : ids) mon.find(id)->resume();
+    each_once([](const wait_status& s) { return s.continued(); }, "continued");
+    for (auto id : ids) mon.find(id)->kill();
+    each_once([](const wait_status& s) { return s.signal() == SIGKILL; }, "killed");
+    EXPECT_EQ(mon.watched(), 0u);
+}
+
+TEST(monitor, exits_of_adopted_orphans_are_reported_and_owned_children_keep_their_watch) {
+    become_subreaper(true);
+    struct not_subreaper_after {
+        ~not_subreaper_after() { become_subreaper(false); }
+    } restore;
+    monitor mon({.report_orphans = true});
+    test_pipe p;
+    const auto owned = mon.watch(waiter(p.read_end.get(), 5), 1);
+    // The middle process starts three grandchildren and exits at once: they become ours.
+    const auto middle = mon.watch(brood::fork([&] {
+                                      for (int i = 0; i < 3; ++i) {
+                                          if (::fork() != 0) continue;
+                                          ::close(p.write_end.get());
+                                          char byte;
+                                          while (::read(p.read_end.get(), &byte, 1) > 0) {
+                                          }
+                                          ::_exit(40 + i);
+                                      }
+                                      return 0;
+                                  }),
+                                  2);
+    auto events = pull(mon, 1);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].watch, middle);
+    EXPECT_EQ(events[0].status->code(), 0);
+
+    p.write_end.reset();
+    std::multiset<int> orphan_codes;
+    std::set<pid_t> orphan_pids;
+    int owned_exits = 0;
+    for (const event& e : pull(mon, 4)) {
+        if (e.from == source::orphan) {
+            orphan_codes.insert(e.status->code().value_or(-1));
+            orphan_pids.insert(e.pid);
+        } else {
+            ASSERT_EQ(e.from, source::child) << describe(e);
+            EXPECT_EQ(e.watch, owned);
+            EXPECT_EQ(e.status->code(), 5);
+            ++owned_exits;
+        }
+    }
+    EXPECT_EQ(owned_exits, 1);
+    EXPECT_EQ(orphan_codes, (std::multiset<int>{40, 41, 42}));
+    EXPECT_EQ(orphan_pids.size(), 3u);
+    expect_quiet(mon);
+}
+
+TEST(monitor, timers_fire_in_deadline_order_then_in_the_order_they_were_added) {
+    monitor mon;
+    const auto base = monitor::clock::now();
+    const std::map<std::uint64_t, monitor::clock::time_point> deadlines{
+        {3, base + 60ms}, {1, base + 20ms}, {2, base + 40ms}, {11, base + 20ms}};
+    mon.add_timer(deadlines.at(3), 3);
+    mon.add_timer(deadlines.at(1), 1);
+    const auto cancelled = mon.add_timer(base + 30ms, 99);
+    mon.add_timer(deadlines.at(2), 2);
+    mon.add_timer(deadlines.at(11), 11);
+    EXPECT_TRUE(mon.cancel_timer(cancelled));
+    EXPECT_FALSE(mon.cancel_timer(cancelled));
+
+    std::vector<std::uint64_t> order;
+    for (const event& e : pull(mon, 4)) {
+        ASSERT_EQ(e.from, source::timer);
+        EXPECT_GE(monitor::clock::now(), deadlines.at(e.tag)) << "timer " << e.tag << " fired early";
+        order.push_back(e.tag);
+    }
+    EXPECT_EQ(order, (std::vector<std::uint64_t>{1, 11, 2, 3}));
+    expect_quiet(mon);
+}
+
+TEST(monitor, timers_already_due_fire_at_once_and_in_deadline_order) {
+    monitor mon;
+    const auto now = monitor::clock::now();
+    const auto late = mon.add_timer(now - 1ms, 1);
+    mon.add_timer(now - 5ms, 2);
+    mon.add_timer(0ms, 3);
+    std::vector<std::uint64_t> order;
+    for (const event& e : pull(mon, 3, 1s)) order.push_back(e.tag);
+    EXPECT_EQ(order, (std::vector<std::uint64_t>{2, 1, 3}));
+    EXPECT_FALSE(mon.cancel_timer(late));
+}
+
+TEST(monitor, a_handler_can_rearm_timers_as_a_backoff_and_run_returns_when_none_is_left) {
+    monitor mon;
+    std::vector<monitor::clock::time_point> fired;
+    mon.on_event([&](const event& e) {
+        ASSERT_EQ(e.from, source::timer);
+        fired.push_back(monitor::clock::now());
+        if (fired.size() < 4) mon.add_timer(std::chrono::milliseconds(5 << fired.size()), e.tag + 1);
+    });
+    mon.add_timer(5ms, 0);
+    mon.run();
+    ASSERT_EQ(fired.size(), 4u);
+    for (std::size_t i = 1; i < fired.size(); ++i)
+        EXPECT_GE(fired[i] - fired[i - 1], std::chrono::milliseconds(5 << i));
+}
+
+TEST(monitor, run_delivers_child_events_to_the_handler_until_nothing_is_watched) {
+    monitor mon;
+    test_pipe p;
+    for (int code : {1, 2, 3}) mon.watch(waiter(p.read_end.get(), code));
+    std::vector<int> codes;
+    mon.on_event([&](const event& e) { codes.push_back(e.status->code().value_or(-1)); });
+    p.write_end.reset();
+    mon.run();
+    std::sort(codes.begin(), codes.end());
+    EXPECT_EQ(codes, (std::vector<int>{1, 2, 3}));
+}
+
+TEST(monitor, its_fd_drives_it_from_a_plain_poll_loop_next_to_other_fds) {
+    monitor mon;
+    int exits = 0;
+    mon.on_event([&](const event& e) {
+        if (e.from == source::child) ++exits;
+    });
+    test_pipe p, other;
+    for (int i = 0; i < 20; ++i) mon.watch(waiter(p.read_end.get(), 0));
+    p.write_end.reset();
+    ASSERT_EQ(::write(other.write_end.get(), "x", 1), 1);
+    bool other_seen = false;
+    while (exits < 20 || !other_seen) {
+        pollfd fds[2] = {{mon.fd(), POLLIN, 0}, {other.read_end.get(), POLLIN, 0}};
+        ASSERT_GT(::poll(fds, 2, 30000), 0) << "poll timed out with " << exits << " exits";
+        if ((fds[0].revents & POLLIN) != 0) mon.run_once(0ms);
+        if ((fds[1].revents & POLLIN) != 0) {
+            char byte;
+            ASSERT_EQ(::read(other.read_end.get(), &byte, 1), 1);
+            other_seen = true;
+        }
+    }
+    EXPECT_EQ(exits, 20);
+}
+
+TEST(monitor, its_fd_stays_readable_while_pulled_events_remain_queued) {
+    monitor mon;
+    test_pipe p;
+    std::vector<int> pidfds;
+    for (int i = 0; i < 5; ++i) pidfds.push_back(mon.find(mon.watch(waiter(p.read_end.get(), 0)))->pidfd());
+    p.write_end.reset();
+    for (int pidfd : pidfds) {  // every child has exited (WNOWAIT: none is reaped yet)
+        siginfo_t info{};
+        ASSERT_EQ(::waitid(P_PIDFD, pidfd, &info, WEXITED | WNOWAIT), 0);
+    }
+    ASSERT_TRUE(mon.next_event(5s));
+    EXPECT_EQ(mon.pending(), 4u);
+    pollfd ready{mon.fd(), POLLIN, 0};
+    EXPECT_EQ(::poll(&ready, 1, 0), 1);
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(mon.next_event(0ms));
+    EXPECT_EQ(mon.run_once(0ms), 0u);
+    EXPECT_EQ(::poll(&ready, 1, 0), 0);
+}
+
+TEST(monitor, an_fd_watch_calls_back_until_removed_even_from_its_own_callback) {
+    monitor mon;
+    test_pipe p;
+    int calls = 0;
+    mon.add_fd(p.read_end.get(), EPOLLIN, [&](int fd, std::uint32_t revents) {
+        ++calls;
+        EXPECT_EQ(fd, p.read_end.get());
+        EXPECT_NE(revents & EPOLLIN, 0u);
+        char byte;
+        ASSERT_EQ(::read(fd, &byte, 1), 1);
+        if (calls == 2) {
+            EXPECT_TRUE(mon.remove_fd(fd));
+        }
+    });
+    EXPECT_THROW(mon.add_fd(p.read_end.get(), EPOLLIN, [](int, std::uint32_t) {}), std::invalid_argument);
+    ASSERT_EQ(::write(p.write_end.get(), "a", 1), 1);
+    mon.run_once(5s);
+    EXPECT_EQ(calls, 1);
+    ASSERT_EQ(::write(p.write_end.get(), "b", 1), 1);
+    EXPECT_FALSE(mon.next_event(200ms));  // fd callbacks run while next_event waits
+    EXPECT_EQ(calls, 2);
+    ASSERT_EQ(::write(p.write_end.get(), "c", 1), 1);
+    mon.run_once(50ms);
+    EXPECT_EQ(calls, 2);
+    EXPECT_FALSE(mon.remove_fd(p.read_end.get()));
+}
+
+TEST(monitor, calls_from_another_thread_are_refused_with_a_clear_error) {
+    monitor mon;
+    std::string message;
+    std::thread([&] {
+        try {
+            mon.add_timer(1s);
+        } catch (const std::logic_error& e) {
+            message = e.what();
+        }
+    }).join();
+    EXPECT_NE(message.find("add_timer: called from a thread that does not own this monitor"), std::string::npos)
+        << message;
+    expect_quiet(mon, 10ms);
+}
+
+TEST(monitor, post_hands_a_child_over_from_another_thread) {
+    monitor mon;
+    std::thread worker([&] {
+        child c = command(brood::testing::helper("monitor_exit_at_eof")).arg("9").set_stdin(stdio::null()).spawn();
+        mon.post([c = std::move(c)](monitor& loop) mutable { loop.watch(std::move(c), 9); });
+    });
+    const auto events = pull(mon, 1);
+    worker.join();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].tag, 9u);
+    EXPECT_EQ(events[0].status->code(), 9);
+}
+
+TEST(monitor, stop_from_another_thread_ends_run_and_next_event) {
+    monitor mon;
+    mon.on_event([](const event&) {});
+    mon.add_timer(60s);
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(20ms);
+        mon.stop();
+        std::this_thread::sleep_for(20ms);
+        mon.stop();
+    });
+    const auto start = monitor::clock::now();
+    mon.run();
+    EXPECT_FALSE(mon.next_event());
+    EXPECT_LT(monitor::clock::now() - start, 30s);
+    stopper.join();
+}
+
+TEST(monitor, run_once_inside_one_of_its_callbacks_is_refused) {
+    monitor mon;
+    mon.add_timer(0ms);
+    mon.on_event([&](const event&) { mon.run_once(0ms); });
+    EXPECT_THROW(mon.run_once(5s), std::logic_error);
+}
+
+TEST(monitor, destroying_it_kills_and_reaps_the_children_it_owns) {
+    test_pipe p;
+    {
+        monitor mon;
+        for (int i = 0; i < 50; ++i) mon.watch(waiter(p.read_end.get(), 0));
+        child gentle = waiter(p.read_end.get(), 0);
+        gentle.set_drop_policy(drop_policy::terminate(1000ms));
+        mon.watch(std::move(gentle));
+    }
+    EXPECT_TRUE(brood::testing::own_children().empty());
+}
+
+TEST(monitor, release_gives_the_child_back_and_stops_reporting_it) {
+    monitor mon;
+    test_pipe p;
+    const auto id = mon.watch(waiter(p.read_end.get(), 3), 7);
+    child c = mon.release(id);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(mon.watched(), 0u);
+    EXPECT_EQ(mon.find(id), nullptr);
+    EXPECT_FALSE(mon.release(id));
+    p.write_end.reset();
+    EXPECT_EQ(c.wait().code(), 3);
+    expect_quiet(mon);
+}
+
+TEST(monitor, a_child_reaped_before_it_is_watched_is_reported_at_once) {
+    monitor mon;
+    child c = command(brood::testing::helper("monitor_exit_at_eof")).arg("4").set_stdin(stdio::null()).spawn();
+    c.wait();
+    const auto id = mon.watch(std::move(c), 1);
+    const auto e = mon.next_event(0ms);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->watch, id);
+    EXPECT_EQ(e->status->code(), 4);
+    EXPECT_EQ(mon.watched(), 0u);
+}
+
+TEST(monitor, forked_copies_of_its_pidfds_do_not_make_it_report_an_exit_twice) {
+    monitor mon;
+    test_pipe p, hold;
+    std::set<std::uint64_t> tags;
+    for (int i = 0; i < 10; ++i) mon.watch(waiter(p.read_end.get(), 0), i);
+    // A forked process holds copies of every pidfd until we let it go.
+    child holder = brood::fork([&] {
+        p.write_end.reset();
+        hold.write_end.reset();
+        char byte;
+        while (::read(hold.read_end.get(), &byte, 1) > 0) {
+        }
+    });
+    p.write_end.reset();
+    for (const event& e : pull(mon, 10)) EXPECT_TRUE(tags.insert(e.tag).second) << describe(e);
+    EXPECT_EQ(tags.size(), 10u);
+    expect_quiet(mon, 200ms);
+    hold.write_end.reset();
+    EXPECT_EQ(holder.wait().code(), 0);
+}
+
+TEST(monitor, a_stop_of_a_child_it_does_not_watch_is_left_to_its_owner) {
+    monitor mon({.report_stops = true});
+    test_pipe p;
+    child outsider = waiter(p.read_end.get(), 0);  // older, so first in the kernel's list of children
+    const auto id = mon.watch(waiter(p.read_end.get(), 0));
+    ASSERT_TRUE(outsider.stop());
+    siginfo_t info{};  // the outsider's stop is pending (peeked, not consumed)
+    ASSERT_EQ(::waitid(P_PID, outsider.pid(), &info, WSTOPPED | WNOWAIT), 0);
+    ASSERT_TRUE(mon.find(id)->stop());
+    const auto events = pull(mon, 1);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].watch, id);
+    EXPECT_EQ(events[0].status->stopped_signal(), SIGSTOP);
+    expect_quiet(mon);
+    const auto mine = outsider.try_wait(wait_events::stop);
+    ASSERT_TRUE(mine);
+    EXPECT_EQ(mine->stopped_signal(), SIGSTOP);
+}
+
+TEST(monitor, a_stop_of_a_child_it_does_not_watch_is_reported_as_unwatched_when_asked) {
+    monitor mon({.report_stops = true, .unwatched = unwatched_stops::consume});
+    test_pipe p;
+    child outsider = waiter(p.read_end.get(), 0);
+    ASSERT_TRUE(outsider.stop());
+    const auto events = pull(mon, 1);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].from, source::unwatched);
+    EXPECT_EQ(events[0].pid, outsider.pid());
+    EXPECT_EQ(events[0].status->stopped_signal(), SIGSTOP);
+    EXPECT_FALSE(outsider.try_wait(wait_events::stop));
+}
+
+TEST(monitor, reporting_exits_only_leaves_the_signal_mask_alone) {
+    ASSERT_FALSE(sigchld_blocked());
+    monitor mon;
+    EXPECT_FALSE(sigchld_blocked());
+}
+
+TEST(monitor, reporting_stops_blocks_sigchld_while_it_lives_then_restores_the_mask) {
+    ASSERT_FALSE(sigchld_blocked());
+    {
+        monitor mon({.report_stops = true});
+        EXPECT_TRUE(sigchld_blocked());
+    }
+    EXPECT_FALSE(sigchld_blocked());
+}
+
+TEST(monitor, only_one_monitor_per_process_may_read_sigchld) {
+    monitor first({.report_stops = true});
+    EXPECT_THROW({ monitor second({.report_orphans = true}); }, std::logic_error);
+    monitor exits_only;
+    EXPECT_TRUE(sigchld_blocked());
+}
+
+TEST(monitor, an_ignored_sigchld_is_refused) {
+    struct sigaction ignore {}, old{};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGCHLD, &ignore, &old);
+    EXPECT_THROW({ monitor mon; }, std::logic_error);
+    ::sigaction(SIGCHLD, &old, nullptr);
+}
