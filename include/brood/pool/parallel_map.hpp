@@ -1,0 +1,105 @@
+// parallel_map: apply a function to every element of a large in-memory range in forked workers
+// that read the range straight from the memory they inherit, copy-on-write. Nothing of the input is
+// copied or serialized; results are written into shared memory the parent sees.
+//
+//   std::vector<record> records = load();                            // 10 million, in the parent
+//   std::vector<double> scores = brood::parallel_map(records, [](const record& r) { return score(r); });
+//
+// Workers claim chunks of the index range from a shared counter, so a slow worker takes fewer. The
+// result type must be trivially copyable (it is written in place into a MAP_SHARED region; the
+// returned vector is copied from there). Workers default to the CPUs this process may run on.
+//
+// A worker that fails (throws, exits non-zero, is killed) makes the call throw parallel_map_error
+// naming the worker, the slice it was working on and how it ended; the other workers are killed and
+// every worker is reaped before the exception leaves: nothing is left running.
+//
+// As with any fork: only the calling thread exists in the workers (see docs/pool.md).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <new>
+#include <optional>
+#include <ranges>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <sys/types.h>
+
+#include <brood/status.hpp>
+
+namespace brood {
+
+struct parallel_map_options {
+    // Worker processes; 0: one per CPU this process may run on. Never more than elements.
+    std::size_t workers = 0;
+    // Elements a worker claims at a time; 0: about 16 chunks per worker.
+    std::size_t chunk = 0;
+};
+
+class parallel_map_error : public std::runtime_error {
+public:
+    parallel_map_error(std::size_t worker, pid_t pid, std::size_t slice_begin, std::size_t slice_end,
+                       wait_status status, std::string message);
+    std::size_t worker() const noexcept { return worker_; }
+    pid_t pid() const noexcept { return pid_; }
+    // The elements [slice_begin, slice_end) the worker was working on (empty if it had taken none).
+    std::size_t slice_begin() const noexcept { return slice_begin_; }
+    std::size_t slice_end() const noexcept { return slice_end_; }
+    const wait_status& status() const noexcept { return status_; }
+    // What the function threw, if it threw (the worker then exited with code 70).
+    const std::string& message() const noexcept { return message_; }
+
+private:
+    std::size_t worker_;
+    pid_t pid_;
+    std::size_t slice_begin_;
+    std::size_t slice_end_;
+    wait_status status_;
+    std::string message_;
+};
+
+namespace detail {
+
+// Anonymous MAP_SHARED memory: shared with the processes forked while it exists. Zero-filled.
+class shared_memory {
+public:
+    explicit shared_memory(std::size_t bytes);
+    shared_memory(const shared_memory&) = delete;
+    shared_memory& operator=(const shared_memory&) = delete;
+    ~shared_memory();
+    void* data() const noexcept { return data_; }
+
+private:
+    void* data_;
+    std::size_t size_;
+};
+
+// Forks the workers; each claims chunks of [0, n) and calls run(begin, end) on them. Returns when
+// every worker has finished; throws parallel_map_error once all workers are reaped if one failed.
+void run_parallel(std::size_t n, const parallel_map_options& options,
+                  const std::function<void(std::size_t begin, std::size_t end)>& run);
+
+}  // namespace detail
+
+template <std::ranges::random_access_range Range, class F>
+    requires std::ranges::sized_range<const Range> && std::invocable<F&, std::ranges::range_reference_t<const Range>> &&
+             std::is_trivially_copyable_v<std::remove_cvref_t<std::invoke_result_t<F&, std::ranges::range_reference_t<const Range>>>>
+auto parallel_map(const Range& input, F fn, parallel_map_options options = {}) {
+    using result = std::remove_cvref_t<std::invoke_result_t<F&, std::ranges::range_reference_t<const Range>>>;
+    const auto n = static_cast<std::size_t>(std::ranges::size(input));
+    if (n == 0) return std::vector<result>();
+    detail::shared_memory memory(n * sizeof(result));
+    auto* out = static_cast<result*>(memory.data());
+    const auto first = std::ranges::begin(input);
+    detail::run_parallel(n, options, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i)
+            ::new (static_cast<void*>(out + i))
+                result(fn(first[static_cast<std::ranges::range_difference_t<const Range>>(i)]));
+    });
+    return std::vector<result>(out, out + n);
+}
+
+}  // namespace brood
