@@ -1,0 +1,272 @@
+#include "supervisor/state_machine.hpp"
+
+#include <array>
+
+#include <brood/signal.hpp>
+
+#include "supervisor/backoff.hpp"
+#include "supervisor/duration.hpp"
+#include "supervisor/start_limit.hpp"
+
+namespace brood::supervisor {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+struct context {
+    const instance_state& before;
+    const event& e;
+    const program_config& program;
+    clock::time_point now;
+    const random_source& random;
+
+    transition unchanged() const { return {before, {}, {}}; }
+    transition to(state s) const {
+        transition t = unchanged();
+        t.next.current = s;
+        return t;
+    }
+    // The state of the process under a pause: a paused instance is still starting, running or ready.
+    state underlying() const { return before.current == state::paused ? before.resume_to : before.current; }
+    // Where start_seconds leads: straight to ready when that is what ready means.
+    state once_started() const { return program.ready == ready_check::started ? state::ready : state::running; }
+    void add_up_time(transition& t) const {
+        t.next.up_time += duration_cast<milliseconds>(now - before.spawned_at);
+    }
+};
+
+using handler = transition (*)(const context&);
+
+bool wants_restart(restart_policy policy, const wait_status& end) {
+    switch (policy) {
+        case restart_policy::always: return true;
+        case restart_policy::on_failure: return !end.success();
+        case restart_policy::never: return false;
+    }
+    return false;
+}
+
+void launch(const context& c, transition& t) {
+    record_start(c.program.start_limit, t.next.recent_starts, t.next.up_time);
+    t.next.current = state::starting;
+    t.actions.emplace_back(spawn_instance{});
+}
+
+// The event changes nothing: a stale timer, a duplicate request, news of a process that is gone.
+transition ignore(const context& c) { return c.unchanged(); }
+
+// stopped, exited, fatal + start: a fresh start, forgetting past failures and the start history.
+transition start_fresh(const context& c) {
+    transition t = c.unchanged();
+    t.next.failed_starts = 0;
+    t.next.up_time = milliseconds(0);
+    t.next.recent_starts.clear();
+    t.next.start_after_stop = false;
+    launch(c, t);
+    return t;
+}
+
+// backoff + start: no need to wait any longer.
+transition start_now(const context& c) {
+    transition t = c.unchanged();
+    t.actions.emplace_back(cancel_timer{timer::backoff});
+    launch(c, t);
+    return t;
+}
+
+// backoff + backoff elapsed.
+transition restart(const context& c) {
+    transition t = c.unchanged();
+    launch(c, t);
+    return t;
+}
+
+// backoff + stop: nothing runs; the pending restart is dropped.
+transition drop_restart(const context& c) {
+    transition t = c.to(state::stopped);
+    t.actions.emplace_back(cancel_timer{timer::backoff});
+    return t;
+}
+
+// Up for start_seconds: started. A started run resets the backoff.
+transition started(const context& c) {
+    transition t = c.to(c.once_started());
+    t.next.failed_starts = 0;
+    return t;
+}
+
+transition spawned(const context& c) {
+    if (c.program.start_seconds.count() == 0) {
+        transition t = started(c);
+        t.next.spawned_at = c.now;
+        return t;
+    }
+    transition t = c.unchanged();
+    t.next.spawned_at = c.now;
+    t.actions.emplace_back(arm_timer{timer::start_seconds, c.program.start_seconds});
+    return t;
+}
+
+// paused + start_seconds elapsed: the process has been up that long; it resumes as started.
+transition started_while_paused(const context& c) {
+    if (c.before.resume_to != state::starting) return c.unchanged();
+    transition t = c.unchanged();
+    t.next.resume_to = c.once_started();
+    t.next.failed_starts = 0;
+    return t;
+}
+
+// starting, running + ready. A program that says it is ready has started, start_seconds or not.
+transition become_ready(const context& c) {
+    transition t = c.to(state::ready);
+    if (c.before.current == state::starting) t.actions.emplace_back(cancel_timer{timer::start_seconds});
+    t.next.failed_starts = 0;
+    return t;
+}
+
+// paused + ready: a listening socket accepts connections even while its process is stopped.
+transition ready_while_paused(const context& c) {
+    transition t = c.unchanged();
+    if (c.before.resume_to == state::starting) t.actions.emplace_back(cancel_timer{timer::start_seconds});
+    t.next.resume_to = state::ready;
+    t.next.failed_starts = 0;
+    return t;
+}
+
+// The instance ended by itself (or could not be spawned): restart it after a backoff, give up
+// (fatal) when it reached its start limit, or leave it exited as its restart policy says.
+transition ended(const context& c) {
+    transition t = c.unchanged();
+    if (c.e.kind == event_kind::exited) {  // else spawn_failed: it never ran, no timer was armed
+        if (c.underlying() == state::starting) t.actions.emplace_back(cancel_timer{timer::start_seconds});
+        c.add_up_time(t);
+    }
+    t.next.last_end = c.e.status;
+    const int code = c.e.status.shell_code();
+
+    if (!wants_restart(c.program.restart, c.e.status)) {
+        t.next.current = state::exited;
+        if (c.program.essential) t.actions.emplace_back(essential_exit{code});
+        return t;
+    }
+    ++t.next.failed_starts;
+    if (start_limit_reached(c.program.start_limit, t.next.recent_starts, t.next.up_time)) {
+        t.next.current = state::fatal;
+        t.note = "started " + std::to_string(c.program.start_limit.burst) + " times within " +
+                 format_duration(c.program.start_limit.interval) + " of running time: start limit reached";
+        if (c.program.essential) t.actions.emplace_back(essential_exit{code});
+        return t;
+    }
+    const milliseconds delay = backoff_delay(c.program.backoff, t.next.failed_starts, c.random());
+    t.next.current = state::backoff;
+    t.actions.emplace_back(arm_timer{timer::backoff, delay});
+    t.note = "restart in " + format_duration(delay);
+    return t;
+}
+
+// starting, running, ready + stopped by a signal, whoever sent it.
+transition paused(const context& c) {
+    transition t = c.to(state::paused);
+    t.next.resume_to = c.before.current;
+    return t;
+}
+
+transition resumed(const context& c) { return c.to(c.before.resume_to); }
+
+transition pause(const context& c) {
+    transition t = c.unchanged();
+    t.actions.emplace_back(send_signal{SIGSTOP});
+    return t;
+}
+
+transition resume(const context& c) {
+    transition t = c.unchanged();
+    t.actions.emplace_back(send_signal{SIGCONT});
+    return t;
+}
+
+// The stop signal is always followed by SIGCONT: a paused program could not act on it otherwise.
+transition begin_stop(const context& c) {
+    transition t = c.to(state::stopping);
+    if (c.underlying() == state::starting) t.actions.emplace_back(cancel_timer{timer::start_seconds});
+    t.actions.emplace_back(send_signal{c.program.stop_signal});
+    t.actions.emplace_back(send_signal{SIGCONT});
+    t.actions.emplace_back(arm_timer{timer::stop_timeout, c.program.stop_timeout});
+    t.next.start_after_stop = false;
+    return t;
+}
+
+// stopping + start: start again once it has stopped (a restart).
+transition start_after_stop(const context& c) {
+    transition t = c.unchanged();
+    t.next.start_after_stop = true;
+    return t;
+}
+
+// stopping + stop: the last word wins, so a start asked for meanwhile is dropped.
+transition stay_stopped(const context& c) {
+    transition t = c.unchanged();
+    t.next.start_after_stop = false;
+    return t;
+}
+
+transition kill_group(const context& c) {
+    transition t = c.unchanged();
+    t.actions.emplace_back(send_signal{SIGKILL});
+    t.note = "still running " + format_duration(c.program.stop_timeout) + " after " +
+             signal_name(c.program.stop_signal) + ": SIGKILL to its process group";
+    return t;
+}
+
+// stopping + exited: stopped as asked; neither a failure nor, for an essential program, an end.
+transition stop_finished(const context& c) {
+    transition t = c.to(state::stopped);
+    t.actions.emplace_back(cancel_timer{timer::stop_timeout});
+    c.add_up_time(t);
+    t.next.last_end = c.e.status;
+    if (!c.before.start_after_stop) return t;
+    transition again = start_fresh({t.next, c.e, c.program, c.now, c.random});
+    again.actions.insert(again.actions.begin(), t.actions.begin(), t.actions.end());
+    return again;
+}
+
+// actions[state][event]: every pair decided here, none by default. Columns in event_kind order.
+//                  start             stop          spawned  spawn_failed  start_seconds         ready               exited         stopped  continued  stop_timeout  backoff  pause   resume
+constexpr std::array<std::array<handler, event_kind_count>, state_count> actions{{
+    /* stopped  */ {start_fresh,      ignore,       ignore,  ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore},
+    /* starting */ {ignore,           begin_stop,   spawned, ended,        started,              become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore},
+    /* running  */ {ignore,           begin_stop,   ignore,  ignore,       ignore,               become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore},
+    /* ready    */ {ignore,           begin_stop,   ignore,  ignore,       ignore,               ignore,             ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore},
+    /* paused   */ {ignore,           begin_stop,   ignore,  ignore,       started_while_paused, ready_while_paused, ended,         ignore,  resumed,   ignore,       ignore,  ignore, resume},
+    /* backoff  */ {start_now,        drop_restart, ignore,  ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       restart, ignore, ignore},
+    /* stopping */ {start_after_stop, stay_stopped, ignore,  ignore,       ignore,               ignore,             stop_finished, ignore,  ignore,    kill_group,   ignore,  ignore, ignore},
+    /* exited   */ {start_fresh,      ignore,       ignore,  ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore},
+    /* fatal    */ {start_fresh,      ignore,       ignore,  ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore},
+}};
+
+}  // namespace
+
+transition step(const instance_state& instance, const event& e, const program_config& program, clock::time_point now,
+                const random_source& random) {
+    const context c{instance, e, program, now, random};
+    transition t = actions[static_cast<std::size_t>(instance.current)][static_cast<std::size_t>(e.kind)](c);
+    if (t.next.current != instance.current) t.next.since = now;
+    return t;
+}
+
+std::string_view to_string(state s) {
+    constexpr std::array<std::string_view, state_count> names{
+        "stopped", "starting", "running", "ready", "paused", "backoff", "stopping", "exited", "fatal"};
+    return names[static_cast<std::size_t>(s)];
+}
+
+std::string_view to_string(event_kind k) {
+    constexpr std::array<std::string_view, event_kind_count> names{
+        "start_requested", "stop_requested", "spawned", "spawn_failed", "start_seconds_elapsed",
+        "ready_signalled", "exited", "stopped_by_signal", "continued", "stop_timeout", "backoff_elapsed",
+        "pause_requested", "resume_requested"};
+    return names[static_cast<std::size_t>(k)];
+}
+
+}  // namespace brood::supervisor

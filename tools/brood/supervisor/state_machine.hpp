@@ -1,0 +1,139 @@
+// What the supervisor does with one instance of a program: a pure table actions[state][event], in
+// the manner of s6-supervise, so that every state × event pair is decided and none by accident.
+//
+//   brood::supervisor::transition t = step(instance, event, program, now, random);
+//   instance = t.next;                  // next.since is `now` when the state changed
+//   for (const auto& a : t.actions) ... // carry them out, in order
+//
+// step() reads no clock, starts no process and does no I/O: the caller passes the time, and a
+// source of random numbers for the backoff's jitter, which tests replace with a fixed one.
+//
+// The caller's side of the contract:
+//  - after spawn_instance, report spawned or spawn_failed before any other event of the instance;
+//  - each instance leads its own process group, and send_signal goes to the whole group;
+//  - arm_timer replaces a pending timer of the same kind; report its expiry as the event
+//    timer_event() names, unless cancel_timer came first;
+//  - report the instance's end, stop and continue as exited, stopped_by_signal and continued,
+//    whoever caused them (a SIGSTOP from outside pauses the program as a pause request does).
+//
+// docs/config.md has the table as users see it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <brood/status.hpp>
+
+#include "supervisor/config.hpp"
+
+namespace brood::supervisor {
+
+using clock = std::chrono::steady_clock;
+
+enum class state : std::uint8_t {
+    stopped,   // not running, nothing pending (the start, and after a requested stop)
+    starting,  // spawned, not yet up for start_seconds
+    running,   // up for start_seconds, not yet ready (ready = "tcp" or "notify")
+    ready,     // programs that depend on it may start
+    paused,    // stopped by SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU, whoever sent it
+    backoff,   // ended, and waiting to be restarted
+    stopping,  // sent its stop signal; SIGKILL to the group after stop_timeout
+    exited,    // ended by itself, and its restart policy says not to restart it
+    fatal,     // reached its start limit; only a start request starts it again
+};
+inline constexpr std::size_t state_count = 9;
+
+enum class event_kind : std::uint8_t {
+    start_requested,
+    stop_requested,
+    spawned,
+    spawn_failed,            // status: the code a shell would give (126 not executable, 127 not found)
+    start_seconds_elapsed,
+    ready_signalled,         // its port accepted a connection, or it sent READY=1
+    exited,                  // status: exited or killed
+    stopped_by_signal,       // status: the stop
+    continued,
+    stop_timeout,
+    backoff_elapsed,
+    pause_requested,
+    resume_requested,
+};
+inline constexpr std::size_t event_kind_count = 13;
+
+struct event {
+    event_kind kind;
+    wait_status status = brood::exited{0};  // for spawn_failed, exited and stopped_by_signal
+};
+
+enum class timer : std::uint8_t { start_seconds, stop_timeout, backoff };
+
+// The event the expiry of a timer is reported as.
+constexpr event_kind timer_event(timer t) {
+    switch (t) {
+        case timer::start_seconds: return event_kind::start_seconds_elapsed;
+        case timer::stop_timeout: return event_kind::stop_timeout;
+        case timer::backoff: return event_kind::backoff_elapsed;
+    }
+    return event_kind::backoff_elapsed;
+}
+
+// The actions step() asks for.
+struct spawn_instance {
+    friend bool operator==(const spawn_instance&, const spawn_instance&) = default;
+};
+struct send_signal {
+    int signal;  // to the instance's process group
+    friend bool operator==(const send_signal&, const send_signal&) = default;
+};
+struct arm_timer {
+    timer which;
+    std::chrono::milliseconds delay;
+    friend bool operator==(const arm_timer&, const arm_timer&) = default;
+};
+struct cancel_timer {
+    timer which;
+    friend bool operator==(const cancel_timer&, const cancel_timer&) = default;
+};
+// An essential program ended for good: stop everything, and brood up exits with code.
+struct essential_exit {
+    int code;
+    friend bool operator==(const essential_exit&, const essential_exit&) = default;
+};
+using action = std::variant<spawn_instance, send_signal, arm_timer, cancel_timer, essential_exit>;
+
+// What the supervisor remembers about one instance between events.
+struct instance_state {
+    state current = state::stopped;
+    clock::time_point since{};         // when current was entered: every transition has its time
+    state resume_to = state::running;  // paused: where the continue returns to
+    bool start_after_stop = false;     // stopping: a start came meanwhile (a restart)
+    clock::time_point spawned_at{};
+    unsigned failed_starts = 0;        // in a row, ended before start_seconds: the backoff's exponent
+    std::chrono::milliseconds up_time{0};                 // summed over runs: the start limit's clock
+    std::vector<std::chrono::milliseconds> recent_starts;  // up_time at each of the last starts
+    std::optional<wait_status> last_end;                  // how the last run ended
+    friend bool operator==(const instance_state&, const instance_state&) = default;
+};
+
+struct transition {
+    instance_state next;
+    std::vector<action> actions;
+    std::string note;  // why, for the event log, when the event alone does not say: "restart in 2s"
+};
+
+// Uniform draws from [0, 1).
+using random_source = std::function<double()>;
+
+transition step(const instance_state& instance, const event& e, const program_config& program, clock::time_point now,
+                const random_source& random);
+
+std::string_view to_string(state s);
+std::string_view to_string(event_kind k);
+
+}  // namespace brood::supervisor
