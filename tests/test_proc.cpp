@@ -205,8 +205,15 @@ TEST(proc_read_process, comm_with_spaces_and_parentheses) {
 
 TEST(proc_read_process, cmdline_keeps_spaces_and_empty_arguments) {
     const std::string program = brood::testing::helper("proc_wait_stdin");
-    brood::child kid =
-        brood::command(program).arg("two words").arg("").arg("last").set_stdin(brood::stdio::pipe()).spawn();
+    brood::child kid = brood::command(program)
+                           .arg("two words")
+                           .arg("")
+                           .arg("last")
+                           .set_stdin(brood::stdio::pipe())
+                           .set_stdout(brood::stdio::pipe())
+                           .spawn();
+    char ready[6];
+    ASSERT_EQ(::read(kid.stdout_pipe().get(), ready, sizeof ready), 6) << "the helper runs its own code";
     auto info = brood::proc::read_process(kid.pid());
     ASSERT_TRUE(info);
     EXPECT_EQ(info->cmdline, (std::vector<std::string>{program, "two words", "", "last"}));

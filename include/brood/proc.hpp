@@ -22,22 +22,26 @@ namespace brood::proc {
 
 struct process_info {
     pid_t pid = 0;
-    char state = '?';  // R running, S sleeping, D disk sleep, T stopped, t traced, Z zombie, X dead, I idle, P parked
+    // R running, S sleeping, D disk sleep, T stopped, t tracing stop, Z zombie, X dead, I idle, P parked
+    char state = '?';
     pid_t ppid = 0;
     pid_t pgid = 0;
     pid_t sid = 0;
     int threads = 0;
     std::uint64_t start_time = 0;      // clock ticks after boot; with pid, names one process for good
     std::string comm;                  // the short name from /proc/PID/stat
-    std::vector<std::string> cmdline;  // empty for zombies and kernel threads
+    // Empty for zombies and kernel threads, and for a moment inside execve: a program just spawned
+    // may not show its new command line yet (the spawner is released before the kernel sets it).
+    std::vector<std::string> cmdline;
     std::uint64_t rss_bytes = 0;
 };
 
-// "running", "sleeping", "disk sleep", "stopped", "tracing stop", "zombie", "dead", "idle", "parked", "unknown".
+// "running", "sleeping", "disk sleep", "stopped", "tracing stop", "zombie", "dead", "idle", "parked";
+// "unknown" for any other letter.
 std::string_view state_name(char state) noexcept;
 
-// From smaps_rollup, in bytes. Shared pages are mapped by more than one process: after fork, untouched
-// memory is shared with the parent; each page a child writes moves to private_dirty.
+// From smaps_rollup, in bytes. Shared pages are mapped by more than one process: after fork,
+// untouched memory is shared with the parent; each page a child writes moves to private_dirty.
 struct memory_usage {
     std::uint64_t rss = 0;
     std::uint64_t pss = 0;
