@@ -1,0 +1,135 @@
+// monitor_storm: n sleeping children killed at once (one killpg); the time from the kill until every
+// exit has been delivered. brood::monitor against the minimal raw loop, waitid(P_ALL, WEXITED) until
+// ECHILD. The goal: monitor / raw <= 1.5 at 10,000 children, and a flat cost per exit.
+//
+//   monitor_storm [--counts 100,1000,10000] [--rounds 7]
+//
+// Methods, interleaved in rounds (order rotated every round), median over rounds:
+//   raw      waitid(P_ALL, WEXITED) until ECHILD                      (the reference)
+//   monitor  brood::monitor, exits only: epoll on pidfds, run() with a handler
+//   +stops   the same with report_stops: SIGCHLD via signalfd as well (what a supervisor runs)
+// Children are made before the clock starts (raw fork, then child::adopt for the monitor).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <brood/monitor.hpp>
+
+#include "monitor_sleepers.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using brood_bench::die;
+
+double ms_since(clock_type::time_point start) {
+    return std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+}
+
+double raw_round(std::size_t n) {
+    const brood_bench::sleepers kids = brood_bench::fork_sleepers(n);
+    const auto start = clock_type::now();
+    if (::killpg(kids.group, SIGKILL) == -1) die("killpg");
+    std::size_t reaped = 0;
+    for (;;) {
+        siginfo_t info{};
+        if (::waitid(P_ALL, 0, &info, WEXITED) == 0) {
+            ++reaped;
+        } else if (errno == ECHILD) {
+            break;
+        } else if (errno != EINTR) {
+            die("waitid");
+        }
+    }
+    const double ms = ms_since(start);
+    if (reaped != n) die("raw loop reaped the wrong number of children");
+    return ms;
+}
+
+double monitor_round(std::size_t n, bool stops) {
+    const brood_bench::sleepers kids = brood_bench::fork_sleepers(n);
+    brood::monitor mon({.report_stops = stops});
+    for (pid_t pid : kids.pids) mon.watch(brood::child::adopt(pid));
+    std::size_t delivered = 0;
+    mon.on_event([&](const brood::monitor::event& e) {
+        if (e.from == brood::monitor::source::child && e.status->terminal()) ++delivered;
+    });
+    const auto start = clock_type::now();
+    if (::killpg(kids.group, SIGKILL) == -1) die("killpg");
+    mon.run();  // returns when nothing is watched any more
+    const double ms = ms_since(start);
+    if (delivered != n) die("monitor delivered the wrong number of exits");
+    return ms;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t mid = v.size() / 2;
+    return v.size() % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+std::vector<std::size_t> parse_counts(const std::string& text) {
+    std::vector<std::size_t> out;
+    for (std::size_t start = 0;;) {
+        const std::size_t comma = text.find(',', start);
+        out.push_back(std::stoul(text.substr(start, comma - start)));
+        if (comma == std::string::npos) return out;
+        start = comma + 1;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::size_t> counts{100, 1000, 10000};
+    int rounds = 7;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (std::strcmp(argv[i], "--counts") == 0) {
+            counts = parse_counts(argv[i + 1]);
+        } else if (std::strcmp(argv[i], "--rounds") == 0) {
+            rounds = std::atoi(argv[i + 1]);
+        } else {
+            std::fprintf(stderr, "usage: monitor_storm [--counts 100,1000,10000] [--rounds 7]\n");
+            return 2;
+        }
+    }
+    brood_bench::raise_fd_limit(*std::max_element(counts.begin(), counts.end()) + 64);
+
+    struct method {
+        const char* name;
+        std::function<double(std::size_t)> round;
+    };
+    const method methods[] = {
+        {"raw", raw_round},
+        {"monitor", [](std::size_t n) { return monitor_round(n, false); }},
+        {"+stops", [](std::size_t n) { return monitor_round(n, true); }},
+    };
+    constexpr std::size_t method_count = std::size(methods);
+
+    std::printf("kill -> all exits delivered; median of %d rounds (ms), per exit (us)\n", rounds);
+    std::printf("%8s | %9s %9s %9s | %8s %8s | %8s %8s %8s\n", "children", "raw ms", "monitor", "+stops",
+                "ratio", "+stops", "raw/ex", "mon/ex", "+st/ex");
+    for (std::size_t n : counts) {
+        std::vector<double> samples[method_count];
+        for (int r = 0; r < rounds; ++r)
+            for (std::size_t k = 0; k < method_count; ++k) {
+                const std::size_t which = (k + static_cast<std::size_t>(r)) % method_count;
+                samples[which].push_back(methods[which].round(n));
+            }
+        double med[method_count];
+        for (std::size_t k = 0; k < method_count; ++k) med[k] = median(samples[k]);
+        const double per = 1000.0 / static_cast<double>(n);
+        std::printf("%8zu | %9.2f %9.2f %9.2f | %8.2f %8.2f | %8.2f %8.2f %8.2f\n", n, med[0], med[1], med[2],
+                    med[1] / med[0], med[2] / med[0], med[0] * per, med[1] * per, med[2] * per);
+        std::fflush(stdout);
+    }
+    return 0;
+}
