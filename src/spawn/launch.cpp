@@ -1,0 +1,133 @@
+// Creating the child: clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) through our trampoline, else glibc's
+// clone() where clone3 is refused (old kernels, container seccomp profiles). Probed once, cached.
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+
+#include <pthread.h>
+#include <sched.h>
+
+#include "spawn/spawn_plan.hpp"
+
+extern "C" long brood_clone3(void* args, std::size_t size, int (*fn)(void*), void* arg);
+
+namespace brood::detail {
+namespace {
+
+// struct clone_args of <linux/sched.h>, up to the cgroup field (CLONE_ARGS_SIZE_VER2). Older
+// kernels accept the larger size as long as the fields they do not know are zero.
+struct clone_args_v2 {
+    std::uint64_t flags;
+    std::uint64_t pidfd;
+    std::uint64_t child_tid;
+    std::uint64_t parent_tid;
+    std::uint64_t exit_signal;
+    std::uint64_t stack;
+    std::uint64_t stack_size;
+    std::uint64_t tls;
+    std::uint64_t set_tid;
+    std::uint64_t set_tid_size;
+    std::uint64_t cgroup;
+};
+static_assert(sizeof(clone_args_v2) == 88);
+
+constexpr std::uint64_t flag_pidfd = 0x1000;               // CLONE_PIDFD (Linux 5.2)
+constexpr std::uint64_t flag_clear_sighand = 0x100000000ULL; // CLONE_CLEAR_SIGHAND (Linux 5.5)
+constexpr std::uint64_t flag_into_cgroup = 0x200000000ULL; // CLONE_INTO_CGROUP (Linux 5.7)
+
+// The child's stack, a local array of launch_child: CLONE_VFORK keeps this frame alive and
+// untouched until the child has exec'd or exited. child_main needs well under 1 KiB (built with
+// -fstack-usage: about 200 bytes); the rest is headroom for the kernel's signal frames, which can
+// no longer be pushed here since no handler is left, and for future steps.
+constexpr std::size_t child_stack_size = 16 * 1024;
+
+enum class support : int { unknown, yes, no };
+std::atomic<support> clone3_support{support::unknown};
+std::atomic<support> clone_pidfd_support{support::unknown};
+std::atomic<support> clear_sighand_support{support::unknown};
+
+#if defined(__x86_64__) || defined(__aarch64__)
+constexpr bool have_trampoline = true;
+#else
+constexpr bool have_trampoline = false;
+long brood_clone3_missing(void*, std::size_t, int (*)(void*), void*) { return -ENOSYS; }
+#define brood_clone3 brood_clone3_missing
+#endif
+
+bool refused(long result) noexcept { return result == -ENOSYS || result == -EPERM; }
+
+}  // namespace
+
+__attribute__((noinline)) pid_t launch_child(child_plan& plan, int cgroup_fd, int& pidfd) noexcept {
+    alignas(64) char stack[child_stack_size];
+    int fd = -1;
+    long result = -ENOSYS;
+
+    // With every signal blocked no handler of ours can run in the child before it has reset them.
+    sigset_t all, saved;
+    ::sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &saved);
+
+    const bool into_cgroup = cgroup_fd >= 0;
+    if (have_trampoline && (into_cgroup || clone3_support.load(std::memory_order_relaxed) != support::no)) {
+        clone_args_v2 args{};
+        args.flags = CLONE_VM | CLONE_VFORK | flag_pidfd | (into_cgroup ? flag_into_cgroup : 0);
+        args.pidfd = reinterpret_cast<std::uintptr_t>(&fd);
+        args.exit_signal = SIGCHLD;
+        args.stack = reinterpret_cast<std::uintptr_t>(stack);
+        args.stack_size = sizeof stack;
+        args.cgroup = into_cgroup ? static_cast<std::uint64_t>(cgroup_fd) : 0;
+        // The kernel resets the handled signals for us, saving the child ~64 system calls.
+        const bool clear_sighand = clear_sighand_support.load(std::memory_order_relaxed) != support::no;
+        if (clear_sighand) args.flags |= flag_clear_sighand;
+        plan.reset_handlers = !clear_sighand;
+        result = brood_clone3(&args, sizeof args, child_main, &plan);
+        if (clear_sighand && result == -EINVAL &&
+            clear_sighand_support.load(std::memory_order_relaxed) == support::unknown) {
+            // Linux 5.3 and 5.4 have clone3 but not CLONE_CLEAR_SIGHAND: reset in the child.
+            args.flags &= ~flag_clear_sighand;
+            plan.reset_handlers = true;
+            result = brood_clone3(&args, sizeof args, child_main, &plan);
+            if (result >= 0) clear_sighand_support.store(support::no, std::memory_order_relaxed);
+        } else if (clear_sighand && result >= 0 &&
+                   clear_sighand_support.load(std::memory_order_relaxed) == support::unknown) {
+            clear_sighand_support.store(support::yes, std::memory_order_relaxed);
+        }
+        // Only a plain clone3 tells whether clone3 itself is refused; with a cgroup the error may
+        // be about the cgroup, and there is no fallback anyway.
+        if (!into_cgroup && clone3_support.load(std::memory_order_relaxed) == support::unknown)
+            clone3_support.store(refused(result) ? support::no : support::yes, std::memory_order_relaxed);
+    }
+
+    if (!into_cgroup && refused(result)) {
+        // glibc's clone() (the legacy system call): the pidfd comes back through parent_tid.
+        char* const top = stack + sizeof stack;
+        plan.reset_handlers = true;
+        constexpr int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+        result = -EINVAL;
+        if (clone_pidfd_support.load(std::memory_order_relaxed) != support::no) {
+            result = ::clone(child_main, top, flags | static_cast<int>(flag_pidfd), &plan,
+                             reinterpret_cast<pid_t*>(&fd));
+            if (result < 0) result = -errno;
+            if (result == -EINVAL) clone_pidfd_support.store(support::no, std::memory_order_relaxed);
+        }
+        if (result == -EINVAL && clone_pidfd_support.load(std::memory_order_relaxed) == support::no) {
+            fd = -1;  // kernel before 5.2: make_child_state opens a pidfd, if the kernel has any
+            result = ::clone(child_main, top, flags, &plan);
+            if (result < 0) result = -errno;
+        }
+    }
+
+    ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+    // The child wrote the report in this memory behind the compiler's back: read it afresh.
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    pidfd = result >= 0 ? fd : -1;
+    return static_cast<pid_t>(result);
+}
+
+void use_clone3_for_testing(bool enabled) noexcept {
+    clone3_support.store(enabled ? support::unknown : support::no, std::memory_order_relaxed);
+}
+
+}  // namespace brood::detail
