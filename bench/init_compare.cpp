@@ -1,0 +1,305 @@
+// brood run side by side with tini, tini-static, dumb-init and catatonit, in one run:
+//
+//   idle      resident memory of each init while its program sleeps (VmRSS, and VmHWM, the peak
+//             since it started), and how often it wakes up when nothing happens
+//   startup   wall time of INIT /bin/true, many runs interleaved in rounds, against /bin/true run
+//             directly: median, and the ratio to the direct run
+//   storm     INIT cli_zombie_storm N as PID 1 of a PID namespace: N orphaned zombies at once; the
+//             time until the init has reaped them all, and how many are left (must be 0)
+//   behaviour exit code of a program killed by SIGTERM, of a missing or non-executable program,
+//             and whether a process the program left behind is still there after the init exits
+//
+// Prints Markdown tables, with the machine and its load, for docs/benchmarks-init.md.
+//
+//   init_compare [--runs N] [--rounds N] [--storm N] [--storm-trials N] [--brood PATH]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <brood/brood.hpp>
+
+extern char** environ;
+
+namespace {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+struct init_under_test {
+    std::string name;
+    std::vector<std::string> prefix;  // the init and its options; the program follows
+};
+
+struct settings {
+    int runs = 20;     // per method per round
+    int rounds = 30;
+    long storm = 10000;
+    int storm_trials = 3;
+    int idle_trials = 3;
+    std::string brood = BENCH_BROOD_PATH;
+    std::string helpers = BENCH_INIT_HELPERS;
+};
+
+bool in_path(const std::string& program) {
+    if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0;
+    std::istringstream path(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin");
+    for (std::string dir; std::getline(path, dir, ':');)
+        if (::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+    return false;
+}
+
+std::vector<std::string> command_line(const init_under_test& init, std::vector<std::string> program) {
+    std::vector<std::string> argv = init.prefix;
+    argv.insert(argv.end(), program.begin(), program.end());
+    return argv;
+}
+
+// posix_spawnp with stdout and stderr to /dev/null: the same cheap path for every init.
+pid_t spawn_quiet(const std::vector<std::string>& argv) {
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid = -1;
+    const int error = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (error != 0) {
+        std::fprintf(stderr, "init_compare: cannot spawn %s: %s\n", args[0], std::strerror(error));
+        std::exit(1);
+    }
+    return pid;
+}
+
+int wait_code(pid_t pid) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// A numeric field of /proc/PID/status ("VmRSS", "voluntary_ctxt_switches"...); -1 if absent.
+long status_field(pid_t pid, const std::string& field) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
+    return -1;
+}
+
+// Reaps whatever the driver (a subreaper) was handed.
+void reap_strays() {
+    for (pid_t kid : brood::proc::children_of(::getpid())) {
+        ::kill(kid, SIGKILL);
+        ::waitpid(kid, nullptr, 0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+void machine(const settings& s) {
+    utsname u{};
+    ::uname(&u);
+    double load[3] = {};
+    ::getloadavg(load, 3);
+    std::printf("Machine: Linux %s, %ld CPUs, load average %.2f %.2f %.2f at the start.\n", u.release,
+                ::sysconf(_SC_NPROCESSORS_ONLN), load[0], load[1], load[2]);
+    std::printf("Settings: --runs %d --rounds %d --storm %ld --storm-trials %d; brood: %s\n\n", s.runs, s.rounds,
+                s.storm, s.storm_trials, s.brood.c_str());
+}
+
+struct idle_figures {
+    double rss_kib, hwm_kib, anon_kib, file_kib, wakeups_per_s;
+};
+
+idle_figures idle(const init_under_test& init, const settings& s) {
+    std::vector<double> rss, hwm, anon, file, wakeups;
+    for (int trial = 0; trial < s.idle_trials; ++trial) {
+        const pid_t pid = spawn_quiet(command_line(init, {"sleep", "60"}));
+        // Wait for the program to be running (polling: a benchmark, not a test).
+        const auto until = steady::now() + 10s;
+        for (;;) {
+            const auto kids = brood::proc::children_of(pid);
+            if (!kids.empty()) {
+                const auto info = brood::proc::read_process(kids.front());
+                if (info && info->comm == "sleep") break;
+            }
+            if (steady::now() > until) break;
+            std::this_thread::sleep_for(1ms);
+        }
+        std::this_thread::sleep_for(300ms);  // settled: nothing happens from now on
+        rss.push_back(static_cast<double>(status_field(pid, "VmRSS")));
+        hwm.push_back(static_cast<double>(status_field(pid, "VmHWM")));
+        anon.push_back(static_cast<double>(status_field(pid, "RssAnon")));
+        file.push_back(static_cast<double>(status_field(pid, "RssFile")));
+        const long before = status_field(pid, "voluntary_ctxt_switches") + status_field(pid, "nonvoluntary_ctxt_switches");
+        std::this_thread::sleep_for(3s);
+        const long after = status_field(pid, "voluntary_ctxt_switches") + status_field(pid, "nonvoluntary_ctxt_switches");
+        wakeups.push_back(static_cast<double>(after - before) / 3.0);
+        ::kill(pid, SIGTERM);  // forwarded to sleep, which ends, and so does the init
+        wait_code(pid);
+        reap_strays();
+    }
+    return {median(rss), median(hwm), median(anon), median(file), median(wakeups)};
+}
+
+// Median wall time of each method (µs), runs interleaved in rounds so that load drifts hit all alike.
+std::vector<double> startup(const std::vector<init_under_test>& methods, const settings& s) {
+    std::vector<std::vector<double>> samples(methods.size());
+    for (int round = 0; round < s.rounds; ++round) {
+        for (std::size_t m = 0; m < methods.size(); ++m) {
+            const auto argv = command_line(methods[m], {"/bin/true"});
+            for (int run = 0; run < s.runs; ++run) {
+                const auto start = steady::now();
+                const int code = wait_code(spawn_quiet(argv));
+                samples[m].push_back(std::chrono::duration<double, std::micro>(steady::now() - start).count());
+                if (code != 0) std::fprintf(stderr, "init_compare: %s /bin/true exited %d\n", methods[m].name.c_str(), code);
+            }
+        }
+    }
+    std::vector<double> medians;
+    for (auto& v : samples) medians.push_back(median(v));
+    return medians;
+}
+
+struct storm_figures {
+    double reap_ms = -1, spawn_ms = -1;
+    long left = -1;
+};
+
+std::optional<storm_figures> storm(const init_under_test& init, const settings& s) {
+    std::vector<double> reap, spawn;
+    long left = 0;
+    for (int trial = 0; trial < s.storm_trials; ++trial) {
+        std::vector<std::string> argv = {"--pid", "--fork", "--mount-proc"};
+        for (const auto& a : command_line(init, {s.helpers + "/cli_zombie_storm", std::to_string(s.storm)})) argv.push_back(a);
+        const auto r = brood::command("unshare").args(argv).output();
+        double reap_ms = 0, spawn_ms = 0;
+        long zombies = 0, remaining = -1;
+        if (std::sscanf(r.out.c_str(), "zombies=%ld spawn_ms=%lf reap_ms=%lf left=%ld", &zombies, &spawn_ms, &reap_ms,
+                        &remaining) != 4) {
+            std::fprintf(stderr, "init_compare: storm under %s: %s %s%s\n", init.name.c_str(),
+                         r.status.to_string().c_str(), r.out.c_str(), r.err.c_str());
+            return std::nullopt;
+        }
+        reap.push_back(reap_ms);
+        spawn.push_back(spawn_ms);
+        left = std::max(left, remaining);
+    }
+    return storm_figures{median(reap), median(spawn), left};
+}
+
+struct behaviour {
+    int killed_by_term = -1, not_found = -1, not_executable = -1;
+    std::size_t left_behind = 0;
+};
+
+behaviour check(const init_under_test& init, const settings& s) {
+    behaviour b;
+    b.killed_by_term = wait_code(spawn_quiet(command_line(init, {s.helpers + "/cli_raise", "15"})));
+    b.not_found = wait_code(spawn_quiet(command_line(init, {"/no/such/program"})));
+    b.not_executable = wait_code(spawn_quiet(command_line(init, {"/etc/passwd"})));
+    // The program leaves a child behind (default SIGTERM action) and exits: once the init has
+    // exited, whatever it did not end has been handed to this driver, a subreaper.
+    wait_code(spawn_quiet(command_line(init, {s.helpers + "/cli_leave_behind", "default", "0"})));
+    b.left_behind = brood::proc::children_of(::getpid()).size();
+    reap_strays();
+    return b;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    settings s;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string flag = argv[i];
+        if (flag == "--runs") s.runs = std::atoi(argv[i + 1]);
+        else if (flag == "--rounds") s.rounds = std::atoi(argv[i + 1]);
+        else if (flag == "--storm") s.storm = std::atol(argv[i + 1]);
+        else if (flag == "--storm-trials") s.storm_trials = std::atoi(argv[i + 1]);
+        else if (flag == "--brood") s.brood = argv[i + 1];
+        else {
+            std::fprintf(stderr, "usage: init_compare [--runs N] [--rounds N] [--storm N] [--storm-trials N] [--brood PATH]\n");
+            return 2;
+        }
+    }
+    // Strays of the behaviour checks come here, not to the machine's init.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+    std::vector<init_under_test> inits;
+    for (const init_under_test& candidate : std::vector<init_under_test>{
+             {"brood run", {s.brood, "run", "--"}},
+             {"tini -s", {"tini", "-s", "--"}},
+             {"tini-static -s", {"tini-static", "-s", "--"}},
+             {"dumb-init", {"dumb-init"}},
+             {"catatonit", {"catatonit", "--"}}}) {
+        if (in_path(candidate.prefix.front())) inits.push_back(candidate);
+        else std::fprintf(stderr, "init_compare: %s not found, left out\n", candidate.prefix.front().c_str());
+    }
+    machine(s);
+
+    std::printf("### Idle: memory and wake-ups while the program sleeps (median of %d)\n\n", s.idle_trials);
+    std::printf("| init | VmRSS KiB | RssAnon KiB | RssFile KiB | VmHWM (peak) KiB | wake-ups/s idle |\n|---|---:|---:|---:|---:|---:|\n");
+    for (const auto& init : inits) {
+        const idle_figures f = idle(init, s);
+        std::printf("| %s | %.0f | %.0f | %.0f | %.0f | %.2f |\n", init.name.c_str(), f.rss_kib, f.anon_kib, f.file_kib,
+                    f.hwm_kib, f.wakeups_per_s);
+        std::fflush(stdout);
+    }
+
+    std::printf("\n### Start-up: INIT /bin/true, %d runs each (median)\n\n", s.runs * s.rounds);
+    std::vector<init_under_test> methods = {{"/bin/true directly", {}}};
+    methods.insert(methods.end(), inits.begin(), inits.end());
+    const std::vector<double> medians = startup(methods, s);
+    std::printf("| method | median µs | ratio to /bin/true | overhead µs |\n|---|---:|---:|---:|\n");
+    for (std::size_t m = 0; m < methods.size(); ++m)
+        std::printf("| %s | %.0f | %.2f | %.0f |\n", methods[m].name.c_str(), medians[m], medians[m] / medians[0],
+                    medians[m] - medians[0]);
+    std::fflush(stdout);
+
+    std::printf("\n### Reaping storm: %ld orphaned zombies at once, init as PID 1 (median of %d)\n\n", s.storm,
+                s.storm_trials);
+    std::printf("| init | reaped all in ms | zombies left | (forking them took ms) |\n|---|---:|---:|---:|\n");
+    for (const auto& init : inits) {
+        if (const auto f = storm(init, s))
+            std::printf("| %s | %.1f | %ld | %.0f |\n", init.name.c_str(), f->reap_ms, f->left, f->spawn_ms);
+        else
+            std::printf("| %s | failed (see stderr) | | |\n", init.name.c_str());
+        std::fflush(stdout);
+    }
+
+    std::printf("\n### Behaviour (not PID 1)\n\n");
+    std::printf("| init | program killed by SIGTERM | program not found | not executable | processes left behind |\n"
+                "|---|---:|---:|---:|---:|\n");
+    for (const auto& init : inits) {
+        const behaviour b = check(init, s);
+        std::printf("| %s | %d | %d | %d | %zu |\n", init.name.c_str(), b.killed_by_term, b.not_found, b.not_executable,
+                    b.left_behind);
+    }
+    double load[3] = {};
+    ::getloadavg(load, 3);
+    std::printf("\nLoad average at the end: %.2f %.2f %.2f\n", load[0], load[1], load[2]);
+    return 0;
+}
