@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <charconv>
-#include <climits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <brood/error.hpp>
@@ -71,6 +71,9 @@ pid_t proc_self_pid() {
 }
 
 std::size_t signal_descendants(int signal) {
+    // Without a usable /proc, an init can still reach everyone: kill(-1) signals every process of
+    // its PID namespace but itself.
+    if (::getpid() == 1 && ::access("/proc/self/task", R_OK) != 0) return ::kill(-1, signal) == 0 ? 1 : 0;
     std::size_t signalled = 0;
     std::vector<std::pair<pid_t, pid_t>> pending;  // {pid, the parent it was listed under}
     const pid_t self = proc_self_pid();
@@ -92,6 +95,14 @@ std::size_t signal_descendants(int signal) {
     return signalled;
 }
 
-bool has_children() { return !proc::children_of(proc_self_pid()).empty(); }
+bool has_children() {
+    // Asks without reaping (WNOWAIT) and without /proc: ECHILD is the only "none left".
+    siginfo_t info{};
+    for (;;) {
+        if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0) return true;
+        if (errno == ECHILD) return false;
+        if (errno != EINTR) throw_errno(errno, "waitid(P_ALL, WNOWAIT)");
+    }
+}
 
 }  // namespace brood::cli

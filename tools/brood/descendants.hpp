@@ -17,10 +17,11 @@ namespace brood::cli {
 pid_t proc_self_pid();
 
 // Sends signal to every live descendant (zombies are skipped); a stopped one also gets SIGCONT so
-// that it can act on the signal. Returns how many were signalled.
+// that it can act on the signal. Returns how many were signalled. As PID 1 without /proc, uses
+// kill(-1) and returns 1 when anyone was there.
 std::size_t signal_descendants(int signal);
 
-// Whether this process has any child left, running or zombie.
+// Whether this process has any child left, running or zombie (waitid with WNOWAIT: reaps nothing).
 bool has_children();
 
 }  // namespace brood::cli

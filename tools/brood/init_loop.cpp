@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <optional>
+#include <system_error>
 
 #include <fmt/core.h>
 #include <sys/epoll.h>
@@ -109,7 +110,11 @@ private:
             if (options_.to_group) {
                 sent = ::kill(-program_pid_, s->signal) == 0;
             } else if (child* program = monitor_.find(program_watch_)) {
-                sent = program->send_signal(s->signal);
+                try {
+                    sent = program->send_signal(s->signal);
+                } catch (const std::system_error&) {
+                    // EPERM: the program became another user (a setuid program). Not brood's end.
+                }
             }
             if (sent && options_.report_forwarding) {
                 lifecycle_event e;
