@@ -37,9 +37,9 @@ constexpr std::uint64_t flag_clear_sighand = 0x100000000ULL; // CLONE_CLEAR_SIGH
 constexpr std::uint64_t flag_into_cgroup = 0x200000000ULL; // CLONE_INTO_CGROUP (Linux 5.7)
 
 // The child's stack, a local array of launch_child: CLONE_VFORK keeps this frame alive and
-// untouched until the child has exec'd or exited. child_main needs well under 1 KiB (built with
-// -fstack-usage: about 200 bytes); the rest is headroom for the kernel's signal frames, which can
-// no longer be pushed here since no handler is left, and for future steps.
+// untouched until the child has exec'd or exited. child_main's frame (-fstack-usage, GCC 12,
+// x86_64) is 56 bytes at -O2, 88 with ASan+UBSan, about 4 KiB at -O0; no signal frame is ever
+// pushed here (signals stay blocked until no handler is left).
 constexpr std::size_t child_stack_size = 16 * 1024;
 
 enum class support : int { unknown, yes, no };
