@@ -1,0 +1,2 @@
+/* noop: exits 0 at once. */
+int main(void) { return 0; }

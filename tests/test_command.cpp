@@ -1,0 +1,848 @@
+// brood::command: building, spawning, the child's setup steps, output()/run(), and every failure.
+// The shared main fails any test that leaves a child process or an fd behind, failures included.
+#include <brood/child.hpp>
+#include <brood/command.hpp>
+#include <brood/error.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "support/leak_check.hpp"
+
+namespace brood::detail {
+// Test seam in src/spawn/launch.cpp: false makes spawn use glibc clone() as where clone3 is refused.
+void use_clone3_for_testing(bool enabled) noexcept;
+}  // namespace brood::detail
+
+namespace {
+
+using namespace std::chrono_literals;
+using brood::command;
+using brood::spawn_error;
+using brood::spawn_stage;
+using brood::stdio;
+using brood::unique_fd;
+using brood::testing::helper;
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> lines(const std::string& text) {
+    std::vector<std::string> result;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) result.push_back(line);
+    return result;
+}
+
+// The "key=value" lines printed by the self_info helper.
+std::map<std::string, std::string> self_info(command cmd) {
+    const auto r = cmd.set_stdin(stdio::null()).output();
+    EXPECT_TRUE(r.status.success()) << r.status.to_string() << " " << r.err;
+    std::map<std::string, std::string> info;
+    for (const auto& line : lines(r.out)) {
+        const auto eq = line.find('=');
+        if (eq != std::string::npos) info[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    return info;
+}
+
+std::string read_all(int fd) {
+    std::string text;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return text;
+        text.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+void write_file(const fs::path& path, std::string_view text, fs::perms perms) {
+    std::ofstream(path) << text;
+    fs::permissions(path, perms);
+}
+
+struct pipe_pair {
+    unique_fd read, write;
+    explicit pipe_pair(int flags = O_CLOEXEC) {
+        int fds[2];
+        if (::pipe2(fds, flags) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+        read.reset(fds[0]);
+        write.reset(fds[1]);
+    }
+};
+
+// A temporary directory removed with everything in it.
+class temp_dir {
+public:
+    temp_dir() {
+        std::string tmpl = (fs::temp_directory_path() / "brood-command-XXXXXX").string();
+        if (::mkdtemp(tmpl.data()) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp");
+        path_ = tmpl;
+    }
+    ~temp_dir() {
+        std::error_code ignored;
+        fs::remove_all(path_, ignored);
+    }
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+// Sets (or unsets, with nullptr) an environment variable of this process for one test.
+class scoped_env {
+public:
+    scoped_env(const char* key, const char* value) : key_(key) {
+        if (const char* old = ::getenv(key)) old_ = old;
+        if (value != nullptr)
+            ::setenv(key, value, 1);
+        else
+            ::unsetenv(key);
+    }
+    ~scoped_env() {
+        if (old_)
+            ::setenv(key_.c_str(), old_->c_str(), 1);
+        else
+            ::unsetenv(key_.c_str());
+    }
+
+private:
+    std::string key_;
+    std::optional<std::string> old_;
+};
+
+// Counts, across processes, how many times a failed spawn's catch block ran: a child that returned
+// into the parent's code as a second copy would count too.
+class copy_counter {
+public:
+    copy_counter() {
+        void* p = ::mmap(nullptr, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
+        count_ = static_cast<int*>(p);
+    }
+    ~copy_counter() { ::munmap(count_, sizeof(int)); }
+    void hit() { __atomic_fetch_add(count_, 1, __ATOMIC_SEQ_CST); }
+    int hits() const { return __atomic_load_n(count_, __ATOMIC_SEQ_CST); }
+
+private:
+    int* count_;
+};
+
+// Spawns cmd, which must fail; checks the error and that exactly this process handled it, with no
+// child left. Returns the error for more checks.
+spawn_error expect_spawn_failure(const command& cmd, spawn_stage stage, int error) {
+    const pid_t self = ::getpid();
+    copy_counter copies;
+    std::optional<spawn_error> caught;
+    try {
+        brood::child c = cmd.spawn();
+        ADD_FAILURE() << "spawn of " << cmd.program() << " succeeded; pid " << c.pid();
+    } catch (const spawn_error& e) {
+        copies.hit();
+        caught = e;
+    }
+    EXPECT_EQ(::getpid(), self);
+    EXPECT_EQ(copies.hits(), 1) << "the failed spawn was handled by more than one process";
+    EXPECT_TRUE(brood::testing::own_children().empty()) << "a failed spawn left a child";
+    if (!caught) return spawn_error(cmd.program(), spawn_stage::prepare, 0);
+    EXPECT_EQ(caught->stage(), stage) << caught->what();
+    EXPECT_EQ(caught->error(), error) << caught->what();
+    EXPECT_EQ(caught->program(), cmd.program());
+    EXPECT_NE(std::string(caught->what()).find(cmd.program()), std::string::npos) << caught->what();
+    EXPECT_NE(std::string(caught->what()).find(brood::errno_name(error)), std::string::npos) << caught->what();
+    return *caught;
+}
+
+bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+// ---------------------------------------------------------------------------------------------
+// Arguments, PATH, environment, working directory
+
+TEST(command, passes_arguments_and_argv0) {
+    const auto r = command(helper("print_args")).arg("one").arg("two words").arg("").output();
+    ASSERT_TRUE(r.status.success());
+    EXPECT_EQ(lines(r.out), (std::vector<std::string>{helper("print_args"), "one", "two words", ""}));
+
+    std::vector<std::string_view> more = {"a", "b"};
+    const auto r0 = command(helper("print_args")).arg0("custom-name").args(more).output();
+    EXPECT_EQ(lines(r0.out), (std::vector<std::string>{"custom-name", "a", "b"}));
+}
+
+TEST(command, argv_accessors_reflect_the_builder) {
+    command c("prog");
+    c.arg("x").arg0("zero");
+    EXPECT_EQ(c.program(), "prog");
+    EXPECT_EQ(c.argv(), (std::vector<std::string>{"zero", "x"}));
+}
+
+TEST(command, looks_up_program_in_path_in_order) {
+    temp_dir dir;
+    const fs::path first = dir.path() / "first", second = dir.path() / "second", third = dir.path() / "third";
+    fs::create_directories(first);
+    fs::create_directories(second);
+    fs::create_directories(third);
+    // first/tool is not executable: skipped (EACCES remembered); second/tool runs; third/tool never.
+    write_file(first / "tool", "#!/bin/sh\necho first\n", fs::perms::owner_read | fs::perms::owner_write);
+    write_file(second / "tool", "#!/bin/sh\necho second\n", fs::perms::owner_all);
+    write_file(third / "tool", "#!/bin/sh\necho third\n", fs::perms::owner_all);
+    const std::string path = (dir.path() / "missing").string() + ":" + first.string() + ":" + second.string() +
+                             ":" + third.string();
+
+    const auto r = command("tool").env("PATH", path).output();
+    ASSERT_TRUE(r.status.success()) << r.err;
+    EXPECT_EQ(r.out, "second\n");
+}
+
+TEST(command, path_comes_from_the_parent_when_the_command_sets_none) {
+    temp_dir dir;
+    write_file(dir.path() / "brood-only-here", "#!/bin/sh\necho found\n", fs::perms::owner_all);
+    {
+        scoped_env path("PATH", (dir.path().string() + ":/usr/bin:/bin").c_str());
+        const auto r = command("brood-only-here").env_clear().output();
+        EXPECT_EQ(r.out, "found\n");
+    }
+    {
+        // No PATH anywhere: /usr/local/bin:/usr/bin:/bin, where `true` lives.
+        scoped_env path("PATH", nullptr);
+        EXPECT_TRUE(command("true").run().success());
+    }
+}
+
+TEST(command, program_with_slash_is_not_searched) {
+    temp_dir dir;
+    write_file(dir.path() / "tool", "#!/bin/sh\necho here\n", fs::perms::owner_all);
+    // Relative to the child's working directory (after cwd()), not looked up in PATH.
+    const auto r = command("./tool").cwd(dir.path()).env("PATH", "/nonexistent").output();
+    EXPECT_EQ(r.out, "here\n");
+}
+
+TEST(command, inherits_the_environment_at_spawn_time) {
+    command c(helper("print_env"));
+    scoped_env later("BROOD_TEST_LATE", "set-after-building");
+    const auto r = c.output();
+    EXPECT_TRUE(contains(r.out, "BROOD_TEST_LATE=set-after-building\n")) << r.out;
+    EXPECT_TRUE(contains(r.out, "PATH=")) << r.out;
+}
+
+TEST(command, sets_and_unsets_variables) {
+    scoped_env a("BROOD_TEST_A", "from-parent");
+    scoped_env b("BROOD_TEST_B", "from-parent");
+    const auto r = command(helper("print_env"))
+                       .env("BROOD_TEST_A", "overridden")
+                       .env_remove("BROOD_TEST_B")
+                       .env("BROOD_TEST_C", "new=with=equals")
+                       .output();
+    const auto env = lines(r.out);
+    auto has = [&](const std::string& entry) { return std::find(env.begin(), env.end(), entry) != env.end(); };
+    EXPECT_TRUE(has("BROOD_TEST_A=overridden"));
+    EXPECT_FALSE(has("BROOD_TEST_A=from-parent"));
+    EXPECT_FALSE(contains(r.out, "BROOD_TEST_B="));
+    EXPECT_TRUE(has("BROOD_TEST_C=new=with=equals"));
+}
+
+TEST(command, cleared_environment_has_only_what_was_set) {
+    scoped_env a("BROOD_TEST_A", "from-parent");
+    const auto r = command(helper("print_env")).env("DROPPED", "x").env_clear().env("ONLY", "this").output();
+    EXPECT_EQ(r.out, "ONLY=this\n");
+    const auto empty = command(helper("print_env")).env_clear().output();
+    EXPECT_EQ(empty.out, "");
+}
+
+TEST(command, changes_working_directory) {
+    temp_dir dir;
+    const auto r = command(helper("print_cwd")).cwd(dir.path()).output();
+    ASSERT_TRUE(r.status.success());
+    EXPECT_EQ(r.out, fs::canonical(dir.path()).string() + "\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Standard streams and fds
+
+TEST(command, stdio_inherit_uses_the_parents_streams) {
+    pipe_pair p;
+    const int saved = ::dup(1);
+    ASSERT_GE(saved, 0);
+    ::dup2(p.write.get(), 1);
+    const auto status = command(helper("print_args")).arg("to-parent-stdout").run();
+    ::dup2(saved, 1);
+    ::close(saved);
+    p.write.reset();
+    EXPECT_TRUE(status.success());
+    EXPECT_EQ(read_all(p.read.get()), helper("print_args") + "\nto-parent-stdout\n");
+}
+
+TEST(command, stdio_null) {
+    // stdin from /dev/null: cat reads nothing; stdout to /dev/null: nothing arrives.
+    const auto r = command(helper("cat_stdin")).set_stdin(stdio::null()).output();
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "0\n");
+
+    auto c = command(helper("chatter")).arg("100000").arg("10").set_stdout(stdio::null()).set_stderr(stdio::pipe()).spawn();
+    unique_fd err = std::move(c.stderr_pipe());
+    EXPECT_FALSE(c.stdout_pipe());
+    EXPECT_EQ(read_all(err.get()), "abcdefghij");
+    EXPECT_TRUE(c.wait().success());
+}
+
+TEST(command, stdio_pipes) {
+    auto c = command(helper("cat_stdin"))
+                 .set_stdin(stdio::pipe())
+                 .set_stdout(stdio::pipe())
+                 .set_stderr(stdio::pipe())
+                 .spawn();
+    ASSERT_TRUE(c.stdin_pipe() && c.stdout_pipe() && c.stderr_pipe());
+    ASSERT_EQ(::write(c.stdin_pipe().get(), "hello", 5), 5);
+    c.stdin_pipe().reset();
+    EXPECT_EQ(read_all(c.stdout_pipe().get()), "hello");
+    EXPECT_EQ(read_all(c.stderr_pipe().get()), "5\n");
+    EXPECT_TRUE(c.wait().success());
+}
+
+TEST(command, stdio_files) {
+    temp_dir dir;
+    const fs::path in = dir.path() / "in", out = dir.path() / "out";
+    write_file(in, "from a file", fs::perms::owner_read | fs::perms::owner_write);
+
+    auto r = command(helper("cat_stdin")).set_stdin(stdio::file(in)).set_stdout(stdio::file(out)).run();
+    EXPECT_TRUE(r.success());
+    EXPECT_EQ(read_file(out), "from a file");
+
+    // Truncated by default, appended on request.
+    command(helper("print_args")).arg0("x").set_stdout(stdio::file(out)).run();
+    EXPECT_EQ(read_file(out), "x\n");
+    command(helper("print_args")).arg0("y").set_stdout(stdio::file(out, true)).run();
+    EXPECT_EQ(read_file(out), "x\ny\n");
+}
+
+TEST(command, stdio_file_that_cannot_be_opened_is_a_prepare_error) {
+    const auto e = expect_spawn_failure(command(helper("noop")).set_stdout(stdio::file("/nonexistent-dir/out")),
+                                        spawn_stage::prepare, ENOENT);
+    EXPECT_TRUE(contains(e.what(), "\"/nonexistent-dir/out\"")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "stdout")) << e.what();
+}
+
+TEST(command, stdio_fd_is_shared_not_taken) {
+    pipe_pair p;
+    const auto status = command(helper("print_args")).arg0("via-fd").set_stdout(stdio::fd(p.write.get())).run();
+    EXPECT_TRUE(status.success());
+    EXPECT_GE(::fcntl(p.write.get(), F_GETFD), 0) << "the parent's fd must stay open";
+    p.write.reset();
+    EXPECT_EQ(read_all(p.read.get()), "via-fd\n");
+}
+
+TEST(command, stdout_and_stderr_can_be_swapped) {
+    // The child's stdout is the parent's fd 2 and its stderr the parent's fd 1: each source is the
+    // other's target, so one must be moved out of the way first.
+    pipe_pair out, err;
+    const int saved_out = ::dup(1), saved_err = ::dup(2);
+    ASSERT_GE(saved_out, 0);
+    ASSERT_GE(saved_err, 0);
+    ::dup2(out.write.get(), 1);
+    ::dup2(err.write.get(), 2);
+    const auto status =
+        command(helper("chatter")).arg("3").arg("5").set_stdout(stdio::fd(2)).set_stderr(stdio::fd(1)).run();
+    ::dup2(saved_out, 1);
+    ::dup2(saved_err, 2);
+    ::close(saved_out);
+    ::close(saved_err);
+    out.write.reset();
+    err.write.reset();
+    EXPECT_TRUE(status.success());
+    EXPECT_EQ(read_all(out.read.get()), "abcde");  // what the child wrote to its stderr
+    EXPECT_EQ(read_all(err.read.get()), "abc");
+}
+
+TEST(command, inherit_fd_maps_parent_fds_to_child_fds) {
+    pipe_pair p;
+    const auto r = command(helper("print_fds")).set_stdin(stdio::null()).inherit_fd(7, p.write.get()).output();
+    EXPECT_EQ(r.out, "0 1 2 7\n");
+
+    // Through a shell, data written to the child's fd 7 arrives at the parent's pipe.
+    const auto status = command("/bin/sh").arg("-c").arg("echo through-fd-7 >&7").inherit_fd(7, p.write.get()).run();
+    EXPECT_TRUE(status.success());
+    p.write.reset();
+    EXPECT_EQ(read_all(p.read.get()), "through-fd-7\n");
+
+    EXPECT_THROW(command("x").inherit_fd(2, p.read.get()), std::invalid_argument);
+    EXPECT_THROW(command("x").inherit_fd(5, -1), std::invalid_argument);
+}
+
+TEST(command, inherit_fd_swaps_fds_that_collide) {
+    pipe_pair a, b;
+    const int fa = a.write.get(), fb = b.write.get();
+    // The child's fa is the parent's fb and the other way round.
+    const auto status = command("/bin/sh")
+                            .arg("-c")
+                            .arg("echo to-b >&" + std::to_string(fa) + "; echo to-a >&" + std::to_string(fb))
+                            .inherit_fd(fa, fb)
+                            .inherit_fd(fb, fa)
+                            .run();
+    EXPECT_TRUE(status.success());
+    a.write.reset();
+    b.write.reset();
+    EXPECT_EQ(read_all(a.read.get()), "to-a\n");
+    EXPECT_EQ(read_all(b.read.get()), "to-b\n");
+}
+
+TEST(command, closes_every_other_fd) {
+    pipe_pair leaky(0);  // not close-on-exec: a plain exec would leak it
+    const std::string listed = command(helper("print_fds")).set_stdin(stdio::null()).output().out;
+    EXPECT_EQ(listed, "0 1 2\n");
+
+    const std::string kept =
+        command(helper("print_fds")).set_stdin(stdio::null()).close_other_fds(false).output().out;
+    EXPECT_TRUE(contains(kept, " " + std::to_string(leaky.read.get()))) << kept;
+    EXPECT_TRUE(contains(kept, " " + std::to_string(leaky.write.get()))) << kept;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process attributes
+
+TEST(command, process_group) {
+    auto leader = command(helper("pause")).set_stdin(stdio::null()).process_group().spawn();
+    EXPECT_EQ(::getpgid(leader.pid()), leader.pid());
+    auto member = command(helper("pause")).set_stdin(stdio::null()).process_group(leader.pid()).spawn();
+    EXPECT_EQ(::getpgid(member.pid()), leader.pid());
+    EXPECT_EQ(::getsid(member.pid()), ::getsid(0));
+}
+
+TEST(command, process_group_that_does_not_exist_fails) {
+    const auto e = expect_spawn_failure(command(helper("noop")).process_group(0x3ffffff0), spawn_stage::process_group, EPERM);
+    EXPECT_TRUE(contains(e.what(), std::to_string(0x3ffffff0))) << e.what();
+}
+
+TEST(command, new_session) {
+    auto c = command(helper("pause")).set_stdin(stdio::null()).new_session().spawn();
+    EXPECT_EQ(::getsid(c.pid()), c.pid());
+    EXPECT_EQ(::getpgid(c.pid()), c.pid());
+    // A new group as well is what setsid gives already.
+    auto both = command(helper("pause")).set_stdin(stdio::null()).new_session().process_group().spawn();
+    EXPECT_EQ(::getsid(both.pid()), both.pid());
+    EXPECT_EQ(::getpgid(both.pid()), both.pid());
+}
+
+TEST(command, die_with_parent_signals_when_the_spawning_thread_exits) {
+    brood::child c;
+    std::string first_words;
+    std::thread spawner([&] {
+        c = command(helper("pause"))
+                .arg("up")
+                .set_stdin(stdio::null())
+                .set_stdout(stdio::pipe())
+                .die_with_parent(SIGTERM)
+                .spawn();
+        // Wait until it runs (pause writes the text, then a newline).
+        char ch;
+        while (first_words.size() < 3 && ::read(c.stdout_pipe().get(), &ch, 1) == 1) first_words += ch;
+    });
+    spawner.join();
+    ASSERT_TRUE(c);
+    EXPECT_EQ(first_words, "up\n");
+    const auto status = c.wait_for(10s);
+    ASSERT_TRUE(status) << "the child outlived the thread that spawned it";
+    EXPECT_EQ(status->signal(), SIGTERM) << status->to_string();
+}
+
+TEST(command, umask) {
+    auto info = self_info(command(helper("self_info")).umask(027));
+    EXPECT_EQ(info["umask"], "0027");
+    info = self_info(command(helper("self_info")).umask(0));
+    EXPECT_EQ(info["umask"], "0000");
+}
+
+TEST(command, resource_limits) {
+    rlimit nofile{};
+    ::getrlimit(RLIMIT_NOFILE, &nofile);
+    auto info = self_info(
+        command(helper("self_info")).rlimit(RLIMIT_NOFILE, 123, nofile.rlim_max).rlimit(RLIMIT_CORE, 0, 0));
+    EXPECT_EQ(info["nofile_soft"], "123");
+    EXPECT_EQ(info["core_soft"], "0");
+    EXPECT_EQ(info["core_hard"], "0");
+}
+
+TEST(command, bad_resource_limit_names_the_limit) {
+    const auto e = expect_spawn_failure(command(helper("noop")).rlimit(RLIMIT_NOFILE, 10, 5), spawn_stage::rlimit, EINVAL);
+    EXPECT_TRUE(contains(e.what(), "RLIMIT_NOFILE")) << e.what();
+}
+
+TEST(command, user_and_groups) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    auto info = self_info(command(helper("self_info")).user(65534).group(65534));
+    EXPECT_EQ(info["uid"], "65534");
+    EXPECT_EQ(info["gid"], "65534");
+    EXPECT_EQ(info["groups"], "") << "root's supplementary groups must be dropped with its uid";
+
+    info = self_info(command(helper("self_info")).group(100).supplementary_groups({100, 65534}).user(65534));
+    EXPECT_EQ(info["uid"], "65534");
+    EXPECT_EQ(info["gid"], "100");
+    EXPECT_EQ(info["groups"], "100,65534");
+}
+
+TEST(command, user_change_is_not_seen_by_the_parents_threads) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    std::atomic<bool> stop{false};
+    std::thread other([&] {
+        while (!stop) std::this_thread::sleep_for(1ms);
+    });
+    EXPECT_TRUE(command(helper("noop")).user(65534).group(65534).run().success());
+    stop = true;
+    other.join();
+    EXPECT_EQ(::getuid(), 0u);
+    EXPECT_EQ(::geteuid(), 0u);
+    EXPECT_EQ(::getgid(), 0u);
+}
+
+TEST(command, resets_signals_for_the_child) {
+    struct sigaction handler{}, old_usr1{};
+    handler.sa_handler = [](int) {};
+    ::sigaction(SIGUSR1, &handler, &old_usr1);
+    ::signal(SIGPIPE, SIG_IGN);
+    sigset_t usr2, old_mask;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    ::pthread_sigmask(SIG_BLOCK, &usr2, &old_mask);
+
+    auto info = self_info(command(helper("self_info")));
+
+    ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    ::sigaction(SIGUSR1, &old_usr1, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+
+    EXPECT_EQ(info["SigBlk"], "0000000000000000");
+    EXPECT_EQ(std::stoull(info["SigIgn"], nullptr, 16) & (1ull << (SIGPIPE - 1)), 0u) << info["SigIgn"];
+}
+
+TEST(command, into_cgroup) {
+    // Needs a writable cgroup v2 hierarchy; skip where there is none (cgroup v1, no rights).
+    fs::path root;
+    for (const char* candidate : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"})
+        if (fs::exists(fs::path(candidate) / "cgroup.procs") && fs::exists(fs::path(candidate) / "cgroup.controllers")) {
+            root = candidate;
+            break;
+        }
+    if (root.empty()) GTEST_SKIP() << "no cgroup v2 hierarchy";
+    const fs::path dir = root / ("brood-test-" + std::to_string(::getpid()));
+    if (::mkdir(dir.c_str(), 0755) != 0) GTEST_SKIP() << "cannot create a cgroup: " << brood::errno_name(errno);
+    {
+        unique_fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        ASSERT_TRUE(fd);
+        try {
+            auto c = command(helper("pause")).set_stdin(stdio::null()).into_cgroup(fd.get()).spawn();
+            const std::string cgroup = read_file("/proc/" + std::to_string(c.pid()) + "/cgroup");
+            EXPECT_TRUE(contains(cgroup, "0::/" + dir.filename().string())) << cgroup;
+            c.kill();
+            c.wait();
+        } catch (const spawn_error& e) {
+            ::rmdir(dir.c_str());
+            GTEST_SKIP() << "the kernel refused: " << e.what();
+        }
+    }
+    EXPECT_EQ(::rmdir(dir.c_str()), 0);
+}
+
+TEST(command, drop_policy_is_copied_into_the_child) {
+    auto c = command(helper("trap_term"))
+                 .set_stdin(stdio::null())
+                 .set_stdout(stdio::pipe())
+                 .on_drop(brood::drop_policy::terminate(5s))
+                 .spawn();
+    EXPECT_EQ(c.get_drop_policy().what, brood::drop_policy::action::terminate);
+    unique_fd out = std::move(c.stdout_pipe());
+    char ready[6];
+    ASSERT_EQ(::read(out.get(), ready, sizeof ready), 6);  // handler installed
+    c = brood::child();                                      // drop: SIGTERM, then reaped
+    EXPECT_EQ(read_all(out.get()), "term\n");
+}
+
+TEST(command, can_be_spawned_many_times) {
+    const command c = command(helper("exit_code")).arg("3");
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(c.run().code(), 3);
+}
+
+TEST(command, works_with_glibc_clone_where_clone3_is_refused) {
+    brood::detail::use_clone3_for_testing(false);
+    const auto r = command(helper("print_fds")).set_stdin(stdio::null()).inherit_fd(9, 2).output();
+    auto c = command(helper("pause")).set_stdin(stdio::null()).spawn();
+    EXPECT_GE(c.pidfd(), 0);
+    c.kill();
+    EXPECT_EQ(c.wait().signal(), SIGKILL);
+    expect_spawn_failure(command("/nonexistent/program"), spawn_stage::exec, ENOENT);
+    brood::detail::use_clone3_for_testing(true);
+    EXPECT_TRUE(r.status.success());
+    EXPECT_EQ(r.out, "0 1 2 9\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// output() and run()
+
+std::string pattern(std::size_t size) {
+    std::string text(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) text[i] = static_cast<char>('a' + i % 26);
+    return text;
+}
+
+TEST(command_output, reads_megabytes_on_both_streams_without_deadlock) {
+    constexpr std::size_t size = 8 * 1024 * 1024;
+    const auto r = command(helper("chatter")).arg(std::to_string(size)).arg(std::to_string(size)).output();
+    ASSERT_TRUE(r.status.success()) << r.status.to_string();
+    EXPECT_FALSE(r.timed_out);
+    ASSERT_EQ(r.out.size(), size);
+    ASSERT_EQ(r.err.size(), size);
+    const std::string expected = pattern(size);
+    EXPECT_TRUE(r.out == expected);
+    EXPECT_TRUE(r.err == expected);
+}
+
+TEST(command_output, feeds_input) {
+    const std::string input = pattern(4 * 1024 * 1024 + 17);
+    const auto r = command(helper("cat_stdin")).output({.input = input, .timeout = {}});
+    ASSERT_TRUE(r.status.success());
+    EXPECT_TRUE(r.out == input);
+    EXPECT_EQ(r.err, std::to_string(input.size()) + "\n");
+
+    const auto empty = command(helper("cat_stdin")).output({.input = std::string(), .timeout = {}});
+    EXPECT_EQ(empty.out, "");
+    EXPECT_EQ(empty.err, "0\n");
+}
+
+TEST(command_output, child_closing_stdin_early_does_not_kill_the_parent) {
+    // SIGPIPE at its default action would end this test process.
+    ::signal(SIGPIPE, SIG_DFL);
+    const auto r = command(helper("noop")).output({.input = pattern(8 * 1024 * 1024), .timeout = {}});
+    EXPECT_TRUE(r.status.success());
+    sigset_t pending;
+    ::sigpending(&pending);
+    EXPECT_FALSE(::sigismember(&pending, SIGPIPE)) << "a SIGPIPE was left pending";
+    sigset_t mask;
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+    EXPECT_FALSE(::sigismember(&mask, SIGPIPE)) << "SIGPIPE left blocked";
+}
+
+TEST(command_output, timeout_kills_reaps_and_keeps_output) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = command(helper("pause")).arg("partial").output({.input = {}, .timeout = 300ms});
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_TRUE(r.timed_out);
+    EXPECT_EQ(r.status.signal(), SIGKILL) << r.status.to_string();
+    EXPECT_EQ(r.out, "partial\n");
+    EXPECT_GE(took, 300ms);
+    EXPECT_LT(took, 5s);
+
+    // SIGTERM would not do: the timeout kills with SIGKILL.
+    const auto stubborn = command(helper("ignore_term")).output({.input = {}, .timeout = 200ms});
+    EXPECT_TRUE(stubborn.timed_out);
+    EXPECT_EQ(stubborn.out, "ready\n");
+}
+
+TEST(command_output, no_timeout_when_the_child_is_quick) {
+    const auto r = command(helper("exit_code")).arg("4").output({.input = {}, .timeout = 10s});
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.status.code(), 4);
+}
+
+TEST(command_run, waits_and_returns_the_status) {
+    EXPECT_EQ(command(helper("exit_code")).arg("7").run().code(), 7);
+    EXPECT_TRUE(command(helper("noop")).run().success());
+    // A pipe nobody reads is closed rather than left to block the child.
+    EXPECT_TRUE(command(helper("chatter")).arg("1000000").arg("0").set_stdout(stdio::pipe()).run().terminal());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input: a clear spawn_error, no child left, no fd leaked, one copy of this process
+
+TEST(command_errors, program_not_found) {
+    auto e = expect_spawn_failure(command("/no/such/program"), spawn_stage::exec, ENOENT);
+    EXPECT_STREQ(e.what(), "spawn \"/no/such/program\": exec failed: ENOENT: No such file or directory");
+
+    e = expect_spawn_failure(command("brood-no-such-program").env("PATH", "/nonexistent:/also-not"),
+                             spawn_stage::exec, ENOENT);
+    EXPECT_TRUE(contains(e.what(), "\"brood-no-such-program\"")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "/nonexistent:/also-not")) << e.what();
+}
+
+TEST(command_errors, not_executable) {
+    temp_dir dir;
+    const fs::path file = dir.path() / "plain";
+    write_file(file, "#!/bin/sh\n", fs::perms::owner_read | fs::perms::owner_write);
+    expect_spawn_failure(command(file.string()), spawn_stage::exec, EACCES);
+
+    // Found only without exec permission in PATH: EACCES, naming the file.
+    const auto e = expect_spawn_failure(command("plain").env("PATH", dir.path().string()), spawn_stage::exec, EACCES);
+    EXPECT_TRUE(contains(e.what(), file.string())) << e.what();
+}
+
+TEST(command_errors, directory) {
+    temp_dir dir;
+    expect_spawn_failure(command(dir.path().string()), spawn_stage::exec, EACCES);
+}
+
+TEST(command_errors, exec_format_error) {
+    temp_dir dir;
+    const fs::path file = dir.path() / "garbage";
+    write_file(file, std::string("\x01\x02garbage, not a program\n"), fs::perms::owner_all);
+    const auto e = expect_spawn_failure(command(file.string()), spawn_stage::exec, ENOEXEC);
+    EXPECT_TRUE(contains(e.what(), "ENOEXEC")) << e.what();
+}
+
+TEST(command_errors, missing_working_directory) {
+    const auto e = expect_spawn_failure(command(helper("noop")).cwd("/no/such/dir"), spawn_stage::chdir, ENOENT);
+    EXPECT_EQ(std::string(e.what()),
+              "spawn \"" + helper("noop") + "\": chdir \"/no/such/dir\" failed: ENOENT: No such file or directory");
+}
+
+TEST(command_errors, invalid_strings) {
+    expect_spawn_failure(command(helper("noop")).arg(std::string("a\0b", 3)), spawn_stage::prepare, EINVAL);
+    expect_spawn_failure(command(helper("noop")).env("A=B", "x"), spawn_stage::prepare, EINVAL);
+    expect_spawn_failure(command(helper("noop")).env("", "x"), spawn_stage::prepare, EINVAL);
+    expect_spawn_failure(command(""), spawn_stage::prepare, ENOENT);
+}
+
+TEST(command_errors, bad_fd_to_redirect) {
+    const auto e = expect_spawn_failure(command(helper("noop")).set_stdout(stdio::fd(999)), spawn_stage::redirect, EBADF);
+    EXPECT_TRUE(contains(e.what(), "fd 999")) << e.what();
+}
+
+TEST(command_errors, redirect_failure_in_the_child) {
+    // The child's own RLIMIT_NOFILE leaves no room to move a colliding fd out of the way.
+    pipe_pair a, b;
+    const int fa = a.write.get(), fb = b.write.get();
+    expect_spawn_failure(command(helper("noop")).rlimit(RLIMIT_NOFILE, 3, 3).inherit_fd(fa, fb).inherit_fd(fb, fa),
+                         spawn_stage::redirect, EMFILE);
+}
+
+// Runs body in a forked copy of this process (single-threaded there) and expects it to exit 0.
+template <class F>
+void in_forked_process(F body) {
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        int code = 100;
+        try {
+            code = body();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "forked test body threw: %s\n", e.what());
+        }
+        std::fflush(nullptr);
+        ::_exit(code);
+    }
+    int raw = 0;
+    ASSERT_EQ(::waitpid(pid, &raw, 0), pid);
+    ASSERT_TRUE(WIFEXITED(raw)) << "forked test body was killed by signal " << WTERMSIG(raw);
+    EXPECT_EQ(WEXITSTATUS(raw), 0) << "forked test body failed at check " << WEXITSTATUS(raw);
+}
+
+TEST(command_errors, fd_limit_reached) {
+    in_forked_process([] {
+        // Only 0, 1, 2 open (made sure to exist), then limits that leave no room for the pipes of
+        // stdio (prepare), or for the pidfd (clone).
+        for (int fd = 0; fd < 3; ++fd)
+            if (::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", O_RDWR) != fd) return 1;
+        ::close_range(3, ~0u, 0);
+        auto try_spawn = [](const command& cmd) {
+            std::optional<spawn_error> error;
+            try {
+                cmd.spawn();
+            } catch (const spawn_error& e) {
+                error = e;
+            }
+            return error;
+        };
+        // The same failure path once with fds to spare: UBSan's vptr checks of spawn_error then
+        // hit its cache, and need no pipe of their own (there is no room for one at the limits).
+        if (const auto warm_up = try_spawn(command("/nonexistent/program")); !warm_up || warm_up->stage() != spawn_stage::exec)
+            return 2;
+        rlimit old{};
+        ::getrlimit(RLIMIT_NOFILE, &old);
+
+        struct attempt {
+            rlim_t limit;
+            bool pipes;
+            spawn_stage stage;
+        };
+        int check = 10;
+        // 4: no room for the stdout pipe (3 and 4); 5: the pipe fits, the pidfd (5) does not;
+        // 3: no pipe, no room for the pidfd.
+        for (const attempt& a : {attempt{4, true, spawn_stage::prepare}, attempt{5, true, spawn_stage::clone},
+                                 attempt{3, false, spawn_stage::clone}}) {
+            command cmd(helper("noop"));
+            if (a.pipes) cmd.set_stdout(stdio::pipe());
+            const rlimit low{a.limit, old.rlim_max};
+            if (::setrlimit(RLIMIT_NOFILE, &low) != 0) return check;
+            const auto error = try_spawn(cmd);
+            ::setrlimit(RLIMIT_NOFILE, &old);  // room to look at /proc/self/fd
+            if (!error) return check + 1;
+            if (error->stage() != a.stage) return check + 2;
+            if (error->error() != EMFILE) return check + 3;
+            if (!contains(error->what(), "EMFILE")) return check + 4;
+            if (brood::testing::open_fds() != std::set<int>{0, 1, 2}) return check + 5;
+            if (!brood::testing::own_children().empty()) return check + 6;
+            check += 10;
+        }
+        // With the limit back, the same process spawns fine.
+        if (!command(helper("noop")).set_stdout(stdio::pipe()).run().success()) return 90;
+        return 0;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Threads
+
+TEST(command, spawns_from_eight_threads_at_once) {
+    constexpr int threads = 8, rounds = 25;
+    std::vector<pipe_pair> pipes(threads);
+    std::atomic<int> failures{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+            const int child_fd = 10 + t;
+            const std::string expected = "0 1 2 " + std::to_string(child_fd) + "\n";
+            for (int i = 0; i < rounds; ++i) {
+                try {
+                    // While other threads hold fresh pipes: this child must see none of them.
+                    const auto r = command(helper("print_fds"))
+                                       .set_stdin(stdio::null())
+                                       .inherit_fd(child_fd, pipes[t].write.get())
+                                       .output();
+                    if (r.out != expected || !r.status.success()) ++failures;
+                    command(helper("noop")).cwd("/no/such/dir").spawn();
+                    ++failures;  // must not be reached
+                } catch (const spawn_error& e) {
+                    if (e.stage() != spawn_stage::chdir) ++failures;
+                } catch (...) {
+                    ++failures;
+                }
+            }
+        });
+    }
+    for (auto& w : workers) w.join();
+    EXPECT_EQ(failures.load(), 0);
+}
+
+}  // namespace
