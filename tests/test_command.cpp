@@ -629,6 +629,11 @@ TEST(command_output, feeds_input) {
     const auto empty = command(helper("cat_stdin")).output({.input = std::string(), .timeout = {}});
     EXPECT_EQ(empty.out, "");
     EXPECT_EQ(empty.err, "0\n");
+
+    // A stdin pipe without input to feed: closed at once, the child sees EOF rather than hanging.
+    const auto no_input = command(helper("cat_stdin")).set_stdin(stdio::pipe()).output({.input = {}, .timeout = 10s});
+    EXPECT_FALSE(no_input.timed_out);
+    EXPECT_EQ(no_input.err, "0\n");
 }
 
 TEST(command_output, child_closing_stdin_early_does_not_kill_the_parent) {

@@ -107,6 +107,7 @@ int poll_timeout(const std::optional<clock::time_point>& deadline) {
 process_output command::output(const output_options& options) const {
     const bool feed = options.input.has_value();
     child kid = detail::spawn_command(*this, feed ? stdio::pipe() : stdin_, stdio::pipe(), stdio::pipe());
+    // Without input, a stdin configured as a pipe has nobody to write it: the child gets EOF.
     unique_fd in = std::move(kid.stdin_pipe());
     unique_fd out = std::move(kid.stdout_pipe());
     unique_fd err = std::move(kid.stderr_pipe());
