@@ -63,6 +63,9 @@ brood_clone3:
         .cfi_undefined x30              /* child: outermost frame */
         mov     x29, #0
         mov     x30, #0
+        mov     x11, sp                 /* ABI alignment (sp must stay 16-aligned) */
+        and     x11, x11, #-16
+        mov     sp, x11
         mov     x0, x10
         blr     x9
         mov     x8, #93                 /* __NR_exit; x0 = fn's result */
