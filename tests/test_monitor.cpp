@@ -167,6 +167,30 @@ TEST(monitor, a_child_stopped_and_killed_before_the_monitor_looks_ends_with_one_
     expect_quiet(mon);
 }
 
+TEST(monitor, a_stop_whose_sigchld_was_swallowed_by_an_exit_is_still_reported) {
+    monitor mon({.report_stops = true});
+    test_pipe p;
+    const auto dying = mon.watch(waiter(p.read_end.get(), 0));
+    const auto stopping = mon.watch(waiter(p.read_end.get(), 0));
+    // The exit's SIGCHLD is pending first, so the kernel drops the one the stop raises: the SIGCHLD
+    // the monitor reads says "a watched child exited", which its pidfd reports anyway.
+    ASSERT_TRUE(mon.find(dying)->kill());
+    siginfo_t info{};
+    ASSERT_EQ(::waitid(P_PIDFD, mon.find(dying)->pidfd(), &info, WEXITED | WNOWAIT), 0);
+    ASSERT_TRUE(mon.find(stopping)->stop());
+    ASSERT_EQ(::waitid(P_PIDFD, mon.find(stopping)->pidfd(), &info, WSTOPPED | WNOWAIT), 0);
+
+    const auto start = monitor::clock::now();
+    const auto events = pull(mon, 2);
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[0].watch, dying);
+    EXPECT_EQ(events[0].status->signal(), SIGKILL);
+    EXPECT_EQ(events[1].watch, stopping);
+    EXPECT_EQ(events[1].status->stopped_signal(), SIGSTOP);
+    EXPECT_LT(monitor::clock::now() - start, 5s);
+    expect_quiet(mon);
+}
+
 TEST(monitor, a_storm_of_stops_continues_and_deaths_loses_no_event_and_repeats_none) {
     constexpr int n = 1000;
     monitor mon({.report_stops = true});

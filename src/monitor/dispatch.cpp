@@ -1,5 +1,10 @@
 // One turn of the loop: which sources are ready, in an order that keeps each child's events in
 // the order they happened (its stop before its exit), then the user's fd callbacks and tasks.
+#include <algorithm>
+#include <array>
+
+#include <signal.h>
+
 #include <brood/reaper.hpp>
 
 #include "monitor/monitor_state.hpp"
@@ -29,6 +34,39 @@ void reap_adopted_orphans(monitor_state& state) {
     }
 }
 
+// What a SIGCHLD may mean beyond the pidfds: a stop or continue, an orphan's exit.
+void do_sigchld_work(monitor_state& state) {
+    state.sigchld_work_due.reset();
+    if (state.options.report_stops) drain_stops(state);
+    if (state.options.report_orphans) reap_adopted_orphans(state);
+}
+
+bool only_watched_exits(const monitor_state& state, std::span<const sigchld_source::note> notes, std::size_t read) {
+    if (read == 0 || read > notes.size()) return false;
+    return std::all_of(notes.begin(), notes.begin() + static_cast<std::ptrdiff_t>(read), [&](const auto& n) {
+        const bool exit = n.code == CLD_EXITED || n.code == CLD_KILLED || n.code == CLD_DUMPED;
+        return exit && state.children.find_pid(n.pid) != 0;
+    });
+}
+
+void on_sigchld(monitor_state& state) {
+    std::array<sigchld_source::note, 4> notes;
+    const std::size_t read = state.sigchld->drain(notes);
+    if (!only_watched_exits(state, notes, read)) {
+        do_sigchld_work(state);
+    } else if (!state.sigchld_work_due) {
+        state.sigchld_work_due = std::chrono::steady_clock::now() + sigchld_deferral;
+    }
+}
+
+// A loop with deferred SIGCHLD work must wake up in time to do it.
+int bounded_timeout(const monitor_state& state, int timeout_ms) {
+    if (!state.sigchld_work_due) return timeout_ms;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(*state.sigchld_work_due - std::chrono::steady_clock::now());
+    const int due_ms = static_cast<int>(std::max<std::chrono::milliseconds::rep>(0, left.count()));
+    return timeout_ms < 0 ? due_ms : std::min(timeout_ms, due_ms);
+}
+
 void run_tasks(monitor& loop, monitor_state& state) {
     state.tasks.clear();
     state.wake_rung = false;
@@ -55,7 +93,7 @@ void report_child(monitor_state& state, std::uint64_t id, const wait_status& sta
 }
 
 void poll_sources(monitor& loop, monitor_state& state, int timeout_ms) {
-    const std::size_t n = state.epoll.wait(state.ready, timeout_ms);
+    const std::size_t n = state.epoll.wait(state.ready, bounded_timeout(state, timeout_ms));
     bool sigchld = false, timer = false, wake = false;
     for (std::size_t i = 0; i < n; ++i) {
         switch (key_kind(state.ready[i].data.u64)) {
@@ -66,13 +104,11 @@ void poll_sources(monitor& loop, monitor_state& state, int timeout_ms) {
             case source_kind::fd: break;
         }
     }
-    if (sigchld) {
-        state.sigchld->drain();
-        if (state.options.report_stops) drain_stops(state);
-    }
+    if (sigchld) on_sigchld(state);
     for (std::size_t i = 0; i < n; ++i)
         if (key_kind(state.ready[i].data.u64) == source_kind::child) reap_exit(state, key_payload(state.ready[i].data.u64));
-    if (sigchld && state.options.report_orphans) reap_adopted_orphans(state);
+    // After this turn's exits: a child's stop cannot be pending once it is dead, so order holds.
+    if (state.sigchld_work_due && std::chrono::steady_clock::now() >= *state.sigchld_work_due) do_sigchld_work(state);
     if (timer) state.timers.fire_due(state.queue);
     for (std::size_t i = 0; i < n; ++i) {
         const std::uint64_t key = state.ready[i].data.u64;

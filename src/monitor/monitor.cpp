@@ -12,7 +12,7 @@ namespace brood {
 namespace detail {
 
 monitor_state::monitor_state(monitor_options opts)
-    : options(opts), children(opts.report_stops), fds(epoll) {
+    : options(opts), children(opts.report_stops || opts.report_orphans), fds(epoll) {
     check_sigchld_disposition(options.report_stops);
     epoll.add(timers.fd(), EPOLLIN, make_key(source_kind::timer, 0));
     epoll.add(tasks.fd(), EPOLLIN, make_key(source_kind::wake, 0));

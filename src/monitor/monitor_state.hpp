@@ -4,7 +4,9 @@
 #include <array>
 #include <atomic>
 #include <deque>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <sys/epoll.h>
@@ -20,6 +22,12 @@
 
 namespace brood::detail {
 
+// How long the SIGCHLD work (finding stops, reaping orphans) may wait when the SIGCHLDs read were
+// all exits of watched children, which their pidfds report anyway. Such a SIGCHLD may still hide
+// a stop raised while it was pending, so the work is put off, not skipped: during a storm of exits
+// the kernel's walk of the children list then runs at most once per deferral, not once per turn.
+inline constexpr std::chrono::milliseconds sigchld_deferral{10};
+
 struct monitor_state {
     explicit monitor_state(monitor_options opts);
 
@@ -33,6 +41,7 @@ struct monitor_state {
     std::unique_ptr<sigchld_source> sigchld;  // only with report_stops or report_orphans
     std::deque<monitor::event> queue;         // gathered, not yet handed out
     std::shared_ptr<monitor::handler> handler;
+    std::optional<std::chrono::steady_clock::time_point> sigchld_work_due;  // deferred SIGCHLD work
     std::atomic<bool> stop_requested{false};
     bool busy = false;       // inside run_once / next_event, which do not nest
     bool wake_rung = false;  // tasks' eventfd rung by the loop because events remain queued

@@ -70,13 +70,18 @@ sigchld_source::~sigchld_source() {
     sigchld_claimed = false;
 }
 
-void sigchld_source::drain() noexcept {
-    signalfd_siginfo infos[16];
+std::size_t sigchld_source::drain(std::span<note> notes) noexcept {
+    std::size_t count = 0;
+    signalfd_siginfo infos[4];
     for (;;) {
         const ssize_t n = ::read(fd_.get(), infos, sizeof infos);
         if (n == -1 && errno == EINTR) continue;
-        // A standard signal is pending at most once, so one read nearly always empties it.
-        if (n < static_cast<ssize_t>(sizeof infos)) return;
+        if (n <= 0) return count;
+        for (std::size_t i = 0; i < static_cast<std::size_t>(n) / sizeof infos[0]; ++i, ++count)
+            if (count < notes.size()) notes[count] = {static_cast<pid_t>(infos[i].ssi_pid), infos[i].ssi_code};
+        // A standard signal is pending at most once (per thread and per process), so one read
+        // nearly always empties it.
+        if (static_cast<std::size_t>(n) < sizeof infos) return count;
     }
 }
 

@@ -2,7 +2,11 @@
 // continues and orphans' exits, which have no pidfd to poll.
 #pragma once
 
+#include <cstddef>
+#include <span>
 #include <thread>
+
+#include <sys/types.h>
 
 #include <brood/unique_fd.hpp>
 
@@ -23,10 +27,15 @@ public:
     // Unblocks SIGCHLD again if the constructor blocked it (and runs on the same thread).
     ~sigchld_source();
 
+    struct note {
+        pid_t pid;
+        int code;  // CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_TRAPPED, CLD_CONTINUED
+    };
     int fd() const noexcept { return fd_.get(); }
     // Reads every pending SIGCHLD: call it before waiting for the changes, so that a change after
-    // the wait raises a new one and none is missed.
-    void drain() noexcept;
+    // the wait raises a new one and none is missed. Keeps up to notes.size() of what was read and
+    // returns how many were read. Only hints: a pending SIGCHLD swallows the ones raised after it.
+    std::size_t drain(std::span<note> notes) noexcept;
 
 private:
     unique_fd fd_;
