@@ -9,6 +9,7 @@
 
 #include <brood/unique_fd.hpp>
 
+#include "pool/bell.hpp"
 #include "pool/byte_ring.hpp"
 
 namespace brood::detail {
@@ -16,8 +17,8 @@ namespace brood::detail {
 struct channel_control {
     ring_positions tasks;    // parent -> worker
     ring_positions results;  // worker -> parent
-    alignas(64) std::atomic<std::uint32_t> parent_sleeping{0};
-    alignas(64) std::atomic<std::uint32_t> worker_sleeping{0};
+    sleeper parent;
+    sleeper worker;
     // Written by the worker: the seq of the message it runs (before it runs it), whether its init
     // finished, and what the init threw. The parent reads them after the worker died.
     alignas(64) std::atomic<std::uint64_t> started{0};

@@ -8,11 +8,15 @@
 #include <optional>
 
 #include <poll.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <brood/child.hpp>
 #include <brood/error.hpp>
 #include <brood/fork.hpp>
 #include <brood/pool/pool_core.hpp>
+
+#include "pool/shared_memory.hpp"
 
 namespace brood {
 namespace detail {
@@ -34,16 +38,45 @@ struct shared_state {
     }
 };
 
-[[noreturn]] void work(shared_state& shared, worker_report& report, std::size_t n, std::size_t chunk,
-                       const std::function<void(std::size_t, std::size_t)>& run) noexcept {
+// Results go through a buffer of this size, reused, then pwrite: written to the memfd by the kernel,
+// they cost no page fault in any process (a fresh page costs tens of µs under some hypervisors).
+constexpr std::size_t batch_bytes = std::size_t{1} << 20;
+
+void store(int fd, const std::byte* bytes, std::size_t size, std::size_t offset) {
+    while (size > 0) {
+        const ssize_t n = ::pwrite(fd, bytes, size, static_cast<off_t>(offset));
+        if (n == -1 && errno == EINTR) continue;
+        if (n <= 0) throw_errno(n == 0 ? ENOSPC : errno, "pwrite of parallel_map results");
+        bytes += n;
+        size -= static_cast<std::size_t>(n);
+        offset += static_cast<std::size_t>(n);
+    }
+}
+
+struct work_plan {
+    std::size_t n;
+    std::size_t chunk;
+    std::size_t result_size;
+    int results;  // the memfd
+    const std::function<void(std::size_t, std::size_t, void*)>* compute;
+};
+
+[[noreturn]] void work(shared_state& shared, worker_report& report, const work_plan& plan) noexcept {
     try {
+        const std::size_t per_batch = std::max<std::size_t>(1, batch_bytes / plan.result_size);
+        const auto buffer = std::make_unique_for_overwrite<std::byte[]>(std::min(per_batch, plan.chunk) * plan.result_size);
         for (;;) {
-            const std::uint64_t begin = shared.next.fetch_add(chunk, std::memory_order_relaxed);
-            if (begin >= n) break;
-            const std::uint64_t end = std::min<std::uint64_t>(begin + chunk, n);
+            const std::uint64_t begin = shared.next.fetch_add(plan.chunk, std::memory_order_relaxed);
+            if (begin >= plan.n) break;
+            const std::uint64_t end = std::min<std::uint64_t>(begin + plan.chunk, plan.n);
             report.begin.store(begin, std::memory_order_relaxed);
             report.end.store(end, std::memory_order_relaxed);
-            run(begin, end);
+            for (std::size_t from = begin; from < end;) {
+                const std::size_t to = std::min<std::size_t>(from + per_batch, end);
+                (*plan.compute)(from, to, buffer.get());
+                store(plan.results, buffer.get(), (to - from) * plan.result_size, from * plan.result_size);
+                from = to;
+            }
         }
     } catch (const std::exception& e) {
         std::strncpy(report.error, e.what(), sizeof report.error - 1);
@@ -80,10 +113,27 @@ std::size_t wait_any(std::vector<child>& workers, std::vector<std::optional<wait
 
 }  // namespace
 
-void run_parallel(std::size_t n, const parallel_map_options& options,
-                  const std::function<void(std::size_t, std::size_t)>& run) {
+void result_file::read(const std::function<void(const void*, std::size_t)>& take) const {
+    const auto buffer = std::make_unique_for_overwrite<std::byte[]>(std::min(bytes_, batch_bytes));
+    for (std::size_t offset = 0; offset < bytes_;) {
+        const ssize_t n = ::pread(fd_.get(), buffer.get(), std::min(bytes_ - offset, batch_bytes), static_cast<off_t>(offset));
+        if (n == -1 && errno == EINTR) continue;
+        if (n <= 0) throw_errno(n == 0 ? EIO : errno, "pread of parallel_map results");
+        take(buffer.get(), static_cast<std::size_t>(n));
+        offset += static_cast<std::size_t>(n);
+    }
+}
+
+result_file run_parallel(std::size_t n, std::size_t result_size, const parallel_map_options& options,
+                         const std::function<void(std::size_t, std::size_t, void*)>& compute) {
     const std::size_t count = std::min(options.workers != 0 ? options.workers : available_cpus(), n);
     const std::size_t chunk = options.chunk != 0 ? options.chunk : std::max<std::size_t>(1, n / (count * 16));
+    unique_fd results(::memfd_create("brood-parallel-map", MFD_CLOEXEC));
+    if (!results) throw_errno(errno, "memfd_create for parallel_map results");
+    const std::size_t bytes = n * result_size;
+    if (::ftruncate(results.get(), static_cast<off_t>(bytes)) == -1)
+        throw_errno(errno, "ftruncate of parallel_map results to " + std::to_string(bytes) + " bytes");
+    const work_plan plan{n, chunk, result_size, results.get(), &compute};
     shared_memory memory(sizeof(shared_state) + count * sizeof(worker_report));
     auto* shared = new (memory.data()) shared_state;
     for (std::size_t i = 0; i < count; ++i) new (&shared->report(i)) worker_report;
@@ -93,7 +143,7 @@ void run_parallel(std::size_t n, const parallel_map_options& options,
     workers.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
         std::optional<child> kid = fork_here();
-        if (!kid) work(*shared, shared->report(i), n, chunk, run);
+        if (!kid) work(*shared, shared->report(i), plan);
         if (kid->pidfd() < 0) throw std::runtime_error("brood::parallel_map needs pidfd support (Linux 5.3 or later)");
         workers.push_back(std::move(*kid));
     }
@@ -109,6 +159,7 @@ void run_parallel(std::size_t n, const parallel_map_options& options,
         throw parallel_map_error(i, workers[i].pid(), report.begin.load(), report.end.load(), *ended[i],
                                  std::string(report.error, ::strnlen(report.error, sizeof report.error)));
     }
+    return result_file(std::move(results), bytes);
 }
 
 }  // namespace detail

@@ -61,7 +61,7 @@ struct worker_slot {
     std::size_t outbound_done = 0;
     std::optional<frame_header> gathering;  // a result larger than the ring, arriving in pieces
     byte_buffer gathered;
-    std::size_t unread = 0;    // bytes of an incomplete result already looked at
+    std::size_t unread = 0;    // bytes of an incomplete result seen by the last look
     std::size_t assigned = 0;  // tasks given to this worker (recycling)
     bool retiring = false;
 
@@ -77,7 +77,7 @@ std::string chunk_text(const sent_message& m) {
 }  // namespace
 
 struct pool_core::state {
-    state(task_handler h, pool_options o) : handler(std::move(h)), options(std::move(o)) {}
+    state(task_handler h, pool_options o) : handler(std::move(h)), options(std::move(o)), spin(options.spin) {}
 
     task_handler handler;
     pool_options options;
@@ -92,6 +92,9 @@ struct pool_core::state {
     bool closed = false;
     bool stopped = false;
     std::optional<task_failed> broken;  // the pool gave up starting workers
+    adaptive_spin spin;
+    std::vector<pollfd> sleep_fds;  // kept: no allocation per sleep
+    std::vector<std::pair<worker_slot*, pid_t>> sleep_watched;
 
     std::mutex mutex;
     std::condition_variable turn;
@@ -199,7 +202,7 @@ struct pool_core::state {
             slot.outbound.clear();
             slot.outbound_done = 0;
         }
-        wake_if_sleeping(slot.ring->control().worker_sleeping, slot.ring->worker_bell());
+        wake_if_sleeping(slot.ring->control().worker, slot.ring->worker_bell());
     }
 
     // False when the answer is not the one expected: the worker is killed, its death handled later.
@@ -235,6 +238,8 @@ struct pool_core::state {
         if (!slot.alive()) return;
         byte_ring results = slot.ring->results();
         bool consumed = false;
+        // What is left unread is what the last look saw: a frame published after it is news.
+        slot.unread = 0;
         for (;;) {
             const auto bytes = results.readable();
             if (slot.gathering) {
@@ -249,7 +254,10 @@ struct pool_core::state {
                 if (!dispatch(slot, header, {slot.gathered.data(), slot.gathered.size()})) break;
                 continue;
             }
-            if (bytes.size() < header_size) break;
+            if (bytes.size() < header_size) {
+                slot.unread = bytes.size();
+                break;
+            }
             frame_header header;
             std::memcpy(&header, bytes.data(), header_size);
             const std::size_t total = header_size + header.size;
@@ -260,13 +268,15 @@ struct pool_core::state {
                 slot.gathered.clear();
                 continue;
             }
-            if (bytes.size() < total) break;
+            if (bytes.size() < total) {
+                slot.unread = bytes.size();
+                break;
+            }
             if (!dispatch(slot, header, bytes.subspan(header_size, header.size))) break;
             results.consume(total);
             consumed = true;
         }
-        slot.unread = results.readable().size();
-        if (consumed) wake_if_sleeping(slot.ring->control().worker_sleeping, slot.ring->worker_bell());
+        if (consumed) wake_if_sleeping(slot.ring->control().worker, slot.ring->worker_bell());
     }
 
     // Stopping a worker: an idle one gets the stop message and exits 0 (its stdio flushed); one
@@ -381,13 +391,24 @@ struct pool_core::state {
 
     void set_sleeping(std::uint32_t value) {
         for (auto& slot : slots)
-            if (slot.alive()) slot.ring->control().parent_sleeping.store(value, std::memory_order_seq_cst);
+            if (slot.alive()) slot.ring->control().parent.sleeping.store(value, std::memory_order_seq_cst);
+    }
+
+    // The first ring of any worker since slept_at: when the event that woke the parent came.
+    std::int64_t first_ring_since(std::int64_t slept_at) const {
+        std::int64_t first = std::numeric_limits<std::int64_t>::max();
+        for (const auto& slot : slots) {
+            if (!slot.alive()) continue;
+            const std::int64_t at = slot.ring->control().parent.rung_at.load(std::memory_order_relaxed);
+            if (at >= slept_at) first = std::min(first, at);
+        }
+        return first;
     }
 
     // Spins for news from the workers, then sleeps (lock released) on the bell and the workers'
     // pidfds; handles the deaths it sees.
     void sleep_until_news(std::unique_lock<std::mutex>& lock, std::optional<clock::time_point> deadline) {
-        std::chrono::nanoseconds budget = options.spin;
+        std::chrono::nanoseconds budget = spin.budget();
         if (deadline) budget = std::min(budget, std::max(std::chrono::nanoseconds::zero(), *deadline - clock::now()));
         if (spin_until([&] { return has_news(); }, budget)) return;
 
@@ -396,29 +417,33 @@ struct pool_core::state {
             set_sleeping(0);
             return;
         }
-        std::vector<pollfd> fds{{bell.get(), POLLIN, 0}};
-        std::vector<std::pair<worker_slot*, pid_t>> watched;
+        sleep_fds.assign(1, {bell.get(), POLLIN, 0});
+        sleep_watched.clear();
         for (auto& slot : slots) {
             if (!slot.alive()) continue;
-            fds.push_back({slot.process.pidfd(), POLLIN, 0});
-            watched.emplace_back(&slot, slot.process.pid());
+            sleep_fds.push_back({slot.process.pidfd(), POLLIN, 0});
+            sleep_watched.emplace_back(&slot, slot.process.pid());
         }
         int timeout = -1;
         if (deadline) {
             const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - clock::now());
             timeout = static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, std::numeric_limits<int>::max()));
         }
+        const std::int64_t slept_at = now_ns();
         lock.unlock();
-        const int n = ::poll(fds.data(), fds.size(), timeout);
+        const int n = ::poll(sleep_fds.data(), sleep_fds.size(), timeout);
         const int error = errno;
         lock.lock();
         if (n == -1 && error != EINTR) throw_errno(error, "poll on the pool's workers");
+        // A worker's ring says when the news came; a death or a timeout says nothing about spinning.
+        if (const std::int64_t rung = first_ring_since(slept_at); rung != std::numeric_limits<std::int64_t>::max())
+            spin.slept(std::chrono::nanoseconds(rung - slept_at));
         drain_bell(bell.get());
         set_sleeping(0);
         if (stopped || n <= 0) return;
-        for (std::size_t i = 0; i < watched.size(); ++i) {
-            auto [slot, pid] = watched[i];
-            if (fds[i + 1].revents == 0 || !slot->alive() || slot->process.pid() != pid) continue;
+        for (std::size_t i = 0; i < sleep_watched.size(); ++i) {
+            auto [slot, pid] = sleep_watched[i];
+            if (sleep_fds[i + 1].revents == 0 || !slot->alive() || slot->process.pid() != pid) continue;
             if (auto status = slot->process.try_wait()) handle_death(*slot, *status);
         }
     }

@@ -1,4 +1,4 @@
-#include <brood/pool/parallel_map.hpp>
+#include "pool/shared_memory.hpp"
 
 #include <cerrno>
 

@@ -1,6 +1,7 @@
 // Spinning: the brief busy wait before a side of a pool channel goes to sleep.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 
 namespace brood::detail {
@@ -26,5 +27,27 @@ bool spin_until(Ready&& ready, std::chrono::nanoseconds budget) {
         if (i % 64 == 0 && std::chrono::steady_clock::now() >= deadline) return false;
     }
 }
+
+// How long to spin before sleeping, adapted the way KVM adapts halt polling: an event that came
+// within the longest spin after the sleep began would have been caught by spinning longer, so the
+// spin grows; a later one means the other side is slow or off the CPU (a busy machine), and
+// spinning only burns a CPU that someone else needs, so the spin shrinks, down to none.
+class adaptive_spin {
+public:
+    explicit adaptive_spin(std::chrono::nanoseconds longest) noexcept : longest_(longest), budget_(longest) {}
+
+    std::chrono::nanoseconds budget() const noexcept { return budget_; }
+    // The event ended a sleep `came_after` after the sleep began.
+    void slept(std::chrono::nanoseconds came_after) noexcept {
+        if (came_after <= longest_)
+            budget_ = std::min(longest_, std::max(budget_ * 2, longest_ / 16));
+        else
+            budget_ /= 2;
+    }
+
+private:
+    std::chrono::nanoseconds longest_;
+    std::chrono::nanoseconds budget_;
+};
 
 }  // namespace brood::detail

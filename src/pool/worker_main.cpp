@@ -26,7 +26,8 @@ public:
         : context_(context),
           control_(context.ring->control()),
           tasks_(context.ring->tasks()),
-          results_(context.ring->results()) {}
+          results_(context.ring->results()),
+          spin_(context.spin) {}
 
     [[noreturn]] void run() {
         // Watch the parent: a worker must not outlive the pool's process. If the parent is
@@ -97,7 +98,7 @@ private:
 
     void consume_tasks(std::size_t n) {
         tasks_.consume(n);
-        wake_if_sleeping(control_.parent_sleeping, context_.parent_bell);  // it may wait for room
+        wake_if_sleeping(control_.parent, context_.parent_bell);  // it may wait for room
     }
 
     // Encodes the reply into reply_: a header, then results or the exception.
@@ -141,35 +142,38 @@ private:
             }
             next += n;
             left -= n;
-            wake_if_sleeping(control_.parent_sleeping, context_.parent_bell);
+            wake_if_sleeping(control_.parent, context_.parent_bell);
         }
     }
 
     // Spins, then sleeps on the bell until ready(). Exits if the parent is gone.
     template <class Ready>
     void wait_until(Ready ready) {
-        if (spin_until(ready, context_.spin)) return;
+        if (spin_until(ready, spin_.budget())) return;
+        const std::int64_t slept_at = now_ns();
         for (;;) {
-            control_.worker_sleeping.store(1, std::memory_order_seq_cst);
+            control_.worker.sleeping.store(1, std::memory_order_seq_cst);
             if (ready()) {
-                control_.worker_sleeping.store(0, std::memory_order_relaxed);
+                control_.worker.sleeping.store(0, std::memory_order_relaxed);
                 return;
             }
             pollfd fds[2] = {{context_.ring->worker_bell(), POLLIN, 0}, {parent_.get(), POLLIN, 0}};
             // Without a pidfd (kernel < 5.3), look at getppid() every second instead.
             const int n = ::poll(fds, parent_ ? 2 : 1, parent_ ? -1 : 1000);
             if (n == -1 && errno != EINTR) exit_child(1);
-            if ((parent_ && (fds[1].revents & POLLIN)) || ::getppid() != context_.parent) exit_child(0);
+            if (parent_ ? (fds[1].revents & POLLIN) != 0 : ::getppid() != context_.parent) exit_child(0);
             drain_bell(context_.ring->worker_bell());
-            control_.worker_sleeping.store(0, std::memory_order_relaxed);
-            if (ready()) return;
+            control_.worker.sleeping.store(0, std::memory_order_relaxed);
+            if (ready()) break;
         }
+        spin_.slept(std::chrono::nanoseconds(control_.worker.rung_at.load(std::memory_order_relaxed) - slept_at));
     }
 
     const worker_context& context_;
     channel_control& control_;
     byte_ring tasks_;
     byte_ring results_;
+    adaptive_spin spin_;
     unique_fd parent_;
     byte_buffer large_;
     byte_buffer reply_;

@@ -6,8 +6,8 @@
 //   std::vector<double> scores = brood::parallel_map(records, [](const record& r) { return score(r); });
 //
 // Workers claim chunks of the index range from a shared counter, so a slow worker takes fewer. The
-// result type must be trivially copyable (it is written in place into a MAP_SHARED region; the
-// returned vector is copied from there). Workers default to the CPUs this process may run on.
+// result type must be trivially copyable: workers store their results as bytes in a memfd, from
+// which the parent fills the returned vector. Workers default to the CPUs this process may run on.
 //
 // A worker that fails (throws, exits non-zero, is killed) makes the call throw parallel_map_error
 // naming the worker, the slice it was working on and how it ended; the other workers are killed and
@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <functional>
 #include <new>
+#include <utility>
 #include <optional>
 #include <ranges>
 #include <stdexcept>
@@ -29,6 +30,7 @@
 #include <sys/types.h>
 
 #include <brood/status.hpp>
+#include <brood/unique_fd.hpp>
 
 namespace brood {
 
@@ -63,24 +65,29 @@ private:
 
 namespace detail {
 
-// Anonymous MAP_SHARED memory: shared with the processes forked while it exists. Zero-filled.
-class shared_memory {
+// The results of a parallel_map: a memfd the workers wrote with pwrite (never mapped by anyone, so
+// no process pays page faults on it: see docs/pool.md, "Page faults").
+class result_file {
 public:
-    explicit shared_memory(std::size_t bytes);
-    shared_memory(const shared_memory&) = delete;
-    shared_memory& operator=(const shared_memory&) = delete;
-    ~shared_memory();
-    void* data() const noexcept { return data_; }
+    result_file(unique_fd fd, std::size_t bytes) noexcept : fd_(std::move(fd)), bytes_(bytes) {}
+    // Calls take(bytes, size) for consecutive pieces of the results, in order.
+    void read(const std::function<void(const void* bytes, std::size_t size)>& take) const;
 
 private:
-    void* data_;
-    std::size_t size_;
+    unique_fd fd_;
+    std::size_t bytes_;
 };
 
-// Forks the workers; each claims chunks of [0, n) and calls run(begin, end) on them. Returns when
-// every worker has finished; throws parallel_map_error once all workers are reaped if one failed.
-void run_parallel(std::size_t n, const parallel_map_options& options,
-                  const std::function<void(std::size_t begin, std::size_t end)>& run);
+// Forks the workers; each claims chunks of [0, n), has compute(begin, end, out) write the results
+// of [begin, end) (result_size bytes each) to out and stores them in the result file. Returns
+// once every worker has finished; throws parallel_map_error, after all workers are reaped, if one
+// failed.
+result_file run_parallel(std::size_t n, std::size_t result_size, const parallel_map_options& options,
+                         const std::function<void(std::size_t begin, std::size_t end, void* out)>& compute);
+
+// Asks the kernel to back [data, data + bytes) with memory now (and with huge pages where that is
+// enabled on request), instead of one page fault per page while it is written.
+void prefault(void* data, std::size_t bytes) noexcept;
 
 }  // namespace detail
 
@@ -90,16 +97,23 @@ template <std::ranges::random_access_range Range, class F>
 auto parallel_map(const Range& input, F fn, parallel_map_options options = {}) {
     using result = std::remove_cvref_t<std::invoke_result_t<F&, std::ranges::range_reference_t<const Range>>>;
     const auto n = static_cast<std::size_t>(std::ranges::size(input));
-    if (n == 0) return std::vector<result>();
-    detail::shared_memory memory(n * sizeof(result));
-    auto* out = static_cast<result*>(memory.data());
+    std::vector<result> out;
+    if (n == 0) return out;
     const auto first = std::ranges::begin(input);
-    detail::run_parallel(n, options, [&](std::size_t begin, std::size_t end) {
-        for (std::size_t i = begin; i < end; ++i)
-            ::new (static_cast<void*>(out + i))
-                result(fn(first[static_cast<std::ranges::range_difference_t<const Range>>(i)]));
+    const detail::result_file file =
+        detail::run_parallel(n, sizeof(result), options, [&](std::size_t begin, std::size_t end, void* to) {
+            auto* slot = static_cast<result*>(to);
+            for (std::size_t i = begin; i < end; ++i, ++slot)
+                ::new (static_cast<void*>(slot)) result(fn(first[static_cast<std::ranges::range_difference_t<const Range>>(i)]));
+        });
+    // Allocated only now, after the fork: the workers did not need it.
+    out.reserve(n);
+    detail::prefault(out.data(), n * sizeof(result));
+    file.read([&](const void* bytes, std::size_t size) {
+        const auto* values = static_cast<const result*>(bytes);
+        out.insert(out.end(), values, values + size / sizeof(result));
     });
-    return std::vector<result>(out, out + n);
+    return out;
 }
 
 }  // namespace brood
