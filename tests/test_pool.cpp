@@ -720,8 +720,18 @@ TEST(prefork_server, request_stop_ends_run) {
 TEST(prefork_server, example_echo_server_survives_a_killed_worker) {
     const std::string program = std::string(BROOD_EXAMPLES_DIR) + "/prefork_echo_server";
     if (::access(program.c_str(), X_OK) != 0) GTEST_SKIP() << program << " is not built";
-    brood::child server =
-        brood::command(program).arg("--workers").arg("4").set_stdout(brood::stdio::pipe()).spawn();
+    brood::child server = brood::command(program)
+                              .arg("--workers")
+                              .arg("4")
+                              .process_group()
+                              .set_stdout(brood::stdio::pipe())
+                              .spawn();
+    // Whatever fails below, the server and its workers (its process group) do not outlive the test.
+    struct group_killer {
+        pid_t group;
+        ~group_killer() { ::kill(-group, SIGKILL); }
+    } cleanup{server.pid()};
+
     // "listening on 127.0.0.1:PORT with 4 workers: ..." is its first line.
     std::string line;
     for (char c; line.find('\n') == std::string::npos && ::read(server.stdout_pipe().get(), &c, 1) == 1;) line += c;
@@ -740,17 +750,17 @@ TEST(prefork_server, example_echo_server_survives_a_killed_worker) {
     }
     // The supervisor notices and forks a replacement (50 ms backoff: the victim died young).
     std::vector<pid_t> now;
-    for (int i = 0; i < 500; ++i) {
+    for (int i = 0; i < 2000; ++i) {
         now = brood::proc::children_of(server.pid());
         if (now.size() == 4 && std::find(now.begin(), now.end(), workers[1]) == now.end()) break;
         std::this_thread::sleep_for(10ms);
     }
-    EXPECT_EQ(now.size(), 4u);
+    ASSERT_EQ(now.size(), 4u);
     EXPECT_EQ(std::find(now.begin(), now.end(), workers[1]), now.end());
     for (int i = 0; i < 100; ++i) ASSERT_EQ(exchange(port, "more"), "more");
 
     ASSERT_TRUE(server.send_signal(SIGTERM));
-    const auto status = server.wait_for(20s);
+    const auto status = server.wait_for(30s);
     ASSERT_TRUE(status);
     EXPECT_EQ(status->code(), 0);
     std::string rest;
@@ -760,6 +770,34 @@ TEST(prefork_server, example_echo_server_survives_a_killed_worker) {
     EXPECT_NE(rest.find("killed by SIGKILL"), std::string::npos) << rest;
     EXPECT_NE(rest.find("stopped after 1 restarts"), std::string::npos) << rest;
     for (pid_t pid : now) EXPECT_FALSE(brood::proc::read_process(pid)) << "worker " << pid << " outlived the server";
+}
+
+// A supervisor that dies without stopping its workers takes them along (PR_SET_PDEATHSIG).
+TEST(prefork_server, workers_die_with_their_supervisor) {
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    brood::unique_fd read_end(fds[0]), write_end(fds[1]);
+    brood::child supervisor = brood::fork([&] {
+        read_end.reset();
+        brood::prefork_server server(listen_on_localhost(), echo_worker, {.workers = 2});
+        for (pid_t pid : server.worker_pids()) brood::detail::write_all(write_end.get(), &pid, sizeof pid);
+        ::pause();  // killed below, without stop()
+    });
+    write_end.reset();
+    pid_t pids[2] = {0, 0};
+    ASSERT_EQ(::read(read_end.get(), pids, sizeof pids), static_cast<ssize_t>(sizeof pids));
+    supervisor.kill();
+    supervisor.wait();
+    // Reparented to init, which reaps it: gone, or a zombie until then; never running.
+    auto ended = [](pid_t pid) {
+        const auto info = brood::proc::read_process(pid);
+        return !info || info->state == 'Z' || info->state == 'X';
+    };
+    for (pid_t pid : pids) {
+        for (int i = 0; i < 1000 && !ended(pid); ++i) std::this_thread::sleep_for(10ms);
+        EXPECT_TRUE(ended(pid)) << "worker " << pid << " outlived its supervisor";
+        if (!ended(pid)) ::kill(pid, SIGKILL);
+    }
 }
 
 }  // namespace

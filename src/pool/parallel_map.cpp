@@ -54,6 +54,7 @@ void store(int fd, const std::byte* bytes, std::size_t size, std::size_t offset)
 }
 
 struct work_plan {
+    pid_t parent;
     std::size_t n;
     std::size_t chunk;
     std::size_t result_size;
@@ -67,7 +68,8 @@ struct work_plan {
         const auto buffer = std::make_unique_for_overwrite<std::byte[]>(std::min(per_batch, plan.chunk) * plan.result_size);
         for (;;) {
             const std::uint64_t begin = shared.next.fetch_add(plan.chunk, std::memory_order_relaxed);
-            if (begin >= plan.n) break;
+            // The parent gone (killed), nobody wants the results: stop at the next chunk.
+            if (begin >= plan.n || ::getppid() != plan.parent) break;
             const std::uint64_t end = std::min<std::uint64_t>(begin + plan.chunk, plan.n);
             report.begin.store(begin, std::memory_order_relaxed);
             report.end.store(end, std::memory_order_relaxed);
@@ -133,7 +135,7 @@ result_file run_parallel(std::size_t n, std::size_t result_size, const parallel_
     const std::size_t bytes = n * result_size;
     if (::ftruncate(results.get(), static_cast<off_t>(bytes)) == -1)
         throw_errno(errno, "ftruncate of parallel_map results to " + std::to_string(bytes) + " bytes");
-    const work_plan plan{n, chunk, result_size, results.get(), &compute};
+    const work_plan plan{::getpid(), n, chunk, result_size, results.get(), &compute};
     shared_memory memory(sizeof(shared_state) + count * sizeof(worker_report));
     auto* shared = new (memory.data()) shared_state;
     for (std::size_t i = 0; i < count; ++i) new (&shared->report(i)) worker_report;

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -32,7 +33,14 @@ prefork_server::~prefork_server() {
 
 void prefork_server::start(std::size_t index) {
     slot& s = slots_[index];
-    s.process = brood::fork([this, index] { fn_(listener_.get(), index); });
+    const pid_t supervisor = ::getpid();
+    s.process = brood::fork([this, index, supervisor] {
+        if (options_.die_with_supervisor) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != supervisor) return;  // it died before the prctl
+        }
+        fn_(listener_.get(), index);
+    });
     if (s.process.pidfd() < 0) throw std::runtime_error("brood::prefork_server needs pidfd support (Linux 5.3 or later)");
     s.started = clock::now();
 }

@@ -16,7 +16,8 @@
 // that slot, up to backoff_max.
 //
 // Thread safety: one supervisor thread; request_stop() is safe from any thread and from a signal
-// handler (it writes an eventfd). Needs Linux 5.3 or later (pidfd).
+// handler (it writes an eventfd). Workers start with the supervisor's signal dispositions (fork
+// semantics). Needs Linux 5.3 or later (pidfd).
 #pragma once
 
 #include <atomic>
@@ -41,6 +42,10 @@ struct prefork_options {
     std::chrono::milliseconds backoff_max{10000};
     // stop(): how long workers have between SIGTERM and SIGKILL.
     std::chrono::milliseconds stop_grace{5000};
+    // Workers get SIGKILL when the supervisor dies (PR_SET_PDEATHSIG), so a crashed supervisor
+    // leaves no worker holding the socket. Linux sends it when the *thread* that forked the worker
+    // ends: construct and run the server on a thread that lives as long as it, or turn this off.
+    bool die_with_supervisor = true;
 };
 
 // A worker that ended, as the supervisor saw it.
