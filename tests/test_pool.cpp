@@ -651,6 +651,11 @@ std::string exchange(unsigned short port, const std::string& text) {
     return reply;
 }
 
+bool dead_or_gone(pid_t pid) {
+    const auto info = brood::proc::read_process(pid);
+    return !info || info->state == 'Z' || info->state == 'X';
+}
+
 void echo_worker(int listener, std::size_t) {
     for (;;) {
         const int connection = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
@@ -673,7 +678,8 @@ TEST(prefork_server, workers_share_the_listener_and_a_dead_one_is_replaced) {
 
     for (int i = 0; i < 100; ++i) {
         if (i == 50) {
-            ASSERT_EQ(::kill(pids[2], SIGKILL), 0);  // mid-way
+            ASSERT_EQ(::kill(pids[2], SIGKILL), 0);  // mid-way; see the example's test for the wait
+            for (int k = 0; k < 1000 && !dead_or_gone(pids[2]); ++k) std::this_thread::sleep_for(1ms);
         }
         const std::string text = "hello " + std::to_string(i);
         ASSERT_EQ(exchange(port, text), text);
@@ -743,7 +749,10 @@ TEST(prefork_server, example_echo_server_survives_a_killed_worker) {
 
     for (int i = 0; i < 200; ++i) {
         if (i == 100) {
+            // Killed while it waits in accept(). Until it is dead the kernel may still hand it a
+            // connection, which dies with it: wait for that, then no request may fail.
             ASSERT_EQ(::kill(workers[1], SIGKILL), 0);
+            for (int k = 0; k < 1000 && !dead_or_gone(workers[1]); ++k) std::this_thread::sleep_for(1ms);
         }
         const std::string text = "request " + std::to_string(i);
         ASSERT_EQ(exchange(port, text), text);
@@ -785,18 +794,17 @@ TEST(prefork_server, workers_die_with_their_supervisor) {
     });
     write_end.reset();
     pid_t pids[2] = {0, 0};
-    ASSERT_EQ(::read(read_end.get(), pids, sizeof pids), static_cast<ssize_t>(sizeof pids));
+    std::size_t got = 0;
+    for (ssize_t n; got < sizeof pids && (n = ::read(read_end.get(), reinterpret_cast<char*>(pids) + got, sizeof pids - got)) > 0;)
+        got += static_cast<std::size_t>(n);
+    ASSERT_EQ(got, sizeof pids);
     supervisor.kill();
     supervisor.wait();
     // Reparented to init, which reaps it: gone, or a zombie until then; never running.
-    auto ended = [](pid_t pid) {
-        const auto info = brood::proc::read_process(pid);
-        return !info || info->state == 'Z' || info->state == 'X';
-    };
     for (pid_t pid : pids) {
-        for (int i = 0; i < 1000 && !ended(pid); ++i) std::this_thread::sleep_for(10ms);
-        EXPECT_TRUE(ended(pid)) << "worker " << pid << " outlived its supervisor";
-        if (!ended(pid)) ::kill(pid, SIGKILL);
+        for (int i = 0; i < 1000 && !dead_or_gone(pid); ++i) std::this_thread::sleep_for(10ms);
+        EXPECT_TRUE(dead_or_gone(pid)) << "worker " << pid << " outlived its supervisor";
+        if (!dead_or_gone(pid)) ::kill(pid, SIGKILL);
     }
 }
 
