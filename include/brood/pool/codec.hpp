@@ -110,7 +110,10 @@ public:
         next_ += n;
         return bytes;
     }
-    void read(void* out, std::size_t n) { std::memcpy(out, read_bytes(n).data(), n); }
+    void read(void* out, std::size_t n) {
+        const auto bytes = read_bytes(n);
+        if (n != 0) std::memcpy(out, bytes.data(), n);  // out may be null for n == 0 (an empty vector)
+    }
     template <class T>
         requires std::is_trivially_copyable_v<T> && std::default_initializable<T>
     T get() {
