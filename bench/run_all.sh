@@ -78,7 +78,8 @@ say "machine: $(uname -srm), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinf
 say "  $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), glibc $(getconf GNU_LIBC_VERSION | cut -d' ' -f2),"
 say "  THP $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null), RLIMIT_NOFILE $(awk '/^Max open files/ { print $4 "/" $5 }' /proc/self/limits)"
 say "build: $build ($(grep -m1 '^CMAKE_BUILD_TYPE' "$build/CMakeCache.txt" 2>/dev/null | cut -d= -f2))"
-say "git: $(git -C "$repo" log -1 --format='%h %s' 2>/dev/null || echo unknown)"
+source_dir=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt" 2>/dev/null)
+say "source: ${source_dir:-unknown}, git $(git -C "${source_dir:-$repo}" log -1 --format='%h %s' 2>/dev/null || echo '(not a git checkout)')"
 
 status=0
 run() {

@@ -280,6 +280,9 @@ int main(int argc, char** argv) {
                 method& m = ms[(k + static_cast<std::size_t>(r)) % ms.size()];
                 m.samples.push_back(m.batch(m.n));
             }
+        std::printf("  spawns per batch:");
+        for (auto& m : ms) std::printf(" %s %d;", m.key.c_str(), m.n);
+        std::printf("\n");
         row rw{gib, {}, {}, {}};
         names.clear();
         keys.clear();
@@ -287,7 +290,7 @@ int main(int argc, char** argv) {
             rw.median.push_back(quantile(m.samples, 0.5));
             rw.p25.push_back(quantile(m.samples, 0.25));
             rw.p75.push_back(quantile(m.samples, 0.75));
-            names.push_back(m.name + " (n=" + std::to_string(m.n) + ")");
+            names.push_back(m.name);
             keys.push_back(m.key);
         }
         rows.push_back(rw);
