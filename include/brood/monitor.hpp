@@ -18,9 +18,11 @@
 // been reaped and its handle is gone when the event is delivered.
 //
 // Cost: an exit costs O(1) whatever the number of children (epoll on each child's pidfd). A stop or
-// continue costs O(1) system calls too, but each SIGCHLD asks the kernel once which child changed
-// (waitid(P_ALL, WNOWAIT)), and the kernel answers by walking this process's children list.
-// See docs/monitor.md for the details and the one case that scans the watched children.
+// continue costs O(1) system calls too, but a SIGCHLD makes the monitor ask the kernel which child
+// changed (waitid(P_ALL, WNOWAIT)), and the kernel answers by walking this process's children list;
+// for SIGCHLDs that were watched children's exits that walk is put off by up to 10 ms, so a storm of
+// exits pays it at most once per 10 ms. See docs/monitor.md, also for the one case that polls every
+// watched child.
 //
 // SIGCHLD and the signal mask: a monitor that reports only exits changes nothing. With report_stops
 // or report_orphans it reads SIGCHLD from a signalfd, never installing a handler: it blocks SIGCHLD
