@@ -205,6 +205,32 @@ TEST(parallel_map, reads_a_large_input_without_copying_it) {
     EXPECT_LT(max_private, 32u << 20);
 }
 
+// The example program, as a user would run it: its workers report their own memory.
+TEST(parallel_map, example_shows_the_input_read_in_place) {
+    const std::string program = std::string(BROOD_EXAMPLES_DIR) + "/parallel_map_cow";
+    if (::access(program.c_str(), X_OK) != 0) GTEST_SKIP() << program << " is not built";
+    const auto run = brood::command(program).args(std::vector<std::string>{"--records", "400000", "--workers", "2"}).output();
+    ASSERT_EQ(run.status.code(), 0) << run.out << run.err;
+    EXPECT_NE(run.out.find("totals agree"), std::string::npos) << run.out;
+    int workers = 0;
+    for (std::size_t at = 0; (at = run.out.find("worker pid ", at)) != std::string::npos; ++at) {
+        ++workers;
+        const auto line = run.out.substr(at, run.out.find('\n', at) - at);
+        const double shared = std::stod(line.substr(line.find("parent ") + 7));
+        const double private_mib = std::stod(line.substr(line.find("private ") + 8));
+        EXPECT_GE(shared, 24.0) << line;  // the 24 MiB of records
+        if (!under_tsan) {
+            EXPECT_LT(private_mib, 16.0) << line;
+        }
+    }
+    EXPECT_EQ(workers, 2) << run.out;
+
+    const auto crash = brood::command(program).args(std::vector<std::string>{"--records", "100000", "--crash", "77777"}).output();
+    EXPECT_EQ(crash.status.code(), 1);
+    EXPECT_NE(crash.out.find("killed by SIGABRT"), std::string::npos) << crash.out;
+    EXPECT_NE(crash.out.find("every worker has been reaped"), std::string::npos) << crash.out;
+}
+
 TEST(parallel_map, a_crashing_worker_names_itself_its_slice_and_how_it_died) {
     std::vector<int> input(10'000);
     std::iota(input.begin(), input.end(), 0);
