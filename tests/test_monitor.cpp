@@ -569,3 +569,26 @@ TEST(monitor, an_ignored_sigchld_is_refused) {
     EXPECT_THROW({ monitor mon; }, std::logic_error);
     ::sigaction(SIGCHLD, &old, nullptr);
 }
+
+TEST(monitor, the_poll_loop_example_reports_each_event_of_its_children) {
+    const std::string path = std::string(BROOD_EXAMPLES_DIR) + "/monitor_poll_loop";
+    if (::access(path.c_str(), X_OK) != 0) GTEST_SKIP() << "examples not built: " << path;
+    output_options options;
+    options.timeout = 30s;
+    const process_output result = command(path).output(options);
+    ASSERT_TRUE(result.status.success()) << result.status.to_string() << '\n' << result.out << result.err;
+    const std::string& out = result.out;
+    auto at = [&](const std::string& text) {
+        const auto position = out.find(text);
+        EXPECT_NE(position, std::string::npos) << "missing \"" << text << "\" in:\n" << out;
+        return position;
+    };
+    at("read from pipe: hello from a pipe");
+    at("talker  pid ");
+    at("exited with code 3");
+    const auto stopped = at("stopped by SIGSTOP");
+    const auto continued = at("continued");
+    const auto ended = at("killed by SIGTERM");
+    EXPECT_LT(stopped, continued);
+    EXPECT_LT(continued, ended);
+}
