@@ -50,7 +50,7 @@ struct settings {
     int runs = 20;     // per method per round
     int rounds = 30;
     long storm = 10000;
-    int storm_trials = 3;
+    int storm_trials = 5;
     int idle_trials = 3;
     std::string brood = BENCH_BROOD_PATH;
     std::string helpers = BENCH_INIT_HELPERS;
@@ -185,30 +185,37 @@ std::vector<double> startup(const std::vector<init_under_test>& methods, const s
 }
 
 struct storm_figures {
-    double reap_ms = -1, spawn_ms = -1;
-    long left = -1;
+    std::vector<double> reap_ms, spawn_ms;
+    long left = 0;
+    bool failed = false;
 };
 
-std::optional<storm_figures> storm(const init_under_test& init, const settings& s) {
-    std::vector<double> reap, spawn;
-    long left = 0;
-    for (int trial = 0; trial < s.storm_trials; ++trial) {
-        std::vector<std::string> argv = {"--pid", "--fork", "--mount-proc"};
-        for (const auto& a : command_line(init, {s.helpers + "/cli_zombie_storm", std::to_string(s.storm)})) argv.push_back(a);
-        const auto r = brood::command("unshare").args(argv).output();
-        double reap_ms = 0, spawn_ms = 0;
-        long zombies = 0, remaining = -1;
-        if (std::sscanf(r.out.c_str(), "zombies=%ld spawn_ms=%lf reap_ms=%lf left=%ld", &zombies, &spawn_ms, &reap_ms,
-                        &remaining) != 4) {
-            std::fprintf(stderr, "init_compare: storm under %s: %s %s%s\n", init.name.c_str(),
-                         r.status.to_string().c_str(), r.out.c_str(), r.err.c_str());
-            return std::nullopt;
-        }
-        reap.push_back(reap_ms);
-        spawn.push_back(spawn_ms);
-        left = std::max(left, remaining);
+// One storm as PID 1 of a fresh PID namespace; false (and a message) when it could not run.
+bool storm_once(const init_under_test& init, const settings& s, storm_figures& f) {
+    std::vector<std::string> argv = {"--pid", "--fork", "--mount-proc"};
+    for (const auto& a : command_line(init, {s.helpers + "/cli_zombie_storm", std::to_string(s.storm)})) argv.push_back(a);
+    const auto r = brood::command("unshare").args(argv).output();
+    double reap_ms = 0, spawn_ms = 0;
+    long zombies = 0, remaining = -1;
+    if (std::sscanf(r.out.c_str(), "zombies=%ld spawn_ms=%lf reap_ms=%lf left=%ld", &zombies, &spawn_ms, &reap_ms,
+                    &remaining) != 4) {
+        std::fprintf(stderr, "init_compare: storm under %s: %s %s%s\n", init.name.c_str(), r.status.to_string().c_str(),
+                     r.out.c_str(), r.err.c_str());
+        return false;
     }
-    return storm_figures{median(reap), median(spawn), left};
+    f.reap_ms.push_back(reap_ms);
+    f.spawn_ms.push_back(spawn_ms);
+    f.left = std::max(f.left, remaining);
+    return true;
+}
+
+// Trials interleaved across the inits, as the start-up runs are, so that load drifts hit all alike.
+std::vector<storm_figures> storms(const std::vector<init_under_test>& inits, const settings& s) {
+    std::vector<storm_figures> figures(inits.size());
+    for (int trial = 0; trial < s.storm_trials; ++trial)
+        for (std::size_t i = 0; i < inits.size(); ++i)
+            if (!figures[i].failed) figures[i].failed = !storm_once(inits[i], s, figures[i]);
+    return figures;
 }
 
 struct behaviour {
@@ -279,16 +286,22 @@ int main(int argc, char** argv) {
                     medians[m] - medians[0]);
     std::fflush(stdout);
 
-    std::printf("\n### Reaping storm: %ld orphaned zombies at once, init as PID 1 (median of %d)\n\n", s.storm,
-                s.storm_trials);
-    std::printf("| init | reaped all in ms | zombies left | (forking them took ms) |\n|---|---:|---:|---:|\n");
-    for (const auto& init : inits) {
-        if (const auto f = storm(init, s))
-            std::printf("| %s | %.1f | %ld | %.0f |\n", init.name.c_str(), f->reap_ms, f->left, f->spawn_ms);
-        else
-            std::printf("| %s | failed (see stderr) | | |\n", init.name.c_str());
-        std::fflush(stdout);
+    std::printf("\n### Reaping storm: %ld orphaned zombies at once, init as PID 1 (%d trials each, interleaved)\n\n",
+                s.storm, s.storm_trials);
+    std::printf("| init | reaped all in ms (median) | min | max | zombies left | (forking them took ms) |\n"
+                "|---|---:|---:|---:|---:|---:|\n");
+    const std::vector<storm_figures> storm = storms(inits, s);
+    for (std::size_t i = 0; i < inits.size(); ++i) {
+        const storm_figures& f = storm[i];
+        if (f.failed || f.reap_ms.empty()) {
+            std::printf("| %s | failed (see stderr) | | | | |\n", inits[i].name.c_str());
+            continue;
+        }
+        std::printf("| %s | %.1f | %.1f | %.1f | %ld | %.0f |\n", inits[i].name.c_str(), median(f.reap_ms),
+                    *std::min_element(f.reap_ms.begin(), f.reap_ms.end()),
+                    *std::max_element(f.reap_ms.begin(), f.reap_ms.end()), f.left, median(f.spawn_ms));
     }
+    std::fflush(stdout);
 
     std::printf("\n### Behaviour (not PID 1)\n\n");
     std::printf("| init | program killed by SIGTERM | program not found | not executable | processes left behind |\n"
