@@ -348,7 +348,7 @@ TEST(cli_run, reaps_an_orphaned_grandchild) {
 
 TEST(cli_run, reaps_a_storm_of_orphaned_zombies) {
     const auto r = brood_command({"run", "--", helper("cli_zombie_storm"), "500"}).output();
-    EXPECT_EQ(r.status, brood::wait_status(brood::exited{0})) << r.out;
+    EXPECT_EQ(r.status, brood::wait_status(brood::exited{0})) << r.out << r.err;
     EXPECT_NE(r.out.find("left=0"), std::string::npos) << r.out;
 }
 
@@ -423,7 +423,7 @@ TEST_F(cli_pid1, reaps_orphans_and_zombie_storms) {
     EXPECT_EQ(namespaced({"run", "--", helper("cli_orphan")}).set_stdout(brood::stdio::null()).run(),
               brood::wait_status(brood::exited{0}));
     const auto storm = namespaced({"run", "--", helper("cli_zombie_storm"), "300"}).output();
-    EXPECT_EQ(storm.status, brood::wait_status(brood::exited{0})) << storm.out;
+    EXPECT_EQ(storm.status, brood::wait_status(brood::exited{0})) << storm.out << storm.err;
     EXPECT_NE(storm.out.find("left=0"), std::string::npos) << storm.out;
 }
 

@@ -154,7 +154,7 @@ TEST(parallel_map, reads_a_large_input_without_copying_it) {
         std::uint32_t values[14];
     };
     static_assert(sizeof(record) == 64);
-    const std::size_t bytes = under_tsan ? (32u << 20) : (256u << 20);  // TSan's shadow is 4x the data
+    const std::size_t bytes = under_tsan ? (8u << 20) : (256u << 20);  // TSan: shadow memory, slow copies
     const std::size_t n = bytes / sizeof(record);
     std::vector<record> records(n);
     for (std::size_t i = 0; i < n; ++i) {
@@ -372,7 +372,8 @@ TEST(pool, large_payloads_stream_through_small_rings) {
         std::vector<brood::task<std::string>> tasks;
         std::vector<std::string> inputs;
         for (int i = 0; i < 3; ++i) {
-            std::string s((2u << 20) + static_cast<unsigned>(i), '\0');
+            // MiBs, 16 times the small ring at least; TSan checks every byte copied, so less there.
+            std::string s((under_tsan ? (1u << 20) : (2u << 20)) + static_cast<unsigned>(i), '\0');
             for (std::size_t k = 0; k < s.size(); ++k) s[k] = static_cast<char>((k * 131 + static_cast<unsigned>(i)) & 0xff);
             inputs.push_back(s);
             tasks.push_back(workers.submit(s));
