@@ -27,6 +27,7 @@
 #include <gtest/gtest.h>
 
 #include "support/leak_check.hpp"
+#include "support/temp_dir.hpp"
 
 namespace brood::detail {
 // Test seam in src/spawn/launch.cpp: false makes spawn use glibc clone() as where clone3 is refused.
@@ -42,6 +43,7 @@ using brood::spawn_stage;
 using brood::stdio;
 using brood::unique_fd;
 using brood::testing::helper;
+using brood::testing::temp_dir;
 
 namespace fs = std::filesystem;
 
@@ -95,24 +97,6 @@ struct pipe_pair {
         read.reset(fds[0]);
         write.reset(fds[1]);
     }
-};
-
-// A temporary directory removed with everything in it.
-class temp_dir {
-public:
-    temp_dir() {
-        std::string tmpl = (fs::temp_directory_path() / "brood-command-XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp");
-        path_ = tmpl;
-    }
-    ~temp_dir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
 };
 
 // Sets (or unsets, with nullptr) an environment variable of this process for one test.

@@ -1,0 +1,56 @@
+// Carries one program instance's output (stdout and stderr share one pipe) to its log file and,
+// prefixed with "name.N | ", to brood up's own output.
+//
+//   output_relay relay(std::move(pipe_read_end), log, live_prefix{make_prefix("web", 0, 8, 0, tty)});
+//   loop.add_fd(relay.fd(), EPOLLIN, [&](int, std::uint32_t) {
+//       if (!relay.drain()) { loop.remove_fd(relay.fd()); /* then destroy the relay */ }
+//   });
+//
+// Only whole lines are passed on. A line longer than max_line bytes is cut into pieces of
+// max_line, each passed on as a line of its own, so a program printing without newlines cannot
+// grow brood's memory; a last line without a newline is passed on (with one added) at end of file.
+// Not thread-safe; meant for one event loop.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <unistd.h>
+
+#include <brood/unique_fd.hpp>
+
+#include "supervisor/live_prefix.hpp"
+#include "supervisor/log_file.hpp"
+
+namespace brood::supervisor {
+
+class output_relay {
+public:
+    static constexpr std::size_t max_line = 64 * 1024;
+
+    // Makes the pipe non-blocking. log must outlive the relay. Without live, lines go to the log only.
+    output_relay(unique_fd pipe_read_end, log_file& log, std::optional<live_prefix> live, int live_fd = STDOUT_FILENO);
+
+    // The pipe's read end, to watch for EPOLLIN (level-triggered).
+    int fd() const { return pipe_.get(); }
+
+    // Reads what is available without blocking (at most a bounded amount, so one chatty program
+    // cannot starve the loop: the fd stays readable and the loop calls again). Returns false at end
+    // of file, after passing on a last partial line. Throws std::system_error when the log cannot
+    // be written; a failing live output is ignored (the log has every line).
+    bool drain();
+
+private:
+    void take(std::string_view bytes);
+    void pass_on(std::string_view lines);
+
+    unique_fd pipe_;
+    log_file* log_;
+    std::optional<live_prefix> live_;
+    int live_fd_;
+    std::string pending_;  // the start of a line whose newline has not come yet
+};
+
+}  // namespace brood::supervisor
