@@ -1,5 +1,5 @@
 # brood run against tini, dumb-init and catatonit (bench/init_compare.cpp; results and the command
-# in docs/benchmarks-init.md). Included by bench/CMakeLists.txt. Needs the brood command.
+# in docs/benchmarks.md). Included by bench/CMakeLists.txt. Needs the brood command.
 if(BROOD_BUILD_TOOLS AND EXISTS ${PROJECT_SOURCE_DIR}/tools/brood/CMakeLists.txt)
   # The programs the inits run: the tests' own helpers, built again here so the benchmark does not
   # need the tests.

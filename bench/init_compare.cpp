@@ -9,7 +9,7 @@
 //   behaviour exit code of a program killed by SIGTERM, of a missing or non-executable program,
 //             and whether a process the program left behind is still there after the init exits
 //
-// Prints Markdown tables, with the machine and its load, for docs/benchmarks-init.md.
+// Prints Markdown tables, with the machine and its load, for docs/benchmarks.md.
 //
 //   init_compare [--runs N] [--rounds N] [--storm N] [--storm-trials N] [--brood PATH]
 #include <algorithm>

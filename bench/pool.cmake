@@ -1,4 +1,4 @@
-# brood pool benchmarks, included by bench/CMakeLists.txt. Results: docs/benchmarks-pool.md.
+# brood pool benchmarks, included by bench/CMakeLists.txt. Results: docs/benchmarks.md.
 #   pool_compare       tiny tasks: brood::pool (submit round trip, map batched and one task per
 #                      message) against Python's multiprocessing.Pool and a raw pipe ping-pong
 #   pool_parallel_map  parallel_map over 1 GiB against a single-threaded loop; PSS of the workers

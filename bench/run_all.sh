@@ -1,14 +1,20 @@
 #!/bin/sh
-# Runs brood's spawn/fork benchmarks one after another, prints their tables and the goals, and draws
-# docs/spawn_vs_memory.png. Builds nothing: build first with
+# shellcheck disable=SC2086  # word splitting of the argument lists is intended
+# Runs brood's benchmarks one after another, prints their tables and the goals, and draws
+# docs/spawn_vs_memory.png; docs/benchmarks.md records what they printed. Installs the peers
+# (scripts/install-deps --bench) but builds nothing: build first with
 #   cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DBROOD_BUILD_BENCH=ON && cmake --build build-bench -j2
 #
-#   bench/run_all.sh [--build DIR] [--quick] [--max-load L] [--wait-quiet SECONDS]
+#   bench/run_all.sh [--build DIR] [--quick] [--max-load L] [--wait-quiet SECONDS] [SECTION...]
+#
+# SECTIONs (default: all): spawn (spawn_compare, spawn_memory, fork_compare, fd_limit), monitor
+# (monitor_storm, monitor_latency), init (init_compare), pool (pool_compare, pool_parallel_map,
+# pool_fork_cost).
 #
 # Waits (up to --wait-quiet seconds, default 180) for the 1-minute load average to fall below
 # --max-load (default 0.5) so that other work on the machine does not skew the numbers, and prints
 # the load before every benchmark. --quick runs fewer rounds (a smoke test, not for the docs).
-# The full output is also kept in DIR/bench_results.txt. Exit status: 0 when every goal is met,
+# The full output is also kept in DIR/bench_results-SECTIONS.txt. Exit status: 0 when every goal is met,
 # 3 when some goal is not, 1 on error. fd_limit raises RLIMIT_NOFILE and so wants root.
 set -u
 
@@ -25,20 +31,31 @@ while [ $# -gt 0 ]; do
         --quick) quick=1; shift ;;
         --max-load) max_load=$2; shift 2 ;;
         --wait-quiet) wait_quiet=$2; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        spawn|monitor|init|pool) sections="${sections:-} $1"; shift ;;
         *) echo "run_all.sh: unknown argument $1" >&2; exit 1 ;;
     esac
 done
+sections=${sections:-spawn monitor init pool}
+wants() { case " $sections " in *" $1 "*) return 0 ;; esac; return 1; }
+
+"$repo/scripts/install-deps" --bench || exit 1
 
 bin="$build/bench"
-for b in noop_static spawn_floor spawn_compare spawn_memory fork_compare fd_limit; do
+needed=""
+wants spawn && needed="$needed noop_static spawn_floor spawn_compare spawn_memory fork_compare fd_limit"
+wants monitor && needed="$needed monitor_storm monitor_latency"
+wants init && needed="$needed init_compare"
+wants pool && needed="$needed pool_compare pool_parallel_map pool_fork_cost"
+for b in $needed; do
     if [ ! -x "$bin/$b" ]; then
         echo "run_all.sh: $bin/$b not built; see the build command at the top of this script" >&2
         exit 1
     fi
 done
 
-log="$build/bench_results.txt"
+# One log per set of sections, so that running one section keeps the others' results.
+log="$build/bench_results-$(echo $sections | tr ' ' '-').txt"
 : > "$log"
 say() { printf '%s\n' "$*" | tee -a "$log"; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
@@ -57,9 +74,15 @@ fi
 if [ "$quick" = 1 ]; then
     compare_args="--rounds 5 --batch-ms 15"; memory_args="--rounds 3 --batch-ms 20 --sizes 0,1"
     fork_args="--rounds 5 --batch-ms 15"; fd_args="--rounds 3 --batch-ms 15"
+    storm_args="--counts 100,1000 --rounds 3"; latency_args="--tries 100 --others 0,1000 --memory-children 1000"
+    init_args="--runs 5 --rounds 5 --storm 1000 --storm-trials 2"
+    pool_args="--n 100000 --python-n1 1000 --rounds 3"; map_args="--gib 0.25 --rounds 2"; fork_cost_args="--rounds 2 --gib 0,1"
 else
     compare_args="--rounds 15 --batch-ms 40"; memory_args="--rounds 9 --batch-ms 60 --sizes 0,1,4"
     fork_args="--rounds 15 --batch-ms 40"; fd_args="--rounds 9 --batch-ms 40"
+    storm_args="--counts 100,1000,10000 --rounds 7"; latency_args="--tries 1000 --others 0,1000,9999 --memory-children 10000"
+    init_args="--runs 20 --rounds 30 --storm 10000 --storm-trials 5"
+    pool_args="--n 1000000 --rounds 5"; map_args="--gib 1 --rounds 5"; fork_cost_args="--rounds 5 --gib 0,1,4"
 fi
 
 waited=0
@@ -99,18 +122,27 @@ run() {
 # shellcheck disable=SC2317  # called through run
 wrap() { "$@"; echo $? > "$build/.bench_rc"; }
 
-# shellcheck disable=SC2086  # word splitting of the argument lists is intended
-run "spawn_compare" wrap "$bin/spawn_compare" $compare_args $pythons "$bin/noop_static" /bin/true
-# shellcheck disable=SC2086
-run "spawn_memory" wrap "$bin/spawn_memory" $memory_args --python /usr/bin/python3 \
-    --data "$build/spawn_memory.dat" "$bin/noop_static"
-# shellcheck disable=SC2086
-run "fork_compare" wrap "$bin/fork_compare" $fork_args
-# shellcheck disable=SC2086
-run "fd_limit" wrap "$bin/fd_limit" $fd_args "$bin/noop_static"
+if wants spawn; then
+    rm -f "$build/spawn_memory.dat"
+    run "spawn_compare" wrap "$bin/spawn_compare" $compare_args $pythons "$bin/noop_static" /bin/true
+    run "spawn_memory" wrap "$bin/spawn_memory" $memory_args --python /usr/bin/python3 \
+        --data "$build/spawn_memory.dat" "$bin/noop_static"
+    run "fork_compare" wrap "$bin/fork_compare" $fork_args
+    run "fd_limit" wrap "$bin/fd_limit" $fd_args "$bin/noop_static"
+fi
+if wants monitor; then
+    run "monitor_storm" wrap "$bin/monitor_storm" $storm_args
+    run "monitor_latency" wrap "$bin/monitor_latency" $latency_args
+fi
+wants init && run "init_compare" wrap "$bin/init_compare" $init_args
+if wants pool; then
+    run "pool_compare" wrap "$bin/pool_compare" $pool_args --python /usr/bin/python3
+    run "pool_parallel_map" wrap "$bin/pool_parallel_map" $map_args
+    run "pool_fork_cost" wrap "$bin/pool_fork_cost" $fork_cost_args
+fi
 rm -f "$build/.bench_rc"
 
-if [ -s "$build/spawn_memory.dat" ] && command -v gnuplot >/dev/null; then
+if wants spawn && [ -s "$build/spawn_memory.dat" ] && command -v gnuplot >/dev/null; then
     subtitle="$(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg), $(date -u '+%Y-%m-%d')"
     if gnuplot -e "datafile='$build/spawn_memory.dat'; outfile='$repo/docs/spawn_vs_memory.png'; subtitle='$subtitle'" \
         "$here/plot_spawn_memory.gp"; then
