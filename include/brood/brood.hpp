@@ -1,6 +1,7 @@
 // libbrood: child processes done right. One include for everything.
 #pragma once
 
+#include <brood/cgroup.hpp>
 #include <brood/child.hpp>
 #include <brood/command.hpp>
 #include <brood/error.hpp>
