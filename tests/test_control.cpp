@@ -1,0 +1,465 @@
+// The control socket: its request parser, the server inside a monitor (replies in order, bad
+// requests refused while others are served, events, slow readers dropped, peer uid, the socket
+// file's life) and the client the brood verbs use.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <brood/command.hpp>
+#include <brood/monitor.hpp>
+#include <brood/unique_fd.hpp>
+
+#include "control/client.hpp"
+#include "control/limits.hpp"
+#include "control/request.hpp"
+#include "control/server.hpp"
+#include "support/leak_check.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace brood::control;
+using brood::unique_fd;
+using brood::testing::temp_dir;
+using nlohmann::json;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto patience = 20s;  // for "eventually": the machine is small and loaded
+
+// Echoes the request back; refuses the program "wbe".
+json echo(const request& r) {
+    if (!r.targets.empty() && r.targets.front() == "wbe") throw request_error("unknown program 'wbe'");
+    return {{"verb", r.verb}, {"targets", r.targets}, {"signal", r.signal}};
+}
+
+// A raw client driven from the test's thread: every wait turns the server's monitor meanwhile.
+class raw_client {
+public:
+    raw_client(brood::monitor& loop, const fs::path& socket) : loop_(loop) {
+        fd_ = unique_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        socket.native().copy(address.sun_path, sizeof address.sun_path - 1);
+        if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+            throw std::system_error(errno, std::system_category(), "connect");
+    }
+
+    void send(std::string_view bytes) {
+        while (!bytes.empty()) {
+            const ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+            if (n > 0) bytes.remove_prefix(static_cast<std::size_t>(n));
+            else if (errno == EAGAIN) loop_.run_once(10ms);
+            else throw std::system_error(errno, std::system_category(), "send");
+        }
+    }
+    // The next line, or nullopt at EOF; fails the test when none comes in time.
+    std::optional<std::string> line() {
+        const auto deadline = std::chrono::steady_clock::now() + patience;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (const auto end = buffer_.find('\n'); end != std::string::npos) {
+                std::string text = buffer_.substr(0, end);
+                buffer_.erase(0, end + 1);
+                return text;
+            }
+            if (eof_) return std::nullopt;
+            char chunk[8192];
+            const ssize_t n = ::recv(fd_.get(), chunk, sizeof chunk, 0);
+            if (n > 0) buffer_.append(chunk, static_cast<std::size_t>(n));
+            else if (n == 0 || errno == ECONNRESET) eof_ = true;
+            else loop_.run_once(10ms);
+        }
+        ADD_FAILURE() << "no line from the server within " << patience.count() << " s";
+        return std::nullopt;
+    }
+    json reply() {
+        auto text = line();
+        return text ? json::parse(*text) : json();
+    }
+    json ask(std::string_view request_text) {
+        send(std::string(request_text) + "\n");
+        return reply();
+    }
+    int fd() const { return fd_.get(); }
+
+private:
+    brood::monitor& loop_;
+    unique_fd fd_;
+    std::string buffer_;
+    bool eof_ = false;
+};
+
+class control_test : public ::testing::Test {
+protected:
+    temp_dir dir{"control"};
+    fs::path socket = dir.path() / ".brood" / "brood.sock";
+    brood::monitor loop;
+};
+
+// Turns the loop until done() or the deadline.
+template <class Done>
+bool eventually(brood::monitor& loop, Done done) {
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    while (!done() && std::chrono::steady_clock::now() < deadline) loop.run_once(10ms);
+    return done();
+}
+
+}  // namespace
+
+// ---- the request parser -------------------------------------------------------------------
+
+TEST(control_request, parses_every_field) {
+    const auto parsed = parse_request(R"({"id":7,"verb":"signal","targets":["web","db.1"],"signal":1})");
+    ASSERT_EQ(parsed.error, "");
+    EXPECT_EQ(parsed.value.id, 7u);
+    EXPECT_EQ(parsed.value.verb, "signal");
+    EXPECT_EQ(parsed.value.targets, (std::vector<std::string>{"web", "db.1"}));
+    EXPECT_EQ(parsed.value.signal, 1);
+}
+
+TEST(control_request, round_trips_through_request_line) {
+    const request sent{3, "stop", {"all"}, 0};
+    std::string line = request_line(sent);
+    ASSERT_EQ(line.back(), '\n');
+    line.pop_back();
+    const auto parsed = parse_request(line);
+    ASSERT_EQ(parsed.error, "");
+    EXPECT_EQ(parsed.value.id, 3u);
+    EXPECT_EQ(parsed.value.verb, "stop");
+    EXPECT_EQ(parsed.value.targets, std::vector<std::string>{"all"});
+}
+
+TEST(control_request, names_what_is_wrong) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"not json", "malformed request"},
+        {"[1,2]", "not a JSON object"},
+        {R"({"id":1})", "\"verb\" must be a string"},
+        {R"({"id":1,"verb":"explode"})", "unknown verb 'explode'"},
+        {R"({"id":1,"verb":"stop"})", "needs targets"},
+        {R"({"id":1,"verb":"stop","targets":"web"})", "array of names"},
+        {R"({"id":1,"verb":"stop","targets":[""]})", "array of names"},
+        {R"({"id":1,"verb":"signal","targets":["web"]})", "needs \"signal\""},
+        {R"({"id":1,"verb":"signal","targets":["web"],"signal":0})", "signal number from 1"},
+        {R"({"id":1,"verb":"status","signal":9})", "only for verb 'signal'"},
+        {R"({"id":1,"verb":"status","verbose":true})", "unknown field 'verbose'"},
+        {R"({"id":-1,"verb":"status"})", "unsigned integer"},
+        {R"({"id":1,"verb":"status","targets":[["deep"]]})", "nested deeper"},
+    };
+    for (const auto& [line, error] : cases) {
+        const auto parsed = parse_request(line);
+        EXPECT_NE(parsed.error.find(error), std::string::npos) << line << " -> " << parsed.error;
+    }
+    // The id is kept for the error reply whenever it could be read.
+    EXPECT_EQ(parse_request(R"({"id":9,"verb":"explode"})").value.id, 9u);
+}
+
+TEST(control_request, echoes_long_names_cut_short) {
+    const std::string verb(10000, 'x');
+    const auto parsed = parse_request(R"({"verb":")" + verb + "\"}");
+    EXPECT_LT(parsed.error.size(), 300u);
+}
+
+// ---- the server ---------------------------------------------------------------------------
+
+TEST_F(control_test, answers_a_request) {
+    server control(loop, socket, echo);
+    raw_client c(loop, socket);
+    const json reply = c.ask(R"({"id":1,"verb":"stop","targets":["web"]})");
+    EXPECT_EQ(reply["id"], 1);
+    EXPECT_EQ(reply["ok"], true);
+    EXPECT_EQ(reply["result"]["verb"], "stop");
+    EXPECT_EQ(reply["result"]["targets"], json::array({"web"}));
+}
+
+TEST_F(control_test, refusal_by_the_handler_is_an_error_reply) {
+    server control(loop, socket, echo);
+    raw_client c(loop, socket);
+    const json reply = c.ask(R"({"id":4,"verb":"stop","targets":["wbe"]})");
+    EXPECT_EQ(reply, json::parse(R"({"id":4,"ok":false,"error":"unknown program 'wbe'"})"));
+    EXPECT_EQ(c.ask(R"({"id":5,"verb":"status"})")["ok"], true);  // the connection still serves
+}
+
+TEST_F(control_test, answers_pipelined_requests_in_order) {
+    server control(loop, socket, echo);
+    raw_client c(loop, socket);
+    std::string batch;
+    for (int id = 1; id <= 100; ++id) batch += R"({"id":)" + std::to_string(id) + R"(,"verb":"status"})" + "\n";
+    c.send(batch);
+    for (int id = 1; id <= 100; ++id) {
+        const json reply = c.reply();
+        ASSERT_EQ(reply["id"], id);
+        EXPECT_EQ(reply["ok"], true);
+    }
+}
+
+TEST_F(control_test, refuses_bad_requests_and_keeps_serving) {
+    server control(loop, socket, echo);
+    raw_client bad(loop, socket);
+    EXPECT_EQ(bad.ask("{not json")["ok"], false);
+    const json unknown = {{"id", 2}, {"ok", false},
+                          {"error", "unknown verb 'explode' (expected one of status, start, stop, restart, pause, "
+                                    "resume, signal, logs, events, reload, shutdown)"}};
+    EXPECT_EQ(bad.ask(R"({"id":2,"verb":"explode"})"), unknown);
+    std::mt19937 random(42);
+    std::string noise(4000, '\0');
+    for (char& byte : noise) byte = static_cast<char>(random() % 256);
+    std::replace(noise.begin(), noise.end(), '\n', ' ');  // one line of noise
+    bad.send(noise + "\n");
+    EXPECT_EQ(bad.reply()["ok"], false);
+    raw_client good(loop, socket);
+    EXPECT_EQ(good.ask(R"({"id":1,"verb":"status"})")["ok"], true);
+    EXPECT_EQ(bad.ask(R"({"id":3,"verb":"status"})")["ok"], true);
+}
+
+TEST_F(control_test, closes_a_connection_whose_line_is_too_long) {
+    server control(loop, socket, echo);
+    raw_client huge(loop, socket);
+    huge.send(std::string(max_line + 1000, 'x'));
+    const json reply = huge.reply();
+    EXPECT_EQ(reply["ok"], false);
+    EXPECT_NE(reply["error"].get<std::string>().find("longer than 65536 bytes"), std::string::npos);
+    EXPECT_EQ(huge.line(), std::nullopt);  // then closed
+    raw_client other(loop, socket);
+    EXPECT_EQ(other.ask(R"({"id":1,"verb":"status"})")["ok"], true);
+    EXPECT_TRUE(eventually(loop, [&] { return control.connections() == 1; }));
+}
+
+TEST_F(control_test, answers_a_client_that_closed_its_sending_side) {
+    server control(loop, socket, echo);
+    raw_client c(loop, socket);
+    c.send("{\"id\":1,\"verb\":\"status\"}\n{\"id\":2,\"verb\":\"status\"}\n");
+    ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
+    EXPECT_EQ(c.reply()["id"], 1);
+    EXPECT_EQ(c.reply()["id"], 2);
+    EXPECT_EQ(c.line(), std::nullopt);
+    EXPECT_TRUE(eventually(loop, [&] { return control.connections() == 0; }));
+}
+
+TEST_F(control_test, limits_the_rate_of_requests) {
+    server control(loop, socket, echo);
+    raw_client c(loop, socket);
+    std::string batch;
+    constexpr int sent = 1000;  // five bursts' worth: refused unless 8 s pass while it is served
+    for (int id = 1; id <= sent; ++id) batch += R"({"id":)" + std::to_string(id) + R"(,"verb":"status"})" + "\n";
+    c.send(batch);
+    int ok = 0;
+    int refused = 0;
+    for (int id = 1; id <= sent; ++id) {
+        const json reply = c.reply();
+        ASSERT_EQ(reply["id"], id);
+        if (reply["ok"] == true) ++ok;
+        else if (reply["error"].get<std::string>().starts_with("too many requests")) ++refused;
+    }
+    EXPECT_GE(ok, static_cast<int>(request_burst));
+    EXPECT_GT(refused, 0);
+    EXPECT_EQ(ok + refused, sent);
+}
+
+TEST_F(control_test, sends_events_to_subscribers_only) {
+    server control(loop, socket, echo);
+    raw_client first(loop, socket);
+    raw_client second(loop, socket);
+    raw_client other(loop, socket);
+    EXPECT_EQ(first.ask(R"({"id":1,"verb":"events"})"), json::parse(R"({"id":1,"ok":true,"result":{}})"));
+    EXPECT_EQ(second.ask(R"({"id":1,"verb":"events"})")["ok"], true);
+    for (int n = 0; n < 3; ++n) control.publish({{"name", "web.0"}, {"n", n}});
+    for (raw_client* c : {&first, &second})
+        for (int n = 0; n < 3; ++n) EXPECT_EQ(c->reply(), (json{{"event", {{"name", "web.0"}, {"n", n}}}}));
+    // The other connection got no event: its next line is its reply.
+    EXPECT_EQ(other.ask(R"({"id":8,"verb":"status"})")["id"], 8);
+}
+
+TEST_F(control_test, drops_a_subscriber_that_does_not_read) {
+    server control(loop, socket, echo);
+    raw_client stuck(loop, socket);
+    raw_client reader(loop, socket);
+    EXPECT_EQ(stuck.ask(R"({"id":1,"verb":"events"})")["ok"], true);
+    const json big_event = {{"note", std::string(4096, 'e')}};
+    // The kernel's socket buffer, then max_pending_output, then the server lets go of it.
+    for (int n = 0; n < 2000 && control.connections() == 2; ++n) {
+        control.publish(big_event);
+        loop.run_once(0ms);
+    }
+    EXPECT_EQ(control.connections(), 1u);
+    EXPECT_EQ(reader.ask(R"({"id":1,"verb":"status"})")["ok"], true);
+}
+
+TEST_F(control_test, forgets_clients_that_go_away) {
+    server control(loop, socket, echo);
+    {
+        raw_client a(loop, socket);
+        raw_client b(loop, socket);
+        a.send(R"({"id":1,"verb":"status"})");  // no newline: a partial request left behind
+        ASSERT_TRUE(eventually(loop, [&] { return control.connections() == 2; }));
+    }
+    EXPECT_TRUE(eventually(loop, [&] { return control.connections() == 0; }));
+}
+
+TEST_F(control_test, creates_the_socket_0600_whatever_the_umask) {
+    const mode_t previous = ::umask(0);
+    {
+        server control(loop, socket, echo);
+        struct stat info {};
+        ASSERT_EQ(::lstat(socket.c_str(), &info), 0);
+        EXPECT_TRUE(S_ISSOCK(info.st_mode));
+        EXPECT_EQ(info.st_mode & 0777, 0600u);
+    }
+    ::umask(previous);
+}
+
+TEST_F(control_test, unlinks_its_socket_when_destroyed) {
+    {
+        server control(loop, socket, echo);
+        EXPECT_TRUE(fs::exists(socket));
+        raw_client c(loop, socket);
+        EXPECT_EQ(c.ask(R"({"id":1,"verb":"status"})")["ok"], true);
+    }
+    EXPECT_FALSE(fs::exists(fs::symlink_status(socket)));
+}
+
+TEST_F(control_test, leaves_a_file_that_replaced_its_socket) {
+    {
+        server control(loop, socket, echo);
+        fs::remove(socket);
+        std::ofstream(socket) << "someone else's";
+    }
+    EXPECT_TRUE(fs::is_regular_file(socket));
+}
+
+TEST_F(control_test, replaces_a_stale_socket) {
+    fs::create_directories(socket.parent_path());
+    {
+        // Bound, then closed: the file stays, with nobody listening.
+        unique_fd dead(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        socket.native().copy(address.sun_path, sizeof address.sun_path - 1);
+        ASSERT_EQ(::bind(dead.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    }
+    ASSERT_TRUE(fs::is_socket(socket));
+    server control(loop, socket, echo);
+    raw_client c(loop, socket);
+    EXPECT_EQ(c.ask(R"({"id":1,"verb":"status"})")["ok"], true);
+}
+
+TEST_F(control_test, refuses_a_socket_where_a_supervisor_answers) {
+    server first(loop, socket, echo);
+    try {
+        server second(loop, socket, echo);
+        ADD_FAILURE() << "a second server started at the same socket";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find(socket.string()), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("running there already"), std::string::npos) << e.what();
+    }
+    raw_client c(loop, socket);
+    EXPECT_EQ(c.ask(R"({"id":1,"verb":"status"})")["ok"], true);
+}
+
+TEST_F(control_test, refuses_to_replace_what_is_not_a_socket) {
+    fs::create_directories(socket.parent_path());
+    std::ofstream(socket) << "precious";
+    EXPECT_THROW(server(loop, socket, echo), std::runtime_error);
+    std::ifstream kept(socket);
+    std::string text;
+    kept >> text;
+    EXPECT_EQ(text, "precious");
+}
+
+TEST_F(control_test, refuses_a_socket_path_too_long_for_unix_sockets) {
+    const fs::path long_path = dir.path() / std::string(120, 's');
+    try {
+        server control(loop, long_path, echo);
+        ADD_FAILURE() << "bound a path longer than sun_path";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find(long_path.string()), std::string::npos);
+    }
+}
+
+// Runs tests/helpers/control_client as uid with line, turning the loop until it ends.
+std::string run_client_as(brood::monitor& loop, const fs::path& dir, const fs::path& socket, int uid,
+                          const std::string& line) {
+    const fs::path out = dir / "client.out";
+    auto child = brood::command(brood::testing::helper("control_client"))
+                     .args(std::vector<std::string>{std::to_string(uid), socket.string(), line})
+                     .set_stdout(brood::stdio::file(out))
+                     .spawn();
+    std::optional<brood::wait_status> status;
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    while (!(status = child.try_wait()) && std::chrono::steady_clock::now() < deadline) loop.run_once(10ms);
+    if (!status) child.kill();
+    std::ifstream in(out);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST_F(control_test, another_uid_cannot_connect_through_the_0600_socket) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to become another uid";
+    server control(loop, socket, echo);
+    ::chmod(dir.path().c_str(), 0755);  // let nobody reach the socket file itself
+    ::chmod(socket.parent_path().c_str(), 0755);
+    EXPECT_EQ(run_client_as(loop, dir.path(), socket, 65534, R"({"id":1,"verb":"status"})"), "connect: EACCES\n");
+}
+
+TEST_F(control_test, another_uid_is_refused_by_its_credentials) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to become another uid";
+    server control(loop, socket, echo);
+    // Even where the file's mode lets it connect, the peer's uid is checked.
+    ::chmod(dir.path().c_str(), 0755);
+    ::chmod(socket.parent_path().c_str(), 0755);
+    ::chmod(socket.c_str(), 0666);
+    const json reply = json::parse(run_client_as(loop, dir.path(), socket, 65534, R"({"id":1,"verb":"status"})"));
+    EXPECT_EQ(reply["ok"], false);
+    EXPECT_NE(reply["error"].get<std::string>().find("permission denied: uid 65534"), std::string::npos);
+    // Root (our uid here) is served.
+    EXPECT_EQ(json::parse(run_client_as(loop, dir.path(), socket, -1, R"({"id":1,"verb":"status"})"))["ok"], true);
+}
+
+// ---- the client ---------------------------------------------------------------------------
+
+TEST_F(control_test, client_calls_and_follows_events) {
+    std::atomic<brood::monitor*> serving{nullptr};
+    std::thread supervisor([&] {
+        brood::monitor own;
+        server control(own, socket, [&](const request& r) {
+            if (r.verb == "stop") own.post([&control](brood::monitor&) { control.publish({{"to", "stopped"}}); });
+            return echo(r);
+        });
+        own.on_event([](const brood::monitor::event&) {});
+        serving = &own;
+        own.run();
+    });
+    while (serving == nullptr) std::this_thread::sleep_for(1ms);
+    {
+        client c(socket);
+        EXPECT_EQ(c.call("status")["verb"], "status");
+        EXPECT_THROW(c.call("stop", {"wbe"}), request_error);
+        EXPECT_EQ(c.call("events"), json::object());
+        EXPECT_EQ(c.call("stop", {"web"})["targets"], json::array({"web"}));
+        EXPECT_EQ(c.next_event(), (json{{"to", "stopped"}}));
+    }
+    serving.load()->stop();
+    supervisor.join();
+}
+
+TEST_F(control_test, client_names_the_socket_where_nobody_answers) {
+    try {
+        client c(socket);
+        ADD_FAILURE() << "connected to nothing";
+    } catch (const no_supervisor& e) {
+        EXPECT_EQ(std::string(e.what()), "no supervisor running at " + socket.string() + " (ENOENT)");
+    }
+}

@@ -1,0 +1,50 @@
+// The client's end of the control socket: what the brood verbs (status, stop, logs ...) use.
+//
+//   brood::control::client supervisor(".brood/brood.sock");        // throws no_supervisor
+//   nlohmann::json result = supervisor.call("stop", {"web"});       // or request_error
+//   supervisor.call("events");
+//   while (auto event = supervisor.next_event()) ...
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <brood/unique_fd.hpp>
+
+#include "control/line_buffer.hpp"
+#include "control/request.hpp"
+
+namespace brood::control {
+
+// Nothing answers at the socket: what() reads "no supervisor running at PATH (ENOENT)".
+struct no_supervisor : std::runtime_error {
+    no_supervisor(const std::filesystem::path& socket, int error);
+    int error;
+};
+
+class client {
+public:
+    explicit client(const std::filesystem::path& socket);
+
+    // Sends the request and waits for its reply: the result, or request_error with the
+    // supervisor's error. std::runtime_error when the connection breaks or the reply is garbled.
+    nlohmann::json call(std::string verb, std::vector<std::string> targets = {}, int signal = 0);
+    // After call("events"): the next event, waiting for it; nullopt once the supervisor
+    // closes the connection.
+    std::optional<nlohmann::json> next_event();
+
+private:
+    std::optional<std::string> read_line();
+
+    unique_fd fd_;
+    line_buffer input_;
+    std::uint64_t next_id_ = 1;
+};
+
+}  // namespace brood::control

@@ -1,0 +1,82 @@
+// The supervisor's end of the control socket: a unix stream socket that answers one JSON request
+// per line, in order, and streams events to the connections that asked for them
+// (docs/protocol.md). Runs inside the supervisor's monitor, never blocking it:
+//
+//   brood::control::server control(loop, ".brood/brood.sock", [&](const brood::control::request& r) {
+//       if (r.verb == "status") return status_json();
+//       throw brood::control::request_error("unknown program '" + r.targets.at(0) + "'");
+//   });
+//   control.publish({{"name", "web.0"}, {"from", "starting"}, {"to", "running"}});
+//
+// The handler runs on the monitor's thread and returns the reply's "result"; a request_error it
+// throws becomes ok=false with its message. The server answers "events" itself (the handler never
+// sees it) and refuses malformed, oversized and too frequent requests without calling it.
+//
+// Security: the socket is created mode 0600 and every connection's peer uid (SO_PEERCRED) must be
+// ours or root's; others get one error line and are closed. A client that does not read what it is
+// sent is dropped once 1 MiB waits for it; a request line over 64 KiB closes its connection.
+//
+// Not thread-safe: use it on the monitor's thread, and do not destroy it from its own handler.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include <sys/types.h>
+
+#include <nlohmann/json.hpp>
+
+#include <brood/monitor.hpp>
+#include <brood/unique_fd.hpp>
+
+#include "control/request.hpp"
+
+namespace brood::control {
+
+class server {
+public:
+    using handler = std::function<nlohmann::json(const request&)>;
+
+    // Listens at socket_path (creating its directory). Throws, naming the path, when a supervisor
+    // answers there already, when the path is something other than a socket, or when it cannot
+    // bind; a stale socket (nobody listening) is replaced.
+    server(brood::monitor& loop, std::filesystem::path socket_path, handler h);
+    // Closes every connection and unlinks the socket (unless another process replaced it since).
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    // Sends {"event":event} to every connection that sent "events".
+    void publish(const nlohmann::json& event);
+    const std::filesystem::path& path() const { return path_; }
+    // Connections open now.
+    std::size_t connections() const { return connections_.size(); }
+
+private:
+    struct connection;
+
+    void accept_pending();
+    void accept_one(unique_fd client);
+    void on_connection(int fd, std::uint32_t revents);
+    void read_requests(connection& c);
+    void serve(connection& c, std::string_view line);
+    void send(connection& c, std::string_view bytes);
+    void flush(connection& c);
+    void watch_for(connection& c);
+    void close_finished();
+
+    brood::monitor& loop_;
+    std::filesystem::path path_;
+    handler handler_;
+    unique_fd listener_;
+    unique_fd spare_;  // given up to accept-and-close a client when out of fds
+    dev_t socket_device_ = 0;
+    ino_t socket_inode_ = 0;
+    std::map<int, std::unique_ptr<connection>> connections_;
+    int serving_ = 0;  // > 0 while a callback runs: connections are closed after it, not under it
+};
+
+}  // namespace brood::control
