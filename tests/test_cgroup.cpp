@@ -207,9 +207,20 @@ TEST(cgroup, freeze_and_thaw) {
     EXPECT_TRUE(eventually(group, [&] { return group.frozen(); }));
     group.freeze(false);
     EXPECT_TRUE(eventually(group, [&] { return !group.frozen(); }));
-    // Thawed, it still acts on signals: SIGTERM ends the pause helper.
+    // Thawed, it acts on signals again: SIGTERM ends the pause helper.
     ASSERT_TRUE(child.send_signal(SIGTERM));
     EXPECT_EQ(child.wait().signal(), SIGTERM);
+}
+
+TEST(cgroup, kill_ends_a_frozen_cgroup) {
+    SCRATCH_CGROUP(scratch);
+    cgroup& group = scratch->group;
+    auto child = spawn_pause(group);
+    group.freeze(true);
+    ASSERT_TRUE(eventually(group, [&] { return group.frozen(); }));
+    group.kill();
+    EXPECT_EQ(child.wait().signal(), SIGKILL);
+    EXPECT_TRUE(eventually(group, [&] { return !group.populated(); }));
 }
 
 TEST(cgroup, remove_refuses_while_populated_and_then_removes) {
