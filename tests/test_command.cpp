@@ -1,5 +1,6 @@
 // brood::command: building, spawning, the child's setup steps, output()/run(), and every failure.
 // The shared main fails any test that leaves a child process or an fd behind, failures included.
+#include <brood/cgroup.hpp>
 #include <brood/child.hpp>
 #include <brood/command.hpp>
 #include <brood/error.hpp>
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -524,30 +526,25 @@ TEST(command, resets_signals_for_the_child) {
 
 TEST(command, into_cgroup) {
     // Needs a writable cgroup v2 hierarchy; skip where there is none (cgroup v1, no rights).
-    fs::path root;
-    for (const char* candidate : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"})
-        if (fs::exists(fs::path(candidate) / "cgroup.procs") && fs::exists(fs::path(candidate) / "cgroup.controllers")) {
-            root = candidate;
-            break;
-        }
-    if (root.empty()) GTEST_SKIP() << "no cgroup v2 hierarchy";
-    const fs::path dir = root / ("brood-test-" + std::to_string(::getpid()));
-    if (::mkdir(dir.c_str(), 0755) != 0) GTEST_SKIP() << "cannot create a cgroup: " << brood::errno_name(errno);
-    {
-        unique_fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        ASSERT_TRUE(fd);
-        try {
-            auto c = command(helper("pause")).set_stdin(stdio::null()).into_cgroup(fd.get()).spawn();
-            const std::string cgroup = read_file("/proc/" + std::to_string(c.pid()) + "/cgroup");
-            EXPECT_TRUE(contains(cgroup, "0::/" + dir.filename().string())) << cgroup;
-            c.kill();
-            c.wait();
-        } catch (const spawn_error& e) {
-            ::rmdir(dir.c_str());
-            GTEST_SKIP() << "the kernel refused: " << e.what();
-        }
+    const auto base = brood::current_cgroup();
+    if (!base) GTEST_SKIP() << "no cgroup v2 hierarchy";
+    std::optional<brood::cgroup> group;
+    try {
+        group = brood::cgroup::create(*base / ("brood-test-" + std::to_string(::getpid())));
+    } catch (const std::system_error& e) {
+        GTEST_SKIP() << "cannot create a cgroup: " << e.what();
     }
-    EXPECT_EQ(::rmdir(dir.c_str()), 0);
+    try {
+        auto c = command(helper("pause")).set_stdin(stdio::null()).into_cgroup(group->fd()).spawn();
+        const std::string cgroup = read_file("/proc/" + std::to_string(c.pid()) + "/cgroup");
+        EXPECT_TRUE(contains(cgroup, "/" + group->path().filename().string() + "\n")) << cgroup;
+        c.kill();
+        c.wait();
+    } catch (const spawn_error& e) {
+        group->remove();
+        GTEST_SKIP() << "the kernel refused: " << e.what();
+    }
+    EXPECT_NO_THROW(group->remove());
 }
 
 TEST(command, drop_policy_is_copied_into_the_child) {
