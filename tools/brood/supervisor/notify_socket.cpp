@@ -103,7 +103,8 @@ std::optional<notify_socket::message> notify_socket::receive() {
         }
 
         const auto size = static_cast<std::size_t>(n);
-        if (!credentials || credentials->pid <= 0 || size == 0 || size > sizeof text) continue;
+        const bool cut = size > sizeof text || (header.msg_flags & MSG_TRUNC) != 0;
+        if (!credentials || credentials->pid <= 0 || size == 0 || cut) continue;
         const std::string_view body(text, size);
         if (body.find('\0') != std::string_view::npos) continue;
         message result;
