@@ -292,6 +292,38 @@ TEST(output_relay, without_live_output_only_the_log_is_written) {
     EXPECT_EQ(read_available(live.read.get()), "");
 }
 
+TEST(output_relay, a_full_non_blocking_live_output_is_waited_for_not_dropped) {
+    temp_dir dir("logs");
+    log_file log(dir.path() / "web.0.log", {});
+    pipe_pair output;
+    pipe_pair live;
+    // A small non-blocking pipe, as a terminal someone set O_NONBLOCK on: writes hit EAGAIN.
+    ASSERT_GE(::fcntl(live.write.get(), F_SETPIPE_SZ, 4096), 0);
+    ASSERT_EQ(::fcntl(live.write.get(), F_SETFL, O_NONBLOCK), 0);
+    output_relay relay(std::move(output.read), log, live_prefix{"w | "}, live.write.get());
+    std::string lines;
+    for (const auto& line : numbered_lines(1000)) lines += line;
+    std::string shown;
+    std::thread reader([&] {
+        char buffer[512];
+        ssize_t n;
+        while ((n = ::read(live.read.get(), buffer, sizeof buffer)) > 0) shown.append(buffer, static_cast<std::size_t>(n));
+    });
+    std::thread writer([&] {
+        write_text(output.write.get(), lines);
+        output.write.reset();
+    });
+    drain_to_end(relay);
+    writer.join();
+    live.write.reset();  // the reader sees end of file once everything was read
+    reader.join();
+
+    EXPECT_EQ(read_text(log.path()), lines);
+    std::string expected;
+    for (const auto& line : numbered_lines(1000)) expected += "w | " + line;
+    EXPECT_TRUE(shown == expected) << "live output lost or reordered lines";
+}
+
 TEST(output_relay, a_mebibyte_without_newline_is_logged_in_bounded_pieces) {
     temp_dir dir("logs");
     log_file log(dir.path() / "big.0.log", {});
