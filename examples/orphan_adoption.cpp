@@ -21,19 +21,27 @@ int main() {
     sigaddset(&child_signal, SIGCHLD);
     if (::sigprocmask(SIG_BLOCK, &child_signal, nullptr) != 0) return 1;
 
-    int pipe_fds[2], go_fds[2];
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0 || ::pipe2(go_fds, O_CLOEXEC) != 0) return 1;
+    int pipe_fds[2], go_fds[2], started_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0 || ::pipe2(go_fds, O_CLOEXEC) != 0 || ::pipe2(started_fds, O_CLOEXEC) != 0)
+        return 1;
     const brood::unique_fd pid_read(pipe_fds[0]), pid_write(pipe_fds[1]), go_read(go_fds[0]), go_write(go_fds[1]);
+    const brood::unique_fd started_read(started_fds[0]), started_write(started_fds[1]);
 
     brood::child middle = brood::fork([&] {
         std::optional<brood::child> orphan = brood::fork_here();
         if (!orphan) {
             std::printf("orphan %d: started, my parent is %d\n", ::getpid(), ::getppid());
+            std::fflush(stdout);
+            if (::write(started_write.get(), "s", 1) != 1) brood::exit_child(1);
             char byte;
             while (::read(go_read.get(), &byte, 1) == -1 && errno == EINTR) {
             }
             std::printf("orphan %d: my parent is now %d\n", ::getpid(), ::getppid());
             brood::exit_child(5);
+        }
+        // The orphan has seen its first parent before that parent goes.
+        char byte;
+        while (::read(started_read.get(), &byte, 1) == -1 && errno == EINTR) {
         }
         const pid_t pid = orphan->pid();
         std::printf("middle %d: started child %d, exiting without waiting for it\n", ::getpid(), pid);

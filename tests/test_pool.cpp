@@ -26,16 +26,13 @@
 #include <brood/pool.hpp>
 
 #include "support/leak_check.hpp"
+#include "support/sanitizers.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 
-#if defined(__SANITIZE_THREAD__)
-constexpr bool under_tsan = true;
-#else
-constexpr bool under_tsan = false;
-#endif
+using brood::testing::under_tsan;
 
 // A task that ends its worker: no core file (a core dump can take long to write), and no
 // sanitizer's handler in the way.
