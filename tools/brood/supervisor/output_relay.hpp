@@ -9,7 +9,9 @@
 // Only whole lines are passed on. A line longer than max_line bytes is cut into pieces of
 // max_line, each passed on as a line of its own, so a program printing without newlines cannot
 // grow brood's memory; a last line without a newline is passed on (with one added) at end of file.
-// Not thread-safe; meant for one event loop.
+// Live output is written in full, waiting while it is full: a live_fd nobody reads (a terminal
+// paused with Ctrl-S, a pipe to a stopped pager) holds up the loop, as it would a foreground
+// program. Not thread-safe; meant for one event loop.
 #pragma once
 
 #include <cstddef>
