@@ -22,6 +22,7 @@
 #include <brood/brood.hpp>
 
 #include "support/leak_check.hpp"
+#include "support/running_brood.hpp"
 
 namespace {
 
@@ -29,11 +30,10 @@ using namespace std::chrono_literals;
 using brood::testing::helper;
 using clock_type = std::chrono::steady_clock;
 
-// Generous: the suite also runs under sanitizers on loaded machines. Nothing waits this long
-// unless something is wrong.
-constexpr auto deadline = 20s;
-
-std::string brood_path() { return std::string(BROOD_TOOLS_DIR) + "/brood"; }
+using brood::testing::brood_path;
+using brood::testing::deadline;
+using brood::testing::line_reader;
+using brood::testing::running_brood;
 
 std::vector<std::string> with_brood(std::vector<std::string> args) {
     args.insert(args.begin(), brood_path());
@@ -45,100 +45,6 @@ brood::command brood_command(const std::vector<std::string>& args) {
     c.args(args);
     return c;
 }
-
-// Reads a pipe line by line, waiting at most until a deadline for each line.
-class line_reader {
-public:
-    explicit line_reader(brood::unique_fd fd) : fd_(std::move(fd)) {}
-
-    std::optional<std::string> next(std::chrono::milliseconds timeout) {
-        const auto until = clock_type::now() + timeout;
-        for (;;) {
-            if (const std::size_t end = buffer_.find('\n'); end != std::string::npos) {
-                std::string line = buffer_.substr(0, end);
-                buffer_.erase(0, end + 1);
-                return line;
-            }
-            if (eof_) return std::nullopt;
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock_type::now());
-            if (left.count() <= 0) return std::nullopt;
-            pollfd p{fd_.get(), POLLIN, 0};
-            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-            char chunk[4096];
-            const ssize_t n = ::read(fd_.get(), chunk, sizeof chunk);
-            if (n <= 0) {
-                eof_ = n == 0 || errno != EINTR;
-                continue;
-            }
-            buffer_.append(chunk, static_cast<std::size_t>(n));
-        }
-    }
-
-    // The first line containing text; every line read on the way is kept in seen().
-    std::optional<std::string> until(std::string_view text, std::chrono::milliseconds timeout = deadline) {
-        const auto until = clock_type::now() + timeout;
-        while (clock_type::now() < until) {
-            auto line = next(std::chrono::duration_cast<std::chrono::milliseconds>(until - clock_type::now()));
-            if (!line) return std::nullopt;
-            seen_.push_back(*line);
-            if (line->find(text) != std::string::npos) return line;
-        }
-        return std::nullopt;
-    }
-
-    // As until, but a line read already counts too: output of two processes (brood's events and
-    // the program's own) may come in either order.
-    std::optional<std::string> seen_or_until(std::string_view text, std::chrono::milliseconds timeout = deadline) {
-        for (const std::string& line : seen_)
-            if (line.find(text) != std::string::npos) return line;
-        return until(text, timeout);
-    }
-
-    // Everything up to end of file.
-    std::vector<std::string> rest(std::chrono::milliseconds timeout = deadline) {
-        while (auto line = next(timeout)) seen_.push_back(*line);
-        return seen_;
-    }
-
-    const std::vector<std::string>& seen() const { return seen_; }
-
-private:
-    brood::unique_fd fd_;
-    std::string buffer_;
-    bool eof_ = false;
-    std::vector<std::string> seen_;
-};
-
-// A brood (or unshare running brood) with its stdout and stderr read line by line.
-class running_brood {
-public:
-    explicit running_brood(const std::vector<std::string>& argv)
-        : child_(brood::command(argv.front())
-                     .args(std::vector<std::string>(argv.begin() + 1, argv.end()))
-                     .set_stdin(brood::stdio::null())
-                     .set_stdout(brood::stdio::pipe())
-                     .set_stderr(brood::stdio::pipe())
-                     .spawn()),
-          out_(std::move(child_.stdout_pipe())),
-          err_(std::move(child_.stderr_pipe())) {}
-
-    pid_t pid() const { return child_.pid(); }
-    line_reader& out() { return out_; }
-    line_reader& err() { return err_; }
-    bool signal(int sig) { return child_.send_signal(sig); }
-
-    // Waits for the end, within the deadline; a brood that hangs is killed and the test fails.
-    brood::wait_status wait() {
-        if (auto status = child_.wait_for(deadline)) return *status;
-        ADD_FAILURE() << "brood did not exit within " << deadline.count() << " s";
-        return child_.terminate(0ms);
-    }
-
-private:
-    brood::child child_;
-    line_reader out_;
-    line_reader err_;
-};
 
 // "TIME PID started: ..." -> PID.
 pid_t pid_of_event(const std::string& line) {

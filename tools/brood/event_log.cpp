@@ -1,6 +1,5 @@
 #include "event_log.hpp"
 
-#include <ctime>
 #include <iterator>
 #include <variant>
 
@@ -9,21 +8,11 @@
 
 #include <brood/signal.hpp>
 
+#include "timestamp.hpp"
+
 namespace brood::cli {
 
 namespace {
-
-// RFC 3339 in UTC with microseconds: sortable, and free of the local time zone.
-std::string timestamp(std::chrono::system_clock::time_point time) {
-    using namespace std::chrono;
-    const auto since_epoch = duration_cast<microseconds>(time.time_since_epoch());
-    const std::time_t seconds = static_cast<std::time_t>(floor<std::chrono::seconds>(since_epoch).count());
-    const long micros = static_cast<long>(since_epoch.count() - seconds * 1'000'000LL);
-    std::tm utc{};
-    ::gmtime_r(&seconds, &utc);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", utc.tm_year + 1900, utc.tm_mon + 1,
-                       utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, micros);
-}
 
 // Words as a shell would need them: quoted only when they contain something special.
 std::string shell_words(const std::vector<std::string>& words) {

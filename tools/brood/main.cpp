@@ -32,8 +32,10 @@ int main(int argc, char** argv) {
                "  brood run -- python3 server.py        run as a container's PID 1 or a subreaper\n"
                "  brood watch --tree -- make -j4        print every lifecycle event as it happens\n"
                "  brood tree                            the processes of this terminal's session\n"
+               "  brood up                              supervise the programs of ./brood.toml\n"
                "Run 'brood COMMAND --help' for each command's options.");
-    const subcommand commands[] = {add_run_command(app), add_watch_command(app), add_tree_command(app)};
+    const subcommand commands[] = {add_run_command(app), add_watch_command(app), add_tree_command(app),
+                                   add_up_command(app)};
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {

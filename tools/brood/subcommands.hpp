@@ -15,6 +15,7 @@ struct subcommand {
 subcommand add_run_command(CLI::App& brood);
 subcommand add_watch_command(CLI::App& brood);
 subcommand add_tree_command(CLI::App& brood);
+subcommand add_up_command(CLI::App& brood);
 
 // Validators shared by the subcommands: a duration ("5s", "500ms") and a signal ("TERM", "15").
 std::string check_duration(const std::string& text);

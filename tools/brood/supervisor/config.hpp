@@ -40,6 +40,7 @@ struct backoff_config {
     std::chrono::milliseconds initial{std::chrono::seconds(1)};
     std::chrono::milliseconds max{std::chrono::minutes(1)};
     double jitter = 0.2;  // 0 to 1
+    friend bool operator==(const backoff_config&, const backoff_config&) = default;
 };
 
 // A program started `burst` times within `interval` of its own running time becomes fatal. Time
@@ -47,11 +48,13 @@ struct backoff_config {
 struct start_limit_config {
     unsigned burst = 5;
     std::chrono::milliseconds interval{std::chrono::seconds(10)};
+    friend bool operator==(const start_limit_config&, const start_limit_config&) = default;
 };
 
 struct log_config {
     std::uint64_t max_size = 10 * 1024 * 1024;  // bytes before the log is rotated; 0: never rotated
     unsigned keep = 5;                          // rotated files kept
+    friend bool operator==(const log_config&, const log_config&) = default;
 };
 
 struct dependency {
@@ -81,6 +84,7 @@ struct program_config {
     log_config log;
     bool essential = false;  // when it ends for good, everything stops and brood up exits with its code
     position where;          // of its table, or of its Procfile line
+    friend bool operator==(const program_config&, const program_config&) = default;
 };
 
 struct loaded_config {

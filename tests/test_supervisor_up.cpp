@@ -1,0 +1,320 @@
+// brood up, driven from outside as a user would: the real brood command on a brood.toml written
+// into a fresh directory, observed through its event lines (stderr), its live output (stdout), its
+// control socket and /proc; helper programs from tests/helpers (up_*.c and the shared ones).
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <brood/brood.hpp>
+
+#include "support/leak_check.hpp"
+#include "support/running_brood.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using brood::testing::brood_path;
+using brood::testing::deadline;
+using brood::testing::helper;
+using brood::testing::running_brood;
+using clock_type = std::chrono::steady_clock;
+
+// Whether pid names a live process (a zombie counts as gone: it has ended).
+bool alive(pid_t pid) {
+    const auto info = brood::proc::read_process(pid);
+    return info && info->state != 'Z' && info->state != 'X';
+}
+
+bool eventually_gone(pid_t pid) {
+    const auto until = clock_type::now() + deadline;
+    while (alive(pid)) {
+        if (clock_type::now() > until) return false;
+        std::this_thread::sleep_for(20ms);
+    }
+    return true;
+}
+
+// A TCP port nobody listens on now: the kernel picks one, and it is let go at once.
+std::uint16_t free_port() {
+    const brood::unique_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0)
+        return 0;
+    return ntohs(address.sin_port);
+}
+
+// One brood up on a brood.toml of its own directory.
+class up : public ::testing::Test {
+protected:
+    up() : dir_("up") {}
+
+    std::filesystem::path file(const std::string& name) const { return dir_.path() / name; }
+
+    void write_config(const std::string& text) { std::ofstream(file("brood.toml")) << text; }
+
+    void start(const std::string& config) {
+        write_config(config);
+        brood_.emplace(std::vector<std::string>{brood_path(), "up", "-c", file("brood.toml").string()});
+    }
+
+    running_brood& brood() { return *brood_; }
+
+    // The first event line of brood containing text.
+    bool saw(const std::string& text) {
+        const bool found = brood_->err().seen_or_until(text).has_value();
+        if (!found) ADD_FAILURE() << "no line with \"" << text << "\" in brood's output:\n" << errors();
+        return found;
+    }
+
+    std::string errors() {
+        std::string text;
+        for (const std::string& line : brood_->err().seen()) text += line + "\n";
+        return text;
+    }
+
+    // Index of the first line seen so far containing text (-1 when none).
+    long line_of(const std::string& text) {
+        const auto& seen = brood_->err().seen();
+        for (std::size_t i = 0; i < seen.size(); ++i)
+            if (seen[i].find(text) != std::string::npos) return static_cast<long>(i);
+        return -1;
+    }
+
+    // A pid a program wrote into a file of the test directory.
+    pid_t read_pid(const std::string& name) {
+        const auto until = clock_type::now() + deadline;
+        while (clock_type::now() < until) {
+            int pid = 0;
+            if (std::ifstream(file(name)) >> pid; pid > 0) return pid;
+            std::this_thread::sleep_for(20ms);
+        }
+        ADD_FAILURE() << name << " was never written";
+        return 0;
+    }
+
+    // One request on the control socket and its reply: a raw JSON-lines client.
+    nlohmann::json ask(const nlohmann::json& request) {
+        const brood::unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        const std::string path = file(".brood/brood.sock").string();
+        path.copy(address.sun_path, sizeof address.sun_path - 1);
+        const auto until = clock_type::now() + deadline;
+        while (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+            if (clock_type::now() > until) return {{"error", "cannot connect to " + path}};
+            std::this_thread::sleep_for(20ms);
+        }
+        const std::string line = request.dump() + "\n";
+        if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) return {};
+        brood::testing::line_reader reply(brood::unique_fd(::dup(fd.get())));
+        const auto text = reply.next(deadline);
+        return text ? nlohmann::json::parse(*text) : nlohmann::json{};
+    }
+
+    void TearDown() override {
+        if (!brood_) return;
+        brood_->signal(SIGKILL);
+        brood_->wait();
+    }
+
+    // Ends brood with SIGTERM and returns its exit status.
+    brood::wait_status shut_down() {
+        brood_->signal(SIGTERM);
+        const brood::wait_status status = brood_->wait();
+        brood_->err().rest();
+        return status;
+    }
+
+    brood::testing::temp_dir dir_;
+    std::optional<running_brood> brood_;
+};
+
+TEST_F(up, bad_config_exits_2_naming_file_line_and_column_and_starts_nothing) {
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nrestart = \"sometimes\"\n");
+    const brood::wait_status status = brood().wait();
+    EXPECT_EQ(status, brood::wait_status(brood::exited{2}));
+    const auto lines = brood().err().rest();
+    ASSERT_FALSE(lines.empty());
+    EXPECT_NE(lines.front().find("brood.toml:3:"), std::string::npos) << lines.front();
+    EXPECT_NE(lines.front().find("restart"), std::string::npos) << lines.front();
+    EXPECT_FALSE(std::filesystem::exists(file(".brood/brood.sock")));
+}
+
+TEST_F(up, crash_loop_backs_off_longer_each_time_then_becomes_fatal) {
+    start("[programs.crash]\ncommand = [\"" + helper("exit_code") + "\", \"3\"]\n"
+          "backoff = { initial = \"100ms\", max = \"10s\", jitter = 0 }\n"
+          "start_limit = { burst = 4, interval = \"10s\" }\n");
+    ASSERT_TRUE(saw("crash.0 starting -> backoff (exited with code 3; restart in 100ms)"));
+    ASSERT_TRUE(saw("restart in 200ms"));
+    ASSERT_TRUE(saw("restart in 400ms"));
+    ASSERT_TRUE(saw("crash.0 starting -> fatal (exited with code 3; started 4 times"));
+    const nlohmann::json reply = ask({{"id", 1}, {"verb", "status"}});
+    ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
+    const nlohmann::json& crash = reply["result"]["instances"][0];
+    EXPECT_EQ(crash["state"], "fatal");
+    EXPECT_EQ(crash["restarts"], 3);
+    EXPECT_EQ(crash["last_exit"], "exited with code 3");
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, a_program_ignoring_sigterm_is_killed_after_stop_timeout) {
+    start("[programs.stubborn]\ncommand = \"" + helper("ignore_term") + "\"\nstop_timeout = \"300ms\"\n"
+          "start_seconds = 0\n");
+    ASSERT_TRUE(brood().out().until("stubborn.0 | ready"));
+    brood().signal(SIGTERM);
+    ASSERT_TRUE(saw("SIGKILL to its process group"));
+    ASSERT_TRUE(saw("stubborn.0 stopping -> stopped (killed by SIGKILL)"));
+    EXPECT_EQ(brood().wait(), brood::wait_status(brood::exited{0}));
+    brood().err().rest();
+}
+
+TEST_F(up, a_grandchild_that_left_with_setsid_does_not_outlive_brood) {
+    start("[programs.escape]\ncommand = [\"" + helper("up_escape") + "\", \"" + file("escaped.pid").string() + "\"]\n");
+    ASSERT_TRUE(brood().out().until("escape.0 | ready"));
+    const pid_t escaped = read_pid("escaped.pid");
+    ASSERT_TRUE(alive(escaped));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+    EXPECT_FALSE(alive(escaped));
+}
+
+TEST_F(up, kill_9_of_brood_leaves_no_program_running) {
+    start("[programs.sh]\ncommand = \"echo $$ > " + file("sh.pid").string() + "; exec " + helper("pause") +
+          "\"\nshell = true\n");
+    const pid_t program = read_pid("sh.pid");
+    ASSERT_TRUE(alive(program));
+    brood().signal(SIGKILL);
+    brood().wait();
+    EXPECT_TRUE(eventually_gone(program));
+}
+
+TEST_F(up, stop_and_continue_from_outside_show_as_paused_and_back) {
+    start("[programs.sh]\ncommand = \"echo $$ > " + file("sh.pid").string() + "; exec " + helper("pause") +
+          "\"\nshell = true\nstart_seconds = 0\n");
+    const pid_t program = read_pid("sh.pid");
+    ASSERT_TRUE(saw("sh.0 starting -> ready"));
+    ASSERT_EQ(::kill(program, SIGSTOP), 0);
+    ASSERT_TRUE(saw("sh.0 ready -> paused"));
+    ASSERT_EQ(::kill(program, SIGCONT), 0);
+    ASSERT_TRUE(saw("sh.0 paused -> ready"));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, a_dependant_starts_once_its_dependency_accepts_on_its_port) {
+    const std::uint16_t port = free_port();
+    ASSERT_NE(port, 0);
+    start("[programs.db]\ncommand = [\"" + helper("up_listen") + "\", \"300\"]\nport = " + std::to_string(port) +
+          "\nready = \"tcp\"\nstart_seconds = 0\n"
+          "[programs.web]\ncommand = \"" + helper("pause") + "\"\ndepends_on = [\"db\"]\n");
+    ASSERT_TRUE(saw("web.0 stopped -> starting"));
+    const long ready = line_of("db.0 running -> ready");
+    ASSERT_GE(ready, 0) << errors();
+    EXPECT_LT(ready, line_of("web.0 stopped -> starting")) << errors();
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, a_dependant_starts_once_its_dependency_sends_ready_on_the_notify_socket) {
+    start("[programs.db]\ncommand = [\"" + helper("up_notify") + "\", \"300\"]\nready = \"notify\"\nstart_seconds = 0\n"
+          "[programs.web]\ncommand = \"" + helper("pause") + "\"\ndepends_on = [\"db\"]\n");
+    ASSERT_TRUE(saw("web.0 stopped -> starting"));
+    const long ready = line_of("db.0 running -> ready");
+    ASSERT_GE(ready, 0) << errors();
+    EXPECT_LT(ready, line_of("web.0 stopped -> starting")) << errors();
+    EXPECT_TRUE(brood().out().seen_or_until("| notified"));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, an_essential_program_ending_stops_everything_with_its_exit_code) {
+    start("[programs.other]\ncommand = \"" + helper("pause") + "\"\n"
+          "[programs.job]\ncommand = [\"" + helper("exit_code") + "\", \"7\"]\nrestart = \"never\"\nessential = true\n");
+    EXPECT_EQ(brood().wait(), brood::wait_status(brood::exited{7}));
+    brood().err().rest();
+    EXPECT_GE(line_of("job.0 is essential"), 0) << errors();
+    EXPECT_GE(line_of("other.0 stopping -> stopped"), 0) << errors();
+}
+
+TEST_F(up, sigterm_stops_dependants_before_their_dependencies) {
+    start("[programs.db]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n"
+          "[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\ndepends_on = [\"db\"]\n");
+    ASSERT_TRUE(saw("web.0 starting -> ready"));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+    const long web = line_of("web.0 stopping -> stopped");
+    const long db = line_of("db.0 ready -> stopping");
+    ASSERT_GE(web, 0) << errors();
+    ASSERT_GE(db, 0) << errors();
+    EXPECT_LT(web, db) << errors();
+    EXPECT_FALSE(std::filesystem::exists(file(".brood/brood.sock")));
+    EXPECT_FALSE(std::filesystem::exists(file(".brood/notify.sock")));
+}
+
+TEST_F(up, reload_starts_added_stops_removed_restarts_changed_and_keeps_the_rest) {
+    const std::string pause = helper("pause");
+    start("[programs.kept]\ncommand = \"" + pause + "\"\nstart_seconds = 0\n"
+          "[programs.gone]\ncommand = \"" + pause + "\"\nstart_seconds = 0\n"
+          "[programs.edited]\ncommand = [\"" + pause + "\", \"one\"]\nstart_seconds = 0\n");
+    ASSERT_TRUE(brood().out().until("edited.0 | one"));
+    write_config("[programs.edited]\ncommand = [\"" + pause + "\", \"two\"]\nstart_seconds = 0\n"
+                 "[programs.kept]\ncommand = \"" + pause + "\"\nstart_seconds = 0\n"
+                 "[programs.added]\ncommand = \"" + pause + "\"\nstart_seconds = 0\n");
+    const nlohmann::json reply = ask({{"id", 1}, {"verb", "reload"}});
+    ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
+    EXPECT_EQ(reply["result"]["added"], nlohmann::json({"added"}));
+    EXPECT_EQ(reply["result"]["removed"], nlohmann::json({"gone"}));
+    EXPECT_EQ(reply["result"]["changed"], nlohmann::json({"edited"}));
+    EXPECT_EQ(reply["result"]["unchanged"], nlohmann::json({"kept"}));
+    ASSERT_TRUE(brood().out().until("edited.0 | two"));
+    ASSERT_TRUE(saw("gone.0 stopping -> stopped"));
+    ASSERT_TRUE(saw("added.0 starting -> ready"));
+    EXPECT_EQ(line_of("kept.0 ready -> stopping"), -1) << errors();
+
+    // A bad configuration is refused, with its problems, and the running one is kept.
+    write_config("[programs.kept]\ncommand = \"" + pause + "\"\nstop_timeout = \"ten\"\n");
+    const nlohmann::json refused = ask({{"id", 2}, {"verb", "reload"}});
+    EXPECT_FALSE(refused.value("ok", true)) << refused.dump();
+    EXPECT_NE(refused.value("error", "").find("brood.toml:3:"), std::string::npos) << refused.dump();
+    const nlohmann::json status = ask({{"id", 3}, {"verb", "status"}});
+    EXPECT_EQ(status["result"]["instances"].size(), 3u) << status.dump();
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, control_verbs_act_on_programs_and_name_unknown_ones) {
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\ninstances = 2\nstart_seconds = 0\n");
+    ASSERT_TRUE(saw("web.1 starting -> ready"));
+    const nlohmann::json unknown = ask({{"id", 1}, {"verb", "stop"}, {"targets", {"wbe"}}});
+    EXPECT_FALSE(unknown.value("ok", true));
+    EXPECT_NE(unknown.value("error", "").find("unknown program 'wbe'"), std::string::npos) << unknown.dump();
+    const nlohmann::json paused = ask({{"id", 2}, {"verb", "pause"}, {"targets", {"web.1"}}});
+    EXPECT_EQ(paused["result"]["instances"], nlohmann::json({"web.1"})) << paused.dump();
+    ASSERT_TRUE(saw("web.1 ready -> paused"));
+    const nlohmann::json stopped = ask({{"id", 3}, {"verb", "stop"}, {"targets", {"all"}}});
+    EXPECT_EQ(stopped["result"]["instances"], nlohmann::json({"web.0", "web.1"})) << stopped.dump();
+    ASSERT_TRUE(saw("web.1 stopping -> stopped"));
+    const nlohmann::json status = ask({{"id", 4}, {"verb", "status"}});
+    EXPECT_EQ(status["result"]["instances"][0]["state"], "stopped") << status.dump();
+    EXPECT_EQ(status["result"]["pid"], brood().pid());
+    const nlohmann::json bye = ask({{"id", 5}, {"verb", "shutdown"}});
+    EXPECT_TRUE(bye.value("ok", false)) << bye.dump();
+    EXPECT_EQ(brood().wait(), brood::wait_status(brood::exited{0}));
+    brood().err().rest();
+}
+
+}  // namespace

@@ -1,0 +1,295 @@
+#include "supervisor/instance.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+#include <type_traits>
+#include <variant>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <brood/command.hpp>
+#include <brood/error.hpp>
+#include <brood/proc.hpp>
+
+#include "spawn_failure.hpp"
+#include "supervisor/instance_environment.hpp"
+#include "supervisor/tcp_probe.hpp"
+
+namespace brood::supervisor {
+
+namespace {
+
+// How often a program with ready = "tcp" is probed while it runs and is not ready yet.
+constexpr std::chrono::milliseconds probe_interval{100};
+
+std::uint64_t tag_of(std::uint64_t serial, std::uint64_t kind) { return serial * instance::kinds + kind; }
+
+}  // namespace
+
+instance::instance(instance_host& host, const program_config& program, unsigned index, std::uint64_t serial,
+                   std::filesystem::path log_path, live_output live, std::optional<cgroup> group)
+    : host_(host),
+      program_(&program),
+      index_(index),
+      name_(program.name + "." + std::to_string(index)),
+      serial_(serial),
+      since_(std::chrono::system_clock::now()),
+      log_(std::move(log_path), program.log),
+      live_(std::move(live)),
+      group_(std::move(group)) {
+    if (group_) host_.loop().add_fd(group_->events_fd(), EPOLLPRI, [this](int, std::uint32_t) { group_changed(); });
+}
+
+instance::~instance() {
+    for (const monitor::timer_id id : timers_)
+        if (id != monitor::timer_id::none) host_.loop().cancel_timer(id);
+    for (const auto& relay : relays_) host_.loop().remove_fd(relay->fd());
+    // The supervisor destroys an instance once it is down; a leader still watched (brood itself
+    // failing) is killed and reaped by the monitor's drop policy.
+    if (watch_ != monitor::watch_id::none) host_.loop().release(watch_);
+    if (!group_) return;
+    host_.loop().remove_fd(group_->events_fd());
+    try {
+        group_->remove();
+    } catch (const std::system_error& error) {
+        host_.say(name_ + ": " + error.what());
+    }
+}
+
+bool instance::down() const {
+    return state_.current == state::stopped || state_.current == state::exited || state_.current == state::fatal;
+}
+
+std::optional<std::chrono::milliseconds> instance::uptime() const {
+    if (pid_ == 0) return std::nullopt;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - state_.spawned_at);
+}
+
+void instance::handle(const event& first) {
+    pending p;
+    p.events.push_back(first);
+    for (std::size_t i = 0; i < p.events.size(); ++i) {
+        const event e = p.events[i];
+        const state from = state_.current;
+        transition t = step(state_, e, *program_, clock::now(), host_.random());
+        state_ = std::move(t.next);
+        // The end of a run says why the state changed; the note says what comes next.
+        std::string note;
+        if (e.kind == event_kind::exited) note = e.status.to_string();
+        if (e.kind == event_kind::spawn_failed) note = "could not be started";
+        if (!t.note.empty()) note += (note.empty() ? "" : "; ") + t.note;
+        if (state_.current != from) {
+            since_ = std::chrono::system_clock::now();
+            p.changes.push_back({from, state_.current, std::move(note)});
+        } else if (!t.note.empty()) {
+            host_.say(name_ + ": " + t.note);
+        }
+        for (const action& a : t.actions) perform(a, p);
+    }
+    update_probe();
+    for (const state_change& change : p.changes) host_.changed(*this, change);
+    if (p.essential_code) host_.essential_ended(*this, *p.essential_code);
+}
+
+void instance::perform(const action& a, pending& p) {
+    std::visit(
+        [&](const auto& act) {
+            using type = std::decay_t<decltype(act)>;
+            if constexpr (std::is_same_v<type, spawn_instance>) {
+                spawn(p);
+            } else if constexpr (std::is_same_v<type, send_signal>) {
+                signal_for_state_machine(act.signal, p);
+            } else if constexpr (std::is_same_v<type, arm_timer>) {
+                arm(act.which, act.delay);
+            } else if constexpr (std::is_same_v<type, cancel_timer>) {
+                disarm(act.which);
+            } else if constexpr (std::is_same_v<type, essential_exit>) {
+                p.essential_code = act.code;
+            }
+        },
+        a);
+}
+
+void instance::spawn(pending& p) {
+    const program_config& program = *program_;
+    command cmd(program.argv.front());
+    cmd.args(std::vector<std::string>(program.argv.begin() + 1, program.argv.end()));
+    cmd.cwd(program.directory);
+    for (const auto& [key, value] : instance_environment(program, index_)) cmd.env(key, value);
+    if (program.ready == ready_check::notify) cmd.env("NOTIFY_SOCKET", host_.notify_path());
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the output of " + name_);
+    unique_fd read_end(ends[0]);
+    const unique_fd write_end(ends[1]);
+    // stdout and stderr share one pipe, so the log keeps their lines in the order they were written.
+    cmd.set_stdin(stdio::null()).set_stdout(stdio::fd(write_end.get())).set_stderr(stdio::fd(write_end.get()));
+    cmd.process_group().die_with_parent(SIGKILL);
+    if (group_) cmd.into_cgroup(group_->fd());
+    child process;
+    try {
+        process = cmd.spawn();
+    } catch (const spawn_error& error) {
+        const std::string line = std::string("brood: ") + error.what() + "\n";
+        log_.write(line);
+        host_.say(name_ + ": " + error.what());
+        p.events.push_back({event_kind::spawn_failed, brood::exited{cli::describe(error).exit_code}});
+        return;
+    }
+    if (spawns_++ > 0) ++restarts_;
+    pid_ = process.pid();
+    watch_ = host_.loop().watch(std::move(process), serial_);
+    relay_output(std::move(read_end));
+    p.events.push_back({event_kind::spawned});
+}
+
+void instance::relay_output(unique_fd pipe_read_end) {
+    relays_.push_back(std::make_unique<output_relay>(std::move(pipe_read_end), log_, live_.prefix));
+    const auto where = std::prev(relays_.end());
+    host_.loop().add_fd((*where)->fd(), EPOLLIN, [this, where](int fd, std::uint32_t) {
+        bool open = false;
+        try {
+            open = (*where)->drain();
+        } catch (const std::system_error& error) {
+            host_.say(name_ + ": output lost: " + error.what());
+        }
+        if (open) return;
+        host_.loop().remove_fd(fd);
+        relays_.erase(where);
+    });
+}
+
+void instance::flush_output() {
+    for (const auto& relay : relays_) {
+        host_.loop().remove_fd(relay->fd());
+        try {
+            // Bounded: a writer that escaped brood could keep the pipe open for ever.
+            for (int round = 0; round < 64 && relay->drain(); ++round) {
+            }
+        } catch (const std::system_error& error) {
+            host_.say(name_ + ": output lost: " + error.what());
+        }
+    }
+    relays_.clear();
+}
+
+// With process groups, a pause is SIGSTOP, whose effect the kernel reports as the leader's stop
+// (back through leader_changed). With a cgroup, a pause freezes all of it, daemonized descendants
+// included, and is reported once the kernel says the cgroup is frozen; SIGKILL is cgroup.kill.
+void instance::signal_for_state_machine(int signal, pending& p) {
+    if (!group_ || pid_ == 0 || (signal != SIGSTOP && signal != SIGCONT && signal != SIGKILL)) {
+        send(signal);
+        return;
+    }
+    if (signal == SIGKILL) {
+        group_->kill();
+        return;
+    }
+    const bool freeze = signal == SIGSTOP;
+    if (!freeze) send(SIGCONT);  // a process stopped by a signal from outside needs it still
+    group_->freeze(freeze);
+    freeze_wanted_ = freeze;
+    if (group_->frozen() == freeze) {
+        freeze_wanted_.reset();
+        p.events.push_back(freeze ? event{event_kind::stopped_by_signal, brood::stopped{SIGSTOP}}
+                                  : event{event_kind::continued});
+    }
+}
+
+bool instance::send(int signal) {
+    if (pid_ == 0) return false;
+    // The leader is not reaped until its exit is reported, so its group id cannot name anyone else.
+    return ::kill(-pid_, signal) == 0;
+}
+
+bool instance::owns(pid_t pid) const {
+    if (pid_ == 0) return false;
+    if (group_) {
+        const std::vector<pid_t> members = group_->pids();
+        return std::find(members.begin(), members.end(), pid) != members.end();
+    }
+    const std::optional<proc::process_info> info = proc::read_process(pid);
+    return info && info->pgid == pid_;
+}
+
+// cgroup.events changed: reading it (frozen(), populated()) is what clears the fd's readiness.
+void instance::group_changed() {
+    const bool frozen = group_->frozen();
+    const bool populated = group_->populated();
+    if (freeze_wanted_ && *freeze_wanted_ == frozen) {
+        freeze_wanted_.reset();
+        handle(frozen ? event{event_kind::stopped_by_signal, brood::stopped{SIGSTOP}} : event{event_kind::continued});
+    }
+    if (exit_pending_ && !populated) {
+        const wait_status status = *exit_pending_;
+        exit_pending_.reset();
+        handle({event_kind::exited, status});
+    }
+}
+
+void instance::arm(timer which, std::chrono::milliseconds delay) {
+    disarm(which);
+    const auto kind = static_cast<std::uint64_t>(which);
+    timers_[kind] = host_.loop().add_timer(delay, tag_of(serial_, kind));
+}
+
+void instance::disarm(timer which) {
+    monitor::timer_id& id = timers_[static_cast<std::size_t>(which)];
+    if (id != monitor::timer_id::none) host_.loop().cancel_timer(id);
+    id = monitor::timer_id::none;
+}
+
+void instance::timer_fired(monitor::timer_id id, std::uint64_t kind) {
+    if (kind >= kinds || timers_[kind] != id) return;  // cancelled or replaced meanwhile
+    timers_[kind] = monitor::timer_id::none;
+    if (kind != probe_kind) {
+        handle({timer_event(static_cast<timer>(kind))});
+        return;
+    }
+    if (state_.current == state::running && port_accepts(static_cast<std::uint16_t>(*program_->port + index_)))
+        handle({event_kind::ready_signalled});
+    else
+        update_probe();
+}
+
+// A program with ready = "tcp" is probed only while it runs and is not ready yet.
+void instance::update_probe() {
+    const bool wanted = program_->ready == ready_check::tcp && program_->port && state_.current == state::running;
+    monitor::timer_id& id = timers_[probe_kind];
+    if (wanted && id == monitor::timer_id::none) {
+        id = host_.loop().add_timer(probe_interval, tag_of(serial_, probe_kind));
+    } else if (!wanted && id != monitor::timer_id::none) {
+        host_.loop().cancel_timer(id);
+        id = monitor::timer_id::none;
+    }
+}
+
+void instance::leader_changed(const wait_status& status) {
+    if (status.stopped_signal()) {
+        handle({event_kind::stopped_by_signal, status});
+    } else if (status.continued()) {
+        handle({event_kind::continued});
+    } else {
+        leader_ended(status);
+    }
+}
+
+// With a cgroup, the instance has ended when its cgroup is empty: what the leader left there is
+// killed now, and the exit is reported once the kernel says nothing is left.
+void instance::leader_ended(const wait_status& status) {
+    watch_ = monitor::watch_id::none;
+    pid_ = 0;
+    freeze_wanted_.reset();
+    if (group_ && group_->populated()) {
+        if (group_->frozen()) group_->freeze(false);
+        group_->kill();
+        exit_pending_ = status;
+        return;
+    }
+    handle({event_kind::exited, status});
+}
+
+}  // namespace brood::supervisor

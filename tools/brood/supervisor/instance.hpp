@@ -1,0 +1,142 @@
+// One running instance of a program ("web.0"): carries out what step() decides for it.
+//
+// The instance owns what exists for its process: the watch of its leader in the supervisor's
+// monitor, its timers, the relays of its output into its log file and, with cgroup isolation, its
+// cgroup. Every event goes through handle(), which applies step() and performs its actions in
+// order; events those actions cause (spawned, spawn_failed, a pause done by cgroup.freeze) are
+// handled right after, and the host hears of each change of state once all of that is done.
+//
+// Each instance leads its own process group (so signals reach its children) and dies with brood
+// (PR_SET_PDEATHSIG). With a cgroup, its end is the end of the whole cgroup: when the leader exits,
+// what it left in the cgroup is killed, and the exit is reported once the cgroup is empty, so a
+// daemonizing grandchild cannot outlive a stop or a restart.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <sys/types.h>
+
+#include <brood/cgroup.hpp>
+#include <brood/monitor.hpp>
+#include <brood/status.hpp>
+
+#include "supervisor/config.hpp"
+#include "supervisor/log_file.hpp"
+#include "supervisor/output_relay.hpp"
+#include "supervisor/state_machine.hpp"
+
+namespace brood::supervisor {
+
+class instance;
+
+// A change of state, as the host reports it.
+struct state_change {
+    state from;
+    state to;
+    std::string note;  // why, when the states alone do not say: "exited with code 3; restart in 2s"
+};
+
+// What an instance needs from the supervisor that runs it.
+class instance_host {
+public:
+    virtual brood::monitor& loop() = 0;
+    virtual const random_source& random() = 0;
+    // The NOTIFY_SOCKET given to programs with ready = "notify".
+    virtual std::string notify_path() const = 0;
+    // One line for brood's own output ("brood: " is added).
+    virtual void say(std::string_view line) = 0;
+    virtual void changed(instance& which, const state_change& change) = 0;
+    virtual void essential_ended(instance& which, int code) = 0;
+
+protected:
+    ~instance_host() = default;
+};
+
+struct live_output {
+    std::optional<live_prefix> prefix;  // none: output goes to the log only
+};
+
+class instance {
+public:
+    // serial names the instance in monitor tags: unique among the supervisor's instances.
+    // group: the instance's own cgroup, created already; none: its process group only.
+    instance(instance_host& host, const program_config& program, unsigned index, std::uint64_t serial,
+             std::filesystem::path log_path, live_output live, std::optional<cgroup> group);
+    ~instance();  // its process must have ended (the supervisor stops it first)
+    instance(const instance&) = delete;
+    instance& operator=(const instance&) = delete;
+
+    void handle(const event& e);
+    // From the monitor: the leader's exit, stop or continue; a timer of this instance's.
+    void leader_changed(const wait_status& status);
+    void timer_fired(monitor::timer_id id, std::uint64_t kind);
+    // Sends signal to the process group (and, with a cgroup, to every process in it).
+    bool send(int signal);
+    // Whether pid belongs to this instance: in its process group or its cgroup.
+    bool owns(pid_t pid) const;
+    // Passes on what is left in the output pipes, once no process writes to them any more.
+    void flush_output();
+
+    const program_config& program() const { return *program_; }
+    unsigned index() const { return index_; }
+    const std::string& name() const { return name_; }
+    std::uint64_t serial() const { return serial_; }
+    state current() const { return state_.current; }
+    // Nothing runs and nothing is pending: stopped, exited or fatal.
+    bool down() const;
+    pid_t pid() const { return pid_; }
+    std::chrono::system_clock::time_point since() const { return since_; }
+    std::optional<std::chrono::milliseconds> uptime() const;
+    unsigned restarts() const { return restarts_; }
+    const std::optional<wait_status>& last_end() const { return state_.last_end; }
+    const std::filesystem::path& log_path() const { return log_.path(); }
+
+    // Kinds of timers in monitor tags: step()'s three, then the readiness probe.
+    static constexpr std::uint64_t probe_kind = 3;
+    static constexpr std::uint64_t kinds = 4;
+
+private:
+    struct pending {
+        std::vector<event> events;
+        std::vector<state_change> changes;
+        std::optional<int> essential_code;
+    };
+    void perform(const action& a, pending& p);
+    void spawn(pending& p);
+    void signal_for_state_machine(int signal, pending& p);
+    void arm(timer which, std::chrono::milliseconds delay);
+    void disarm(timer which);
+    void leader_ended(const wait_status& status);
+    void group_changed();
+    void update_probe();
+    void relay_output(unique_fd pipe_read_end);
+
+    instance_host& host_;
+    const program_config* program_;
+    unsigned index_;
+    std::string name_;
+    std::uint64_t serial_;
+    instance_state state_;
+    std::chrono::system_clock::time_point since_;
+    unsigned restarts_ = 0;
+    unsigned spawns_ = 0;
+    pid_t pid_ = 0;  // the leader, and its process group; 0 when none runs
+    monitor::watch_id watch_ = monitor::watch_id::none;
+    std::array<monitor::timer_id, kinds> timers_{};
+    log_file log_;
+    live_output live_;
+    // Relays outlive their process: a grandchild may still hold the pipe.
+    std::list<std::unique_ptr<output_relay>> relays_;
+    std::optional<cgroup> group_;
+    std::optional<bool> freeze_wanted_;        // a pause or resume done by cgroup.freeze, not yet in effect
+    std::optional<wait_status> exit_pending_;  // the leader is gone, its cgroup not yet empty
+};
+
+}  // namespace brood::supervisor

@@ -1,0 +1,32 @@
+#include "supervisor/status_report.hpp"
+
+#include <brood/proc.hpp>
+
+#include "timestamp.hpp"
+
+namespace brood::supervisor {
+
+nlohmann::json instance_status(const instance& which) {
+    nlohmann::json status{
+        {"program", which.program().name},
+        {"instance", which.index()},
+        {"name", which.name()},
+        {"state", to_string(which.current())},
+        {"pid", nullptr},
+        {"since", cli::timestamp(which.since())},
+        {"uptime_ms", nullptr},
+        {"restarts", which.restarts()},
+        {"last_exit", nullptr},
+        {"rss_bytes", nullptr},
+        {"log", which.log_path().string()},
+    };
+    if (which.pid() != 0) {
+        status["pid"] = which.pid();
+        if (const auto process = proc::read_process(which.pid())) status["rss_bytes"] = process->rss_bytes;
+    }
+    if (const auto uptime = which.uptime()) status["uptime_ms"] = uptime->count();
+    if (which.last_end()) status["last_exit"] = which.last_end()->to_string();
+    return status;
+}
+
+}  // namespace brood::supervisor

@@ -1,0 +1,15 @@
+// What the status verb answers for one instance (docs/protocol.md):
+//   {"program":"web","instance":0,"name":"web.0","state":"running","pid":456,"since":"...Z",
+//    "uptime_ms":1234,"restarts":2,"last_exit":"exited with code 3","rss_bytes":123456,"log":"/abs/..."}
+// pid, uptime_ms, last_exit and rss_bytes are null when there is nothing to say.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "supervisor/instance.hpp"
+
+namespace brood::supervisor {
+
+nlohmann::json instance_status(const instance& which);
+
+}  // namespace brood::supervisor

@@ -1,0 +1,522 @@
+#include "supervisor/supervisor.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <brood/monitor.hpp>
+#include <brood/reaper.hpp>
+
+#include "control/server.hpp"
+#include "descendants.hpp"
+#include "exit_codes.hpp"
+#include "signal_inbox.hpp"
+#include "supervisor/closest_word.hpp"
+#include "supervisor/instance.hpp"
+#include "supervisor/isolation.hpp"
+#include "supervisor/notify_socket.hpp"
+#include "supervisor/program_diff.hpp"
+#include "supervisor/status_report.hpp"
+#include "supervisor/validate.hpp"
+#include "timestamp.hpp"
+
+namespace brood::supervisor {
+
+namespace {
+
+using nlohmann::json;
+
+// Timer tag of the shutdown's last phase; instance serials start at 1, so no instance has it.
+constexpr std::uint64_t leftovers_tag = 0;
+// While brood kills what is left, a process forked in the instant of the /proc walk may have been
+// missed; it is looked for again at this pace until none is left.
+constexpr std::chrono::milliseconds rekill_interval{50};
+
+enum class phase { running, stopping, reaping, done };
+
+struct program_slot {
+    explicit program_slot(program_config c) : config(std::move(c)) {}
+
+    program_config config;
+    std::vector<std::unique_ptr<instance>> instances;
+    std::optional<program_config> replacement;  // reload: started with this once every instance is down
+    bool removing = false;                      // reload: dropped once every instance is down
+    bool stop_sent = false;                     // shutdown
+
+    bool down() const {
+        return std::all_of(instances.begin(), instances.end(), [](const auto& i) { return i->down(); });
+    }
+    bool depends_on(const std::string& name) const {
+        return std::any_of(config.depends_on.begin(), config.depends_on.end(),
+                           [&](const dependency& d) { return d.name == name; });
+    }
+};
+
+monitor_options loop_options() {
+    // As PID 1 brood adopts orphans already; anywhere else it asks to.
+    if (::getpid() != 1) become_subreaper();
+    monitor_options options;
+    options.report_stops = true;
+    options.report_orphans = true;
+    // The only unwatched children are adopted orphans: their stops are brood's to consume.
+    options.unwatched = unwatched_stops::consume;
+    return options;
+}
+
+class supervisor final : public instance_host {
+public:
+    supervisor(const up_options& options, std::vector<program_config> programs)
+        : config_path_(std::filesystem::absolute(options.config)),
+          state_dir_(config_path_.parent_path() / ".brood"),
+          socket_path_(options.socket ? std::filesystem::absolute(*options.socket) : state_dir_ / "brood.sock"),
+          loop_(loop_options()),
+          random_engine_(std::random_device{}()),
+          colour_(::isatty(STDOUT_FILENO) == 1) {
+        for (program_config& program : programs) slots_.push_back(std::make_unique<program_slot>(std::move(program)));
+    }
+
+    int run() {
+        // The control socket first: it refuses to start when another supervisor answers there,
+        // before anything of that supervisor's (its notify socket) is touched.
+        control_.emplace(loop_, socket_path_, [this](const control::request& r) { return serve(r); });
+        notify_.emplace(state_dir_ / "notify.sock");
+        loop_.add_fd(inbox_.fd(), EPOLLIN, [this](int, std::uint32_t) { read_signals(); });
+        loop_.add_fd(notify_->fd(), EPOLLIN, [this](int, std::uint32_t) { read_notifications(); });
+        loop_.on_event([this](const monitor::event& e) { dispatch(e); });
+        for (std::size_t i : start_order(configs())) create_instances(*slots_[i]);
+        for (std::size_t i : start_order(configs()))
+            if (slots_[i]->config.autostart) start_program(*slots_[i]);
+        loop_.run();
+        for (const auto& slot : slots_)
+            for (const auto& i : slot->instances) i->flush_output();
+        loop_.remove_fd(notify_->fd());
+        loop_.remove_fd(inbox_.fd());
+        return exit_code_;
+    }
+
+private:
+    // instance_host
+    brood::monitor& loop() override { return loop_; }
+    const random_source& random() override { return random_; }
+    std::string notify_path() const override { return notify_->path().string(); }
+    void say(std::string_view line) override { fmt::print(stderr, "brood: {}\n", line); }
+
+    void changed(instance& which, const state_change& change) override {
+        const std::string note = change.note.empty() ? "" : " (" + change.note + ")";
+        say(fmt::format("{} {} -> {}{}", which.name(), to_string(change.from), to_string(change.to), note));
+        json event{{"time", cli::timestamp(std::chrono::system_clock::now())},
+                   {"name", which.name()},
+                   {"program", which.program().name},
+                   {"instance", which.index()},
+                   {"from", to_string(change.from)},
+                   {"to", to_string(change.to)},
+                   {"pid", nullptr},
+                   {"note", change.note}};
+        if (which.pid() != 0) event["pid"] = which.pid();
+        if (control_) control_->publish(event);
+        settle_soon();
+    }
+
+    void essential_ended(instance& which, int code) override {
+        say(fmt::format("{} is essential and has ended: stopping everything, exit code {}", which.name(), code));
+        if (!essential_code_) essential_code_ = code;
+        settle_soon();
+    }
+
+    std::vector<program_config> configs() const {
+        std::vector<program_config> all;
+        for (const auto& slot : slots_) all.push_back(slot->config);
+        return all;
+    }
+
+    program_slot* find_program(std::string_view name) {
+        for (const auto& slot : slots_)
+            if (slot->config.name == name) return slot.get();
+        return nullptr;
+    }
+
+    std::vector<instance*> all_instances() {
+        std::vector<instance*> all;
+        for (const auto& slot : slots_)
+            for (const auto& i : slot->instances) all.push_back(i.get());
+        return all;
+    }
+
+    // The widest "name.N" of all instances, so that live output lines up.
+    std::size_t label_width() const {
+        std::size_t width = 0;
+        for (const auto& slot : slots_) {
+            const std::string last = slot->config.name + "." + std::to_string(slot->config.instances - 1);
+            width = std::max(width, last.size());
+        }
+        return width;
+    }
+
+    void create_instances(program_slot& slot) {
+        const auto colour_index = static_cast<int>(
+            std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) { return s.get() == &slot; }) - slots_.begin());
+        for (unsigned index = 0; index < slot.config.instances; ++index) {
+            const std::string name = slot.config.name + "." + std::to_string(index);
+            live_output live{live_prefix{make_prefix(slot.config.name, index, label_width(), colour_index, colour_)}};
+            auto made = std::make_unique<instance>(*this, slot.config, index, next_serial_++,
+                                                   state_dir_ / "logs" / (name + ".log"), std::move(live),
+                                                   isolation_.for_instance(name));
+            by_serial_[made->serial()] = made.get();
+            slot.instances.push_back(std::move(made));
+        }
+    }
+
+    void drop_instances(program_slot& slot) {
+        for (const auto& i : slot.instances) {
+            i->flush_output();
+            by_serial_.erase(i->serial());
+            waiting_.erase(i->serial());
+        }
+        slot.instances.clear();
+    }
+
+    // Starting waits for the program's dependencies: each instance of each must be ready.
+    bool dependencies_ready(const program_slot& slot) {
+        for (const dependency& d : slot.config.depends_on) {
+            const program_slot* needed = find_program(d.name);
+            if (needed == nullptr) continue;
+            for (const auto& i : needed->instances)
+                if (i->current() != state::ready) return false;
+        }
+        return true;
+    }
+
+    void start_program(program_slot& slot) {
+        for (const auto& i : slot.instances) start_instance(slot, *i);
+    }
+
+    void start_instance(program_slot& slot, instance& which) {
+        if (dependencies_ready(slot)) {
+            waiting_.erase(which.serial());
+            which.handle({event_kind::start_requested});
+        } else if (waiting_.insert(which.serial()).second) {
+            say(which.name() + " waits for its dependencies to be ready");
+        }
+    }
+
+    void stop_instance(instance& which) {
+        waiting_.erase(which.serial());
+        which.handle({event_kind::stop_requested});
+    }
+
+    // Work that follows a change of state, done from the loop rather than from inside the
+    // instance whose change it was: it may start other instances, or destroy this one.
+    void settle_soon() {
+        if (settle_posted_) return;
+        settle_posted_ = true;
+        loop_.post([this](monitor&) {
+            settle_posted_ = false;
+            settle();
+        });
+    }
+
+    void settle() {
+        if (essential_code_ && phase_ == phase::running) begin_shutdown(*essential_code_);
+        if (phase_ == phase::running) {
+            finish_reloaded_programs();
+            start_waiting();
+        } else if (phase_ == phase::stopping) {
+            advance_shutdown();
+        }
+    }
+
+    void start_waiting() {
+        for (const auto& slot : slots_)
+            for (const auto& i : slot->instances)
+                if (waiting_.count(i->serial()) != 0 && dependencies_ready(*slot)) start_instance(*slot, *i);
+    }
+
+    // Reloaded programs whose old instances are all down: removed ones go, changed ones start anew.
+    void finish_reloaded_programs() {
+        for (auto at = slots_.begin(); at != slots_.end();) {
+            program_slot& slot = **at;
+            if ((!slot.removing && !slot.replacement) || !slot.down()) {
+                ++at;
+                continue;
+            }
+            drop_instances(slot);
+            if (slot.removing) {
+                at = slots_.erase(at);
+                continue;
+            }
+            slot.config = std::move(*slot.replacement);
+            slot.replacement.reset();
+            create_instances(slot);
+            if (slot.config.autostart) start_program(slot);
+            ++at;
+        }
+    }
+
+    void begin_shutdown(int code) {
+        if (phase_ != phase::running) return;
+        phase_ = phase::stopping;
+        exit_code_ = code;
+        waiting_.clear();
+        say("shutting down");
+        advance_shutdown();
+    }
+
+    // Dependants stop first: a program is told to stop once every program depending on it is down.
+    void advance_shutdown() {
+        bool all_down = true;
+        for (const auto& slot : slots_) {
+            if (!slot->stop_sent && nothing_depending_runs(*slot)) {
+                slot->stop_sent = true;
+                for (const auto& i : slot->instances) stop_instance(*i);
+            }
+            all_down = all_down && slot->down();
+        }
+        if (all_down) begin_reaping();
+    }
+
+    bool nothing_depending_runs(const program_slot& slot) {
+        return std::all_of(slots_.begin(), slots_.end(), [&](const auto& other) {
+            return !other->depends_on(slot.config.name) || other->down();
+        });
+    }
+
+    // Every program is down. As a subreaper brood now waits for every descendant its programs left,
+    // those that setsid() included: SIGTERM, then SIGKILL after the largest stop_timeout.
+    void begin_reaping() {
+        phase_ = phase::reaping;
+        if (finish_if_alone()) return;
+        std::chrono::milliseconds grace{0};
+        for (const auto& slot : slots_) grace = std::max(grace, slot->config.stop_timeout);
+        const std::size_t count = cli::signal_descendants(SIGTERM);
+        say(fmt::format("{} process{} left behind: SIGTERM", count, count == 1 ? "" : "es"));
+        loop_.add_timer(grace, leftovers_tag);
+    }
+
+    bool finish_if_alone() {
+        if (cli::has_children()) return false;
+        phase_ = phase::done;
+        loop_.stop();
+        return true;
+    }
+
+    void dispatch(const monitor::event& e) {
+        switch (e.from) {
+            case monitor::source::child:
+                if (instance* i = find_serial(e.tag)) i->leader_changed(*e.status);
+                break;
+            case monitor::source::timer:
+                if (e.tag == leftovers_tag) {
+                    const std::size_t count = cli::signal_descendants(SIGKILL);
+                    if (count > 0) say(fmt::format("{} process{} still left: SIGKILL", count, count == 1 ? "" : "es"));
+                    if (!finish_if_alone()) loop_.add_timer(rekill_interval, leftovers_tag);
+                } else if (instance* i = find_serial(e.tag / instance::kinds)) {
+                    i->timer_fired(e.timer, e.tag % instance::kinds);
+                }
+                break;
+            case monitor::source::orphan:
+            case monitor::source::unwatched:
+                break;
+        }
+        if (phase_ == phase::reaping) finish_if_alone();
+    }
+
+    instance* find_serial(std::uint64_t serial) {
+        const auto at = by_serial_.find(serial);
+        return at == by_serial_.end() ? nullptr : at->second;
+    }
+
+    void read_signals() {
+        while (const std::optional<cli::received_signal> s = inbox_.next()) {
+            if (s->signal == SIGTERM || s->signal == SIGINT) {
+                begin_shutdown(0);
+            } else if (s->signal == SIGHUP) {
+                try {
+                    reload();
+                } catch (const control::request_error& error) {
+                    say(fmt::format("reload refused, the running configuration is kept:\n{}", error.what()));
+                }
+            }
+        }
+    }
+
+    // READY=1 counts when it comes from a process of the instance (its group or its cgroup): a
+    // program's helper may send it, a stranger may not.
+    void read_notifications() {
+        while (const std::optional<notify_socket::message> m = notify_->receive()) {
+            if (!m->ready) continue;
+            for (instance* i : all_instances())
+                if (i->program().ready == ready_check::notify && i->owns(m->sender)) {
+                    i->handle({event_kind::ready_signalled});
+                    break;
+                }
+        }
+    }
+
+    json serve(const control::request& r) {
+        if (r.verb == "status") return status();
+        if (r.verb == "reload") return reload();
+        if (r.verb == "shutdown") {
+            // After the reply has gone.
+            loop_.post([this](monitor&) { begin_shutdown(0); });
+            return json::object();
+        }
+        const std::vector<instance*> targets = resolve(r.targets);
+        if (r.verb == "logs") {
+            json files = json::array();
+            for (instance* i : targets) files.push_back({{"name", i->name()}, {"log", i->log_path().string()}});
+            return {{"files", files}};
+        }
+        const bool starts = r.verb == "start" || r.verb == "restart";
+        if (starts && phase_ != phase::running) throw control::request_error("brood is shutting down");
+        json names = json::array();
+        for (instance* i : targets) {
+            names.push_back(i->name());
+            program_slot& slot = *find_program(i->program().name);
+            if (r.verb == "start") {
+                start_instance(slot, *i);
+            } else if (r.verb == "stop") {
+                stop_instance(*i);
+            } else if (r.verb == "restart") {
+                stop_instance(*i);
+                start_instance(slot, *i);
+            } else if (r.verb == "pause") {
+                i->handle({event_kind::pause_requested});
+            } else if (r.verb == "resume") {
+                i->handle({event_kind::resume_requested});
+            } else if (r.verb == "signal") {
+                i->send(r.signal);
+            } else {
+                throw control::request_error("unknown verb '" + r.verb + "'");
+            }
+        }
+        return {{"instances", names}};
+    }
+
+    // Program names, "name.N" instances or "all", each instance once, in configuration order.
+    std::vector<instance*> resolve(const std::vector<std::string>& targets) {
+        std::vector<instance*> found;
+        std::vector<std::string> unknown;
+        const auto add = [&](instance* i) {
+            if (std::find(found.begin(), found.end(), i) == found.end()) found.push_back(i);
+        };
+        for (const std::string& target : targets) {
+            if (target == "all") {
+                for (instance* i : all_instances()) add(i);
+            } else if (program_slot* slot = find_program(target)) {
+                for (const auto& i : slot->instances) add(i.get());
+            } else if (instance* i = find_instance(target)) {
+                add(i);
+            } else {
+                unknown.push_back(target);
+            }
+        }
+        if (!unknown.empty()) throw control::request_error(describe_unknown(unknown));
+        return found;
+    }
+
+    instance* find_instance(const std::string& name) {
+        for (instance* i : all_instances())
+            if (i->name() == name) return i;
+        return nullptr;
+    }
+
+    std::string describe_unknown(const std::vector<std::string>& unknown) {
+        std::vector<std::string> names;
+        for (const auto& slot : slots_) names.push_back(slot->config.name);
+        const std::vector<std::string_view> choices(names.begin(), names.end());
+        std::string text;
+        for (const std::string& name : unknown) {
+            if (!text.empty()) text += "; ";
+            text += "unknown program '" + name + "'";
+            if (const auto near = closest_word(name, choices)) text += fmt::format(" (did you mean '{}'?)", *near);
+        }
+        return text;
+    }
+
+    json status() {
+        json instances = json::array();
+        for (instance* i : all_instances()) instances.push_back(instance_status(*i));
+        return {{"config", config_path_.string()},
+                {"pid", ::getpid()},
+                {"isolation", isolation_.name()},
+                {"cgroup", isolation_.path() ? json(isolation_.path()->string()) : json(nullptr)},
+                {"instances", instances}};
+    }
+
+    json reload() {
+        if (phase_ != phase::running) throw control::request_error("brood is shutting down");
+        loaded_config loaded = load_config(config_path_);
+        if (!loaded.problems.empty()) {
+            std::string text;
+            for (const problem& p : loaded.problems) text += (text.empty() ? "" : "\n") + to_string(p);
+            throw control::request_error(text);
+        }
+        const program_diff diff = diff_programs(configs(), loaded.programs);
+        say(fmt::format("reload: {} added, {} removed, {} changed, {} unchanged", diff.added.size(),
+                        diff.removed.size(), diff.changed.size(), diff.unchanged.size()));
+        for (program_config& next : loaded.programs) {
+            program_slot* slot = find_program(next.name);
+            const bool changed = std::find(diff.changed.begin(), diff.changed.end(), next.name) != diff.changed.end();
+            if (slot == nullptr) {
+                slots_.push_back(std::make_unique<program_slot>(std::move(next)));
+                create_instances(*slots_.back());
+            } else if (changed) {
+                slot->replacement = std::move(next);
+                for (const auto& i : slot->instances) stop_instance(*i);
+            }
+        }
+        for (const std::string& name : diff.removed) {
+            program_slot* slot = find_program(name);
+            slot->removing = true;
+            for (const auto& i : slot->instances) stop_instance(*i);
+        }
+        for (const std::string& name : diff.added)
+            if (program_slot* slot = find_program(name); slot->config.autostart) start_program(*slot);
+        settle_soon();
+        return {{"added", diff.added}, {"removed", diff.removed}, {"changed", diff.changed}, {"unchanged", diff.unchanged}};
+    }
+
+    const std::filesystem::path config_path_;
+    const std::filesystem::path state_dir_;
+    const std::filesystem::path socket_path_;
+    cli::signal_inbox inbox_;  // first: signals are blocked before anything else exists
+    monitor loop_;
+    std::mt19937_64 random_engine_;
+    const random_source random_ = [this] { return std::uniform_real_distribution<double>(0, 1)(random_engine_); };
+    const bool colour_;
+    isolation isolation_{[this](std::string_view line) { say(line); }};  // outlives the instances' groups
+    std::vector<std::unique_ptr<program_slot>> slots_;
+    std::map<std::uint64_t, instance*> by_serial_;
+    std::set<std::uint64_t> waiting_;  // instances asked to start, waiting for their dependencies
+    std::uint64_t next_serial_ = 1;
+    phase phase_ = phase::running;
+    int exit_code_ = 0;
+    std::optional<int> essential_code_;
+    bool settle_posted_ = false;
+    // Last: destroyed first, while the loop they are registered in still exists.
+    std::optional<notify_socket> notify_;
+    std::optional<control::server> control_;
+};
+
+}  // namespace
+
+int run_supervisor(const up_options& options) {
+    loaded_config loaded = load_config(options.config);
+    if (!loaded.problems.empty()) {
+        for (const problem& p : loaded.problems) fmt::print(stderr, "{}\n", to_string(p));
+        return cli::exit_usage;
+    }
+    return supervisor(options, std::move(loaded.programs)).run();
+}
+
+}  // namespace brood::supervisor

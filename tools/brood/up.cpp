@@ -1,0 +1,64 @@
+// brood up: run the programs of brood.toml (or a Procfile) under supervision, in the foreground.
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <fmt/core.h>
+
+#include "exit_codes.hpp"
+#include "subcommands.hpp"
+#include "supervisor/config.hpp"
+#include "supervisor/supervisor.hpp"
+
+namespace brood::cli {
+
+namespace {
+
+struct up_arguments {
+    std::string config;
+    std::string socket;
+};
+
+int up_main(const up_arguments& arguments) {
+    supervisor::up_options options;
+    if (arguments.config.empty()) {
+        const std::optional<std::filesystem::path> found = supervisor::find_config(std::filesystem::current_path());
+        if (!found) {
+            fmt::print(stderr, "brood: no brood.toml or Procfile in {} (name one with -c FILE)\n",
+                       std::filesystem::current_path().string());
+            return exit_usage;
+        }
+        options.config = *found;
+    } else {
+        options.config = arguments.config;
+    }
+    if (!arguments.socket.empty()) options.socket = arguments.socket;
+    return supervisor::run_supervisor(options);
+}
+
+}  // namespace
+
+subcommand add_up_command(CLI::App& brood) {
+    auto arguments = std::make_shared<up_arguments>();
+    CLI::App* up = brood.add_subcommand(
+        "up",
+        "Run the programs of brood.toml (or a Procfile) under supervision: restarts with backoff, "
+        "readiness and dependencies, logs, pause/resume, reload on SIGHUP, control over a unix socket.");
+    up->add_option("-c,--config", arguments->config,
+                   "The configuration file (default: brood.toml, else Procfile, in the current directory) "
+                   "(brood up -c deploy/brood.toml).");
+    up->add_option("--socket", arguments->socket,
+                   "The control socket (default: .brood/brood.sock next to the configuration) "
+                   "(brood up --socket /run/app.sock).");
+    up->footer(
+        "Exit status: 0 after SIGTERM, SIGINT or the shutdown verb; an essential program's code when its\n"
+        "end stopped everything; 2 for a usage error or a configuration problem (each printed as\n"
+        "file:line:col: message); 125 when brood itself fails.\n"
+        "Examples:\n"
+        "  brood up                         run ./brood.toml (or ./Procfile) until SIGTERM or ^C\n"
+        "  brood up -c /etc/app/brood.toml  a configuration elsewhere; logs in /etc/app/.brood/logs\n"
+        "  kill -HUP $(pidof brood)         reload: start added programs, restart changed ones");
+    return {up, [arguments] { return up_main(*arguments); }};
+}
+
+}  // namespace brood::cli
