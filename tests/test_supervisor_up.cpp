@@ -197,6 +197,22 @@ TEST_F(up, a_grandchild_that_left_with_setsid_does_not_outlive_brood) {
     EXPECT_FALSE(alive(escaped));
 }
 
+TEST_F(up, with_cgroups_a_stop_ends_a_grandchild_that_left_with_setsid) {
+    start("[programs.escape]\ncommand = [\"" + helper("up_escape") + "\", \"" + file("escaped.pid").string() + "\"]\n");
+    ASSERT_TRUE(brood().out().until("escape.0 | ready"));
+    const nlohmann::json status = ask({{"id", 1}, {"verb", "status"}});
+    if (status["result"]["isolation"] != "cgroup") GTEST_SKIP() << "no writable cgroup v2 here: " << status.dump();
+    const pid_t escaped = read_pid("escaped.pid");
+    ASSERT_TRUE(alive(escaped));
+    ask({{"id", 2}, {"verb", "stop"}, {"targets", {"escape"}}});
+    ASSERT_TRUE(saw("escape.0 stopping -> stopped"));
+    EXPECT_FALSE(alive(escaped));
+    const std::string group = status["result"]["cgroup"];
+    EXPECT_TRUE(std::filesystem::exists(group));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+    EXPECT_FALSE(std::filesystem::exists(group));
+}
+
 TEST_F(up, kill_9_of_brood_leaves_no_program_running) {
     start("[programs.sh]\ncommand = \"echo $$ > " + file("sh.pid").string() + "; exec " + helper("pause") +
           "\"\nshell = true\n");
