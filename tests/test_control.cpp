@@ -390,20 +390,38 @@ TEST_F(control_test, refuses_a_socket_path_too_long_for_unix_sockets) {
     }
 }
 
-// Runs tests/helpers/control_client as uid with line, turning the loop until it ends.
-std::string run_client_as(brood::monitor& loop, const fs::path& dir, const fs::path& socket, int uid,
-                          const std::string& line) {
-    const fs::path out = dir / "client.out";
-    auto child = brood::command(brood::testing::helper("control_client"))
-                     .args(std::vector<std::string>{std::to_string(uid), socket.string(), line})
+struct finished {
+    int code = -1;  // the shell's code; -1 when it did not end in time
+    std::string out;
+    std::string err;
+};
+
+// Runs program with args while the test's loop serves its requests.
+finished run_serving(brood::monitor& loop, const fs::path& dir, const std::string& program,
+                     const std::vector<std::string>& args) {
+    const fs::path out = dir / "out";
+    const fs::path err = dir / "err";
+    auto child = brood::command(program)
+                     .args(args)
                      .set_stdout(brood::stdio::file(out))
+                     .set_stderr(brood::stdio::file(err))
                      .spawn();
     std::optional<brood::wait_status> status;
     const auto deadline = std::chrono::steady_clock::now() + patience;
     while (!(status = child.try_wait()) && std::chrono::steady_clock::now() < deadline) loop.run_once(10ms);
     if (!status) child.kill();
-    std::ifstream in(out);
-    return std::string(std::istreambuf_iterator<char>(in), {});
+    auto text = [](const fs::path& file) {
+        std::ifstream in(file);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    return {status ? status->shell_code() : -1, text(out), text(err)};
+}
+
+// tests/helpers/control_client as uid (-1: ours) sending line; what it printed.
+std::string run_client_as(brood::monitor& loop, const fs::path& dir, const fs::path& socket, int uid,
+                          const std::string& line) {
+    return run_serving(loop, dir, brood::testing::helper("control_client"), {std::to_string(uid), socket.string(), line})
+        .out;
 }
 
 TEST_F(control_test, another_uid_cannot_connect_through_the_0600_socket) {
@@ -421,7 +439,8 @@ TEST_F(control_test, another_uid_is_refused_by_its_credentials) {
     ::chmod(dir.path().c_str(), 0755);
     ::chmod(socket.parent_path().c_str(), 0755);
     ::chmod(socket.c_str(), 0666);
-    const json reply = json::parse(run_client_as(loop, dir.path(), socket, 65534, R"({"id":1,"verb":"status"})"));
+    // It sends nothing: a request unread when the server closes could turn its reply into ECONNRESET.
+    const json reply = json::parse(run_client_as(loop, dir.path(), socket, 65534, ""));
     EXPECT_EQ(reply["ok"], false);
     EXPECT_NE(reply["error"].get<std::string>().find("permission denied: uid 65534"), std::string::npos);
     // Root (our uid here) is served.
@@ -462,4 +481,84 @@ TEST_F(control_test, client_names_the_socket_where_nobody_answers) {
     } catch (const no_supervisor& e) {
         EXPECT_EQ(std::string(e.what()), "no supervisor running at " + socket.string() + " (ENOENT)");
     }
+}
+
+// ---- the brood verbs, against a server with a fake handler ------------------------------------
+
+namespace {
+
+const fs::path brood_binary = fs::path(BROOD_TOOLS_DIR) / "brood";
+
+json fake_status() {
+    return json::parse(R"({"config":"/srv/brood.toml","pid":1,"isolation":"process group","cgroup":null,"instances":[
+        {"program":"web","instance":0,"name":"web.0","state":"running","pid":830,"since":"2026-11-23T13:40:31.123Z",
+         "uptime_ms":723000,"restarts":2,"last_exit":"exited with code 3","rss_bytes":10276044,"log":"/srv/web.0.log"},
+        {"program":"web","instance":1,"name":"web.1","state":"backoff","pid":null,"since":"2026-11-23T13:40:31.123Z",
+         "uptime_ms":null,"restarts":3,"last_exit":"killed by SIGSEGV","rss_bytes":null,"log":"/srv/web.1.log"}]})");
+}
+
+}  // namespace
+
+TEST_F(control_test, brood_status_prints_a_table_or_json) {
+    server control(loop, socket, [](const request&) { return fake_status(); });
+    const finished table = run_serving(loop, dir.path(), brood_binary, {"status", "--socket", socket.string()});
+    EXPECT_EQ(table.code, 0) << table.err;
+    EXPECT_EQ(table.out,
+              "NAME   STATE    PID  UPTIME  RESTARTS  LAST-EXIT            RSS\n"
+              "web.0  running  830  12m03s         2  exited with code 3  9.8M\n"
+              "web.1  backoff    -  -              3  killed by SIGSEGV      -\n");
+    const finished raw = run_serving(loop, dir.path(), brood_binary, {"status", "--json", "--socket", socket.string()});
+    EXPECT_EQ(raw.code, 0) << raw.err;
+    EXPECT_EQ(json::parse(raw.out), fake_status());
+}
+
+TEST_F(control_test, brood_verbs_send_their_targets_and_print_what_was_done) {
+    std::vector<request> seen;
+    server control(loop, socket, [&](const request& r) {
+        seen.push_back(r);
+        if (r.targets.front() == "wbe") throw request_error("unknown program 'wbe'");
+        return json{{"instances", {"web.0", "web.1"}}};
+    });
+    const finished stopped = run_serving(loop, dir.path(), brood_binary, {"stop", "web", "--socket", socket.string()});
+    EXPECT_EQ(stopped.code, 0) << stopped.err;
+    EXPECT_EQ(stopped.out, "stop: web.0 web.1\n");
+    const finished signalled =
+        run_serving(loop, dir.path(), brood_binary, {"signal", "HUP", "web.1", "--socket", socket.string()});
+    EXPECT_EQ(signalled.code, 0) << signalled.err;
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[1].verb, "signal");
+    EXPECT_EQ(seen[1].signal, SIGHUP);
+    EXPECT_EQ(seen[1].targets, std::vector<std::string>{"web.1"});
+    const finished refused = run_serving(loop, dir.path(), brood_binary, {"restart", "wbe", "--socket", socket.string()});
+    EXPECT_EQ(refused.code, 1);
+    EXPECT_EQ(refused.err, "brood: unknown program 'wbe'\n");
+}
+
+TEST_F(control_test, brood_verbs_name_the_socket_where_no_supervisor_runs) {
+    // Found through -c: the socket beside the configuration, which nobody serves.
+    const fs::path config = dir.path() / "brood.toml";
+    std::ofstream(config) << "[programs.web]\ncommand = \"true\"\n";
+    const finished result = run_serving(loop, dir.path(), brood_binary, {"status", "-c", config.string()});
+    EXPECT_EQ(result.code, 1);
+    EXPECT_EQ(result.err, "brood: no supervisor running at " + (dir.path() / ".brood" / "brood.sock").string() +
+                              " (ENOENT)\n");
+}
+
+TEST_F(control_test, brood_logs_prints_the_last_lines_of_each_file) {
+    const fs::path web0 = dir.path() / "web.0.log";
+    const fs::path web1 = dir.path() / "web.1.log";
+    std::ofstream(web0) << "one\ntwo\nthree\n";
+    std::ofstream(web1) << "alpha\nbeta";
+    server control(loop, socket, [&](const request& r) {
+        json files = json::array();
+        if (r.targets.front() != "web.1") files.push_back({{"name", "web.0"}, {"log", web0.string()}});
+        files.push_back({{"name", "web.1"}, {"log", web1.string()}});
+        return json{{"files", files}};
+    });
+    const finished one = run_serving(loop, dir.path(), brood_binary, {"logs", "-n", "2", "web.1", "--socket", socket.string()});
+    EXPECT_EQ(one.code, 0) << one.err;
+    EXPECT_EQ(one.out, "alpha\nbeta\n");
+    const finished both = run_serving(loop, dir.path(), brood_binary, {"logs", "-n", "2", "web", "--socket", socket.string()});
+    EXPECT_EQ(both.code, 0) << both.err;
+    EXPECT_EQ(both.out, "web.0 | two\nweb.0 | three\nweb.1 | alpha\nweb.1 | beta\n");
 }

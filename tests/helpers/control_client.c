@@ -1,5 +1,6 @@
 /* control_client UID SOCKET LINE: becomes UID (unless it is -1), connects to the unix socket
- * SOCKET, sends LINE and a newline, and prints the first line that comes back.
+ * SOCKET, sends LINE and a newline (nothing when LINE is empty), and prints the first line that
+ * comes back.
  * Prints "connect: <errno>" and exits 1 when the connection is refused. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,7 +25,7 @@ int main(int argc, char** argv) {
         printf("connect: %s\n", strerrorname_np(errno));
         return 1;
     }
-    dprintf(fd, "%s\n", argv[3]);
+    if (argv[3][0] != '\0') dprintf(fd, "%s\n", argv[3]);
     char byte;
     while (read(fd, &byte, 1) == 1) {
         putchar(byte);

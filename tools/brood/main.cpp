@@ -1,5 +1,6 @@
 // brood: run a program as an init (run), watch its lifecycle (watch), inspect a process tree (tree).
 #include <exception>
+#include <vector>
 
 #include <fmt/core.h>
 
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
                "Run 'brood COMMAND --help' for each command's options.");
     const subcommand commands[] = {add_run_command(app), add_watch_command(app), add_tree_command(app),
                                    add_up_command(app)};
+    const std::vector<subcommand> control_verbs = add_control_commands(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -44,6 +46,8 @@ int main(int argc, char** argv) {
     }
     try {
         for (const subcommand& command : commands)
+            if (command.app->parsed()) return command.main();
+        for (const subcommand& command : control_verbs)
             if (command.app->parsed()) return command.main();
     } catch (const std::exception& error) {
         fmt::print(stderr, "brood: {}\n", error.what());

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -16,6 +17,9 @@ subcommand add_run_command(CLI::App& brood);
 subcommand add_watch_command(CLI::App& brood);
 subcommand add_tree_command(CLI::App& brood);
 subcommand add_up_command(CLI::App& brood);
+// status, start, stop, restart, pause, resume, signal, logs, events, reload, shutdown: requests to
+// a running brood up over its control socket.
+std::vector<subcommand> add_control_commands(CLI::App& brood);
 
 // Validators shared by the subcommands: a duration ("5s", "500ms") and a signal ("TERM", "15").
 std::string check_duration(const std::string& text);

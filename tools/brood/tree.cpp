@@ -12,6 +12,7 @@
 #include <brood/proc.hpp>
 
 #include "exit_codes.hpp"
+#include "human_units.hpp"
 #include "process_tree.hpp"
 #include "subcommands.hpp"
 
@@ -24,15 +25,6 @@ struct tree_options {
     bool all = false;
     bool json = false;
 };
-
-std::string human_bytes(std::uint64_t bytes) {
-    if (bytes == 0) return "0";
-    constexpr const char* units[] = {"K", "M", "G", "T"};
-    double value = static_cast<double>(bytes) / 1024;
-    std::size_t unit = 0;
-    while (value >= 1024 && unit + 1 < std::size(units)) value /= 1024, ++unit;
-    return value < 10 ? fmt::format("{:.1f}{}", value, units[unit]) : fmt::format("{:.0f}{}", value, units[unit]);
-}
 
 // One line whatever the arguments hold: control characters are shown escaped.
 std::string command_text(const proc::process_info& info) {

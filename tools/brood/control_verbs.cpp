@@ -1,0 +1,174 @@
+// The control verbs: status, start, stop, restart, pause, resume, signal, logs, events, reload and
+// shutdown, each a request to a running `brood up` over its control socket (docs/protocol.md).
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include <brood/signal.hpp>
+
+#include "control/client.hpp"
+#include "control/default_socket.hpp"
+#include "exit_codes.hpp"
+#include "log_tail.hpp"
+#include "status_table.hpp"
+#include "subcommands.hpp"
+#include "supervisor/config.hpp"
+
+namespace brood::cli {
+namespace {
+
+constexpr auto follow_interval = std::chrono::milliseconds(200);
+
+struct verb_arguments {
+    std::string config;
+    std::string socket;
+    std::vector<std::string> targets;
+    std::string signal;
+    bool json = false;
+    bool follow = false;
+    std::size_t lines = 10;
+};
+
+// What brood up would use: --socket, else .brood/brood.sock beside -c FILE or the directory's own
+// brood.toml / Procfile. Empty after printing why when there is none.
+std::filesystem::path socket_of(const verb_arguments& a) {
+    if (!a.socket.empty()) return a.socket;
+    if (!a.config.empty()) return control::default_socket(a.config);
+    if (auto found = supervisor::find_config(std::filesystem::current_path())) return control::default_socket(*found);
+    fmt::print(stderr, "brood: no brood.toml or Procfile in {} (name one with -c FILE, or the socket with --socket PATH)\n",
+               std::filesystem::current_path().string());
+    return {};
+}
+
+std::string joined(const nlohmann::json& names) {
+    std::string text;
+    for (const auto& name : names) text += (text.empty() ? "" : " ") + name.get<std::string>();
+    return text;
+}
+
+int print_result(const std::string& verb, const nlohmann::json& result, const verb_arguments& a) {
+    if (verb == "status") {
+        fmt::print("{}", a.json ? result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"
+                                : status_table(result));
+    } else if (verb == "reload") {
+        bool any = false;
+        for (const char* kind : {"added", "removed", "changed"})
+            if (!result.value(kind, nlohmann::json::array()).empty()) {
+                fmt::print("{}: {}\n", kind, joined(result[kind]));
+                any = true;
+            }
+        if (!any) fmt::print("nothing changed\n");
+    } else if (result.contains("instances")) {
+        if (result["instances"].empty()) fmt::print("{}: no instance\n", verb);
+        else fmt::print("{}: {}\n", verb, joined(result["instances"]));
+    }
+    return 0;
+}
+
+int follow_events(control::client& supervisor) {
+    supervisor.call("events");
+    while (auto event = supervisor.next_event()) {
+        fmt::print("{}\n", event->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        std::fflush(stdout);
+    }
+    return 0;  // the supervisor went away
+}
+
+int print_logs(control::client& supervisor, const verb_arguments& a) {
+    const nlohmann::json files = supervisor.call("logs", a.targets).value("files", nlohmann::json::array());
+    std::size_t width = 0;
+    for (const auto& f : files) width = std::max(width, f.value("name", "").size());
+    std::vector<log_tail> tails;
+    for (const auto& f : files) {
+        const std::string name = f.value("name", "");
+        tails.emplace_back(f.value("log", ""), files.size() > 1 ? fmt::format("{:<{}} | ", name, width) : "");
+    }
+    for (log_tail& tail : tails) tail.print_last(a.lines, stdout);
+    while (a.follow) {  // until interrupted, as tail -f
+        std::this_thread::sleep_for(follow_interval);
+        for (log_tail& tail : tails) tail.print_new(stdout);
+    }
+    return 0;
+}
+
+int run_verb(const std::string& verb, const verb_arguments& a) {
+    const std::filesystem::path socket = socket_of(a);
+    if (socket.empty()) return exit_usage;
+    try {
+        control::client supervisor(socket);
+        if (verb == "events") return follow_events(supervisor);
+        if (verb == "logs") return print_logs(supervisor, a);
+        const int signal = verb == "signal" ? *parse_signal(a.signal) : 0;
+        return print_result(verb, supervisor.call(verb, a.targets, signal), a);
+    } catch (const control::no_supervisor& e) {
+        fmt::print(stderr, "brood: {}\n", e.what());
+    } catch (const control::request_error& e) {
+        fmt::print(stderr, "brood: {}\n", e.what());
+    } catch (const std::runtime_error& e) {  // the connection broke, or a log could not be read
+        fmt::print(stderr, "brood: {}\n", e.what());
+    }
+    return exit_failure;
+}
+
+CLI::App* add_verb(CLI::App& brood, std::vector<subcommand>& verbs, const std::string& verb, const std::string& help,
+                   const std::shared_ptr<verb_arguments>& a) {
+    CLI::App* app = brood.add_subcommand(verb, help);
+    app->add_option("-c,--config", a->config,
+                    "The supervisor's configuration, to find its socket beside it (default: brood.toml, else "
+                    "Procfile, in the current directory)");
+    app->add_option("--socket", a->socket, "The control socket (default: .brood/brood.sock beside the configuration)");
+    verbs.push_back({app, [verb, a] { return run_verb(verb, *a); }});
+    return app;
+}
+
+}  // namespace
+
+std::vector<subcommand> add_control_commands(CLI::App& brood) {
+    std::vector<subcommand> verbs;
+    const auto targets_help = "Programs (web), instances (web.1) or all";
+    {
+        auto a = std::make_shared<verb_arguments>();
+        CLI::App* status = add_verb(brood, verbs, "status", "Show each instance of a running brood up: state, pid, "
+                                                            "uptime, restarts, last exit, memory", a);
+        status->add_flag("--json", a->json, "Print the supervisor's status as JSON (brood status --json | jq)");
+    }
+    const std::pair<const char*, const char*> actions[] = {
+        {"start", "Start programs or instances that are stopped (brood start web)"},
+        {"stop", "Stop programs or instances: stop signal, then SIGKILL after their stop_timeout (brood stop all)"},
+        {"restart", "Stop, then start programs or instances (brood restart web.1)"},
+        {"pause", "Freeze programs or instances (SIGSTOP to each group) (brood pause worker)"},
+        {"resume", "Continue paused programs or instances (SIGCONT) (brood resume worker)"},
+    };
+    for (const auto& [verb, help] : actions) {
+        auto a = std::make_shared<verb_arguments>();
+        add_verb(brood, verbs, verb, help, a)->add_option("targets", a->targets, targets_help)->required();
+    }
+    {
+        auto a = std::make_shared<verb_arguments>();
+        CLI::App* signal = add_verb(brood, verbs, "signal", "Send a signal to programs or instances (brood signal HUP web)", a);
+        signal->add_option("signal", a->signal, "The signal: HUP, SIGUSR1, 10...")->required()->check(check_signal);
+        signal->add_option("targets", a->targets, targets_help)->required();
+    }
+    {
+        auto a = std::make_shared<verb_arguments>();
+        CLI::App* logs = add_verb(brood, verbs, "logs", "Print the last lines of programs' logs; -f follows them "
+                                                        "(brood logs -f web)", a);
+        logs->add_flag("-f,--follow", a->follow, "Keep printing lines as they are written, across rotations, until ^C");
+        logs->add_option("-n,--lines", a->lines, "How many of the last lines (default 10)")->check(CLI::NonNegativeNumber);
+        logs->add_option("targets", a->targets, targets_help)->required();
+    }
+    add_verb(brood, verbs, "events", "Print each state change of a running brood up as a JSON line, until ^C",
+             std::make_shared<verb_arguments>());
+    add_verb(brood, verbs, "reload", "Reread the configuration: start added programs, stop removed ones, restart "
+                                     "changed ones (as SIGHUP does)", std::make_shared<verb_arguments>());
+    add_verb(brood, verbs, "shutdown", "Stop every program and end brood up", std::make_shared<verb_arguments>());
+    return verbs;
+}
+
+}  // namespace brood::cli

@@ -1,0 +1,61 @@
+#include "status_table.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "human_units.hpp"
+
+namespace brood::cli {
+namespace {
+
+constexpr std::size_t columns = 7;
+using row = std::array<std::string, columns>;
+
+// The field's text, or "-" when the supervisor sent null (no process, never exited...).
+std::string text_of(const nlohmann::json& instance, const char* key) {
+    const auto it = instance.find(key);
+    if (it == instance.end() || it->is_null()) return "-";
+    if (it->is_string()) return it->get<std::string>();
+    return it->dump();
+}
+
+template <class Format>
+std::string number_of(const nlohmann::json& instance, const char* key, Format format) {
+    const auto it = instance.find(key);
+    if (it == instance.end() || !it->is_number_unsigned()) return "-";
+    return format(it->get<std::uint64_t>());
+}
+
+}  // namespace
+
+std::string status_table(const nlohmann::json& status) {
+    std::vector<row> rows{{"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST-EXIT", "RSS"}};
+    for (const auto& instance : status.value("instances", nlohmann::json::array())) {
+        rows.push_back({text_of(instance, "name"), text_of(instance, "state"), text_of(instance, "pid"),
+                        number_of(instance, "uptime_ms",
+                                  [](std::uint64_t ms) { return human_duration(std::chrono::milliseconds(ms)); }),
+                        text_of(instance, "restarts"), text_of(instance, "last_exit"),
+                        number_of(instance, "rss_bytes", [](std::uint64_t bytes) { return human_bytes(bytes); })});
+    }
+    std::array<std::size_t, columns> width{};
+    for (const row& r : rows)
+        for (std::size_t c = 0; c < columns; ++c) width[c] = std::max(width[c], r[c].size());
+    std::string table;
+    for (const row& r : rows) {
+        std::string line;
+        for (std::size_t c = 0; c < columns; ++c) {
+            const bool numeric = c == 2 || c == 4 || c == 6;  // PID, RESTARTS, RSS align right
+            line += numeric ? fmt::format("{:>{}}", r[c], width[c]) : fmt::format("{:<{}}", r[c], width[c]);
+            if (c + 1 < columns) line += "  ";
+        }
+        line.erase(line.find_last_not_of(' ') + 1);
+        table += line + '\n';
+    }
+    return table;
+}
+
+}  // namespace brood::cli
