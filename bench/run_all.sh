@@ -9,7 +9,8 @@
 #
 # SECTIONs (default: all): spawn (spawn_compare, spawn_memory, fork_compare, fd_limit), monitor
 # (monitor_storm, monitor_latency), init (init_compare), pool (pool_compare, pool_parallel_map,
-# pool_fork_cost).
+# pool_fork_cost), supervisor (supervisor_compare.py: brood up, when the build has it, against
+# supervisord, s6 and runit).
 #
 # Waits (up to --wait-quiet seconds, default 180) for the 1-minute load average to fall below
 # --max-load (default 0.5) so that other work on the machine does not skew the numbers, and prints
@@ -32,11 +33,11 @@ while [ $# -gt 0 ]; do
         --max-load) max_load=$2; shift 2 ;;
         --wait-quiet) wait_quiet=$2; shift 2 ;;
         -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
-        spawn|monitor|init|pool) sections="${sections:-} $1"; shift ;;
+        spawn|monitor|init|pool|supervisor) sections="${sections:-} $1"; shift ;;
         *) echo "run_all.sh: unknown argument $1" >&2; exit 1 ;;
     esac
 done
-sections=${sections:-spawn monitor init pool}
+sections=${sections:-spawn monitor init pool supervisor}
 wants() { case " $sections " in *" $1 "*) return 0 ;; esac; return 1; }
 
 "$repo/scripts/install-deps" --bench || exit 1
@@ -47,6 +48,7 @@ wants spawn && needed="$needed noop_static spawn_floor spawn_compare spawn_memor
 wants monitor && needed="$needed monitor_storm monitor_latency"
 wants init && needed="$needed init_compare"
 wants pool && needed="$needed pool_compare pool_parallel_map pool_fork_cost"
+wants supervisor && needed="$needed supervised_program"
 for b in $needed; do
     if [ ! -x "$bin/$b" ]; then
         echo "run_all.sh: $bin/$b not built; see the build command at the top of this script" >&2
@@ -77,12 +79,14 @@ if [ "$quick" = 1 ]; then
     storm_args="--counts 100,1000 --rounds 3"; latency_args="--tries 100 --others 0,1000 --memory-children 1000"
     init_args="--runs 5 --rounds 5 --storm 1000 --storm-trials 2"
     pool_args="--n 100000 --python-n1 1000 --rounds 3"; map_args="--gib 0.25 --rounds 2"; fork_cost_args="--rounds 2 --gib 0,1"
+    supervisor_args="--counts 3,20 --restarts 5 --idle-seconds 2"
 else
     compare_args="--rounds 15 --batch-ms 40"; memory_args="--rounds 9 --batch-ms 60 --sizes 0,1,4"
     fork_args="--rounds 15 --batch-ms 40"; fd_args="--rounds 9 --batch-ms 40"
     storm_args="--counts 100,1000,10000 --rounds 7"; latency_args="--tries 1000 --others 0,1000,9999 --memory-children 10000"
     init_args="--runs 20 --rounds 30 --storm 10000 --storm-trials 5"
     pool_args="--n 1000000 --rounds 5"; map_args="--gib 1 --rounds 5"; fork_cost_args="--rounds 5 --gib 0,1,4"
+    supervisor_args="--counts 10,500 --restarts 200 --idle-seconds 60"
 fi
 
 waited=0
@@ -139,6 +143,13 @@ if wants pool; then
     run "pool_compare" wrap "$bin/pool_compare" $pool_args --python /usr/bin/python3
     run "pool_parallel_map" wrap "$bin/pool_parallel_map" $map_args
     run "pool_fork_cost" wrap "$bin/pool_fork_cost" $fork_cost_args
+fi
+if wants supervisor; then
+    # brood up takes part once the build's brood command has it.
+    brood_up=""
+    "$build/tools/brood/brood" up --help >/dev/null 2>&1 && brood_up="--brood $build/tools/brood/brood"
+    run "supervisor_compare" wrap python3 "$here/supervisor_compare.py" --program "$bin/supervised_program" \
+        $brood_up $supervisor_args
 fi
 rm -f "$build/.bench_rc"
 
