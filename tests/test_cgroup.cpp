@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -13,6 +14,7 @@
 #include <system_error>
 
 #include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #include <brood/child.hpp>
 #include <brood/command.hpp>
 #include <brood/error.hpp>
+#include <brood/monitor.hpp>
 #include <brood/unique_fd.hpp>
 
 #include "support/leak_check.hpp"
@@ -165,6 +168,30 @@ TEST(cgroup, events_fd_signals_when_it_empties) {
     EXPECT_TRUE(changed.revents & POLLPRI);
     EXPECT_FALSE(group.populated());
     EXPECT_EQ(::poll(&changed, 1, 0), 0) << "still ready after cgroup.events was read";
+}
+
+TEST(cgroup, events_fd_in_a_monitor_fires_epollpri_once_per_change) {
+    SCRATCH_CGROUP(scratch);
+    cgroup& group = scratch->group;
+    brood::monitor loop;
+    loop.on_event([](const brood::monitor::event&) {});  // else the child's exit, queued, stops polling
+    loop.watch(spawn_pause(group));
+    int calls = 0;
+    bool emptied = false;
+    loop.add_fd(group.events_fd(), EPOLLPRI, [&](int, std::uint32_t revents) {
+        ++calls;
+        EXPECT_TRUE(revents & EPOLLPRI) << revents;
+        emptied = !group.populated();  // reading cgroup.events is what re-arms the fd
+    });
+    EXPECT_TRUE(group.populated());
+    group.kill();
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!emptied && std::chrono::steady_clock::now() < deadline) loop.run_once(100ms);
+    ASSERT_TRUE(emptied) << "no EPOLLPRI saying the cgroup emptied within 10 s (" << calls << " calls)";
+    const int calls_when_emptied = calls;
+    for (int i = 0; i < 3; ++i) loop.run_once(50ms);
+    EXPECT_EQ(calls, calls_when_emptied) << "the fd stayed ready after cgroup.events was read";
+    loop.remove_fd(group.events_fd());
 }
 
 TEST(cgroup, kill_reaches_a_daemonized_grandchild) {
