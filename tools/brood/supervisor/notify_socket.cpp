@@ -56,13 +56,11 @@ notify_socket::notify_socket(std::filesystem::path path) : path_(std::move(path)
         throw_errno(errno, "SO_PASSCRED on notify socket \"" + name + "\"");
     // A socket file left by a brood that was killed; nothing else may live at this path.
     if (::unlink(name.c_str()) != 0 && errno != ENOENT) throw_errno(errno, "remove stale notify socket \"" + name + "\"");
+    // Linux gives the socket file the mode of the socket's inode: set before bind, the file is
+    // never reachable by other users, not even for a moment.
+    if (::fchmod(socket_.get(), 0600) != 0) throw_errno(errno, "chmod 0600 notify socket \"" + name + "\"");
     if (::bind(socket_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
         throw_errno(errno, "bind notify socket \"" + name + "\"");
-    if (::chmod(name.c_str(), 0600) != 0) {
-        const int error = errno;
-        ::unlink(name.c_str());
-        throw_errno(error, "chmod 0600 notify socket \"" + name + "\"");
-    }
 }
 
 notify_socket::~notify_socket() { ::unlink(path_.c_str()); }
