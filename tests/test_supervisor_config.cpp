@@ -317,6 +317,50 @@ TEST(toml_config, a_syntax_error_is_reported_alone) {
               std::vector<std::string>{"brood.toml:2:11: Error while parsing value: could not determine value type"});
 }
 
+// toml++ 3.3.0 reaches TOML_UNREACHABLE (undefined behaviour) when it asks whether some non-ASCII
+// characters are whitespace; such text is refused before it is parsed, with nothing else reported.
+TEST(toml_config, non_ascii_outside_strings_and_comments_is_refused_before_parsing) {
+    // What fuzz/fuzz_config found (fuzz/corpus/config/tomlplusplus-3.3.0-unreachable, less its
+    // first byte, which picks the format): U+0403 in a bare key.
+    EXPECT_EQ(toml_problems("[programs.db]\n"
+                            "command = [\"postgres\", \"-D\", \"data/pg\"]\n"
+                            "port = 5432\n"
+                            "ready = \"tcp\"                 # ready once 127.0.0.1:5432 accepts\n"
+                            "stop_\xD0\x83signal = \"SIGINT\"        # postgres' \"fazt shutdown\"\n"
+                            "\n"
+                            "[programs.w = 3         eb\xBB \n"),
+              std::vector<std::string>{"brood.toml:5:6: non-ASCII character outside a string or comment"});
+    EXPECT_EQ(toml_problems("[programs.web]\ncommand = \"x\"\nstop_tim\xC3\xA9out = 3\n"),
+              std::vector<std::string>{"brood.toml:3:9: non-ASCII character outside a string or comment"});
+    EXPECT_EQ(toml_problems("[programs.caf\xC3\xA9]\ncommand = \"x\"\n"),
+              std::vector<std::string>{"brood.toml:1:14: non-ASCII character outside a string or comment"});
+    // The column counts characters: "é" before the value is one column, not two bytes.
+    EXPECT_EQ(toml_problems("[programs.web]\ncommand = \"\xC3\xA9\" \xD0\x83\n"),
+              std::vector<std::string>{"brood.toml:2:15: non-ASCII character outside a string or comment"});
+    EXPECT_EQ(toml_problems("[programs.web]\ncommand = \xD0\x83\"x\"\n"),
+              std::vector<std::string>{"brood.toml:2:11: non-ASCII character outside a string or comment"});
+    // A line-ending backslash makes toml++ ask the same question of the next non-blank character.
+    EXPECT_EQ(toml_problems("[programs.web]\ncommand = \"\"\"x \\\n   \xD0\x83\"\"\"\n"),
+              std::vector<std::string>{"brood.toml:3:4: non-ASCII character after a backslash in a multi-line string"});
+    EXPECT_EQ(toml_problems("[programs.web]\ncommand = \"\"\"x \\\xD0\x83\"\"\"\n"),
+              std::vector<std::string>{"brood.toml:2:17: non-ASCII character after a backslash in a multi-line string"});
+}
+
+TEST(toml_config, non_ascii_in_strings_and_comments_is_read) {
+    const std::string e = "\xC3\xA9", cyrillic = "\xD0\x83";  // é, U+0403
+    const program_config program = only_program("\xEF\xBB\xBF# caf" + e + cyrillic + "\n"
+                                                "[programs.web]  # " + cyrillic + "\n"
+                                                "command = [\"a" + cyrillic + "\", 'b" + e + "', \"\"\"c" + e +
+                                                "\"\"\", '''d" + cyrillic + "''']\n"
+                                                "directory = \"\"\"\n"
+                                                "  x" + cyrillic + " \\\n"
+                                                "  y" + e + "\\\\\"\"\"\"\n"
+                                                "environment = { \"K" + e + "\" = '''\n" + cyrillic + "\\'''' }  # " + e + "\n");
+    EXPECT_EQ(program.argv, (words{"a" + cyrillic, "b" + e, "c" + e, "d" + cyrillic}));
+    EXPECT_EQ(program.directory, "  x" + cyrillic + " y" + e + "\\\"");
+    EXPECT_EQ(program.environment, (std::map<std::string, std::string>{{"K" + e, cyrillic + "\\'"}}));
+}
+
 TEST(toml_config, unknown_keys_with_a_suggestion) {
     EXPECT_EQ(toml_problems(R"([programs.web]
 comand = "x"
