@@ -306,7 +306,8 @@ def main():
         die("run as root")
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
-    candidates = [("brood up", "brood", args.brood, brood_setup(args.brood) if args.brood else None),
+    brood = os.path.abspath(args.brood) if args.brood else None  # the supervisors run in their own directory
+    candidates = [("brood up", "brood", brood, brood_setup(brood) if brood else None),
                   ("supervisord", "supervisord", shutil.which("supervisord"), setup_supervisord),
                   ("s6-svscan", "s6", shutil.which("s6-svscan"), setup_s6),
                   ("runsvdir", "runit", shutil.which("runsvdir"), setup_runit)]
