@@ -127,9 +127,9 @@ TEST(state_table, every_pair_is_decided) {
     const std::array<std::array<cell, event_kind_count>, state_count> expected{{
         /* stopped  */ {{{starting, "spawn"}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}}},
         /* starting */ {{{starting, ""}, {stopping, stop_starting}, {starting, "arm start_seconds 1s"}, {backoff, "arm backoff 1s"}, {ready, ""}, {ready, "cancel start_seconds"}, {backoff, "cancel start_seconds; arm backoff 1s"}, {paused, ""}, {starting, ""}, {starting, ""}, {starting, ""}, {starting, "signal SIGSTOP"}, {starting, ""}}},
-        /* running  */ {{{running, ""}, {stopping, stop}, {running, ""}, {running, ""}, {running, ""}, {ready, ""}, {backoff, "arm backoff 1s"}, {paused, ""}, {running, ""}, {running, ""}, {running, ""}, {running, "signal SIGSTOP"}, {running, ""}}},
-        /* ready    */ {{{ready, ""}, {stopping, stop}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {backoff, "arm backoff 1s"}, {paused, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, "signal SIGSTOP"}, {ready, ""}}},
-        /* paused   */ {{{paused, ""}, {stopping, stop}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {backoff, "arm backoff 1s"}, {paused, ""}, {running, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, "signal SIGCONT"}}},
+        /* running  */ {{{running, ""}, {stopping, stop}, {running, ""}, {running, ""}, {running, ""}, {ready, ""}, {starting, "spawn"}, {paused, ""}, {running, ""}, {running, ""}, {running, ""}, {running, "signal SIGSTOP"}, {running, ""}}},
+        /* ready    */ {{{ready, ""}, {stopping, stop}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {starting, "spawn"}, {paused, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, "signal SIGSTOP"}, {ready, ""}}},
+        /* paused   */ {{{paused, ""}, {stopping, stop}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {starting, "spawn"}, {paused, ""}, {running, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, "signal SIGCONT"}}},
         /* backoff  */ {{{starting, "cancel backoff; spawn"}, {stopped, "cancel backoff"}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {starting, "spawn"}, {backoff, ""}, {backoff, ""}}},
         /* stopping */ {{{stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopped, "cancel stop_timeout"}, {stopping, ""}, {stopping, ""}, {stopping, "signal SIGKILL"}, {stopping, ""}, {stopping, ""}, {stopping, ""}}},
         /* exited   */ {{{starting, "spawn"}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}}},
@@ -248,11 +248,12 @@ TEST(restart, policy_decides_what_an_end_leads_to) {
         state next;
     };
     for (const expectation& x : std::vector<expectation>{
-             {restart_policy::always, brood::exited{0}, state::backoff},
-             {restart_policy::always, brood::exited{1}, state::backoff},
+             // The run lasted past start_seconds: a restart happens at once.
+             {restart_policy::always, brood::exited{0}, state::starting},
+             {restart_policy::always, brood::exited{1}, state::starting},
              {restart_policy::on_failure, brood::exited{0}, state::exited},
-             {restart_policy::on_failure, brood::exited{2}, state::backoff},
-             {restart_policy::on_failure, brood::killed{SIGSEGV, true}, state::backoff},
+             {restart_policy::on_failure, brood::exited{2}, state::starting},
+             {restart_policy::on_failure, brood::killed{SIGSEGV, true}, state::starting},
              {restart_policy::never, brood::exited{1}, state::exited},
              {restart_policy::never, brood::killed{SIGKILL}, state::exited},
          }) {
@@ -292,11 +293,14 @@ TEST(backoff, resets_once_a_run_lasted_start_seconds) {
         d.restart_after_backoff();
     }
     EXPECT_EQ(d.instance.failed_starts, 3u);
-    d.run_and_fail(5s);  // passed start_seconds (1s): started, so the next failure starts afresh
-    EXPECT_EQ(d.backoff_armed(), 1s);
-    d.restart_after_backoff();
+    // Passed start_seconds (1s): it had started, so it is restarted at once, with no backoff...
+    EXPECT_EQ(d.run_and_fail(5s), state::starting);
+    EXPECT_EQ(describe(d.last.actions), "spawn");
+    EXPECT_EQ(d.last.note, "restarted at once: it had started");
+    EXPECT_EQ(d.instance.failed_starts, 0u);
+    // ...and the next failed start waits initial again.
     d.run_and_fail(100ms);
-    EXPECT_EQ(d.backoff_armed(), 2s);
+    EXPECT_EQ(d.backoff_armed(), 1s);
 }
 
 TEST(backoff, jitter_shortens_by_at_most_its_fraction) {
@@ -359,10 +363,7 @@ TEST(start_limit, a_crash_loop_becomes_fatal_however_long_the_backoff) {
 TEST(start_limit, a_program_that_runs_between_crashes_is_never_fatal) {
     driver d;
     d.on(event_kind::start_requested);
-    for (int i = 0; i < 50; ++i) {
-        ASSERT_EQ(d.run_and_fail(3s), state::backoff) << "run " << i;
-        d.restart_after_backoff();
-    }
+    for (int i = 0; i < 50; ++i) ASSERT_EQ(d.run_and_fail(3s), state::starting) << "run " << i;
 }
 
 TEST(start_limit, spawn_failures_count_and_end_fatal) {
@@ -532,7 +533,7 @@ TEST(essential, an_end_for_good_asks_to_stop_everything_with_its_code) {
              {restart_policy::never, brood::exited{3}, "essential_exit 3"},
              {restart_policy::never, brood::killed{SIGSEGV}, "essential_exit 139"},
              {restart_policy::on_failure, brood::exited{0}, "essential_exit 0"},
-             {restart_policy::on_failure, brood::exited{1}, "arm backoff 1s"},
+             {restart_policy::on_failure, brood::exited{1}, "spawn"},  // restarted: not an end
          }) {
         driver d;
         d.program.essential = true;

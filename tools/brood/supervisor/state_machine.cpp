@@ -150,12 +150,20 @@ transition ended(const context& c) {
         if (c.program.essential) t.actions.emplace_back(essential_exit{code});
         return t;
     }
-    ++t.next.failed_starts;
+    // A run that had started (up for start_seconds, or ready) is restarted at once, as runit and s6
+    // do: the backoff is for starts that fail in a row, and its count was reset when this run started.
+    const bool had_started = c.e.kind == event_kind::exited && c.underlying() != state::starting;
+    if (!had_started) ++t.next.failed_starts;
     if (start_limit_reached(c.program.start_limit, t.next.recent_starts, t.next.up_time)) {
         t.next.current = state::fatal;
         t.note = "started " + std::to_string(c.program.start_limit.burst) + " times within " +
                  format_duration(c.program.start_limit.interval) + " of running time: start limit reached";
         if (c.program.essential) t.actions.emplace_back(essential_exit{code});
+        return t;
+    }
+    if (had_started) {
+        launch(c, t);
+        t.note = "restarted at once: it had started";
         return t;
     }
     const milliseconds delay = backoff_delay(c.program.backoff, t.next.failed_starts, c.random());
