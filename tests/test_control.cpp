@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <random>
 #include <string>
@@ -451,6 +452,7 @@ TEST_F(control_test, another_uid_is_refused_by_its_credentials) {
 
 TEST_F(control_test, client_calls_and_follows_events) {
     std::atomic<brood::monitor*> serving{nullptr};
+    std::promise<void> stop_returned;  // the loop outlives this thread's stop() call on it
     std::thread supervisor([&] {
         brood::monitor own;
         server control(own, socket, [&](const request& r) {
@@ -460,6 +462,7 @@ TEST_F(control_test, client_calls_and_follows_events) {
         own.on_event([](const brood::monitor::event&) {});
         serving = &own;
         own.run();
+        stop_returned.get_future().wait();
     });
     while (serving == nullptr) std::this_thread::sleep_for(1ms);
     {
@@ -471,6 +474,7 @@ TEST_F(control_test, client_calls_and_follows_events) {
         EXPECT_EQ(c.next_event(), (json{{"to", "stopped"}}));
     }
     serving.load()->stop();
+    stop_returned.set_value();
     supervisor.join();
 }
 
