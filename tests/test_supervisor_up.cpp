@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -129,6 +130,27 @@ protected:
         brood::testing::line_reader reply(brood::unique_fd(::dup(fd.get())));
         const auto text = reply.next(deadline);
         return text ? nlohmann::json::parse(*text) : nlohmann::json{};
+    }
+
+    // The brood client run once against this brood up: brood VERB -c brood.toml ARGS...
+    brood::process_output client(const std::string& verb, const std::vector<std::string>& args = {}) {
+        brood::command c(brood_path());
+        c.arg(verb).arg("-c").arg(file("brood.toml").string()).args(args);
+        return c.output({.input = std::nullopt, .timeout = deadline});
+    }
+
+    // A client verb that keeps running (logs -f, events), its output read line by line.
+    running_brood follow(const std::string& verb, const std::vector<std::string>& args = {}) {
+        std::vector<std::string> argv{brood_path(), verb, "-c", file("brood.toml").string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return running_brood(argv);
+    }
+
+    // brood status --json, parsed.
+    nlohmann::json status_json() {
+        const brood::process_output r = client("status", {"--json"});
+        EXPECT_EQ(r.status, brood::wait_status(brood::exited{0})) << r.err;
+        return nlohmann::json::parse(r.out, nullptr, false);
     }
 
     void TearDown() override {
@@ -324,6 +346,7 @@ TEST_F(up, control_verbs_act_on_programs_and_name_unknown_ones) {
     const nlohmann::json stopped = ask({{"id", 3}, {"verb", "stop"}, {"targets", {"all"}}});
     EXPECT_EQ(stopped["result"]["instances"], nlohmann::json({"web.0", "web.1"})) << stopped.dump();
     ASSERT_TRUE(saw("web.1 stopping -> stopped"));
+    ASSERT_TRUE(saw("web.0 stopping -> stopped"));  // a stop is asked for at once, done when it ends
     const nlohmann::json status = ask({{"id", 4}, {"verb", "status"}});
     EXPECT_EQ(status["result"]["instances"][0]["state"], "stopped") << status.dump();
     EXPECT_EQ(status["result"]["pid"], brood().pid());
@@ -331,6 +354,152 @@ TEST_F(up, control_verbs_act_on_programs_and_name_unknown_ones) {
     EXPECT_TRUE(bye.value("ok", false)) << bye.dump();
     EXPECT_EQ(brood().wait(), brood::wait_status(brood::exited{0}));
     brood().err().rest();
+}
+
+// The brood client's verbs against a real brood up (the tests above speak raw JSON to it).
+
+TEST_F(up, client_status_prints_a_table_and_json_with_the_same_instances) {
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\ninstances = 2\nstart_seconds = 0\n"
+          "[programs.worker]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n");
+    ASSERT_TRUE(saw("web.1 starting -> ready"));
+    ASSERT_TRUE(saw("web.0 starting -> ready"));
+    ASSERT_TRUE(saw("worker.0 starting -> ready"));
+    const nlohmann::json json = status_json();
+    ASSERT_EQ(json["instances"].size(), 3u) << json.dump();
+
+    const brood::process_output table = client("status");
+    ASSERT_EQ(table.status, brood::wait_status(brood::exited{0})) << table.err;
+    std::istringstream lines(table.out);
+    std::string header;
+    std::getline(lines, header);
+    EXPECT_EQ(header.rfind("NAME", 0), 0u) << table.out;
+    EXPECT_NE(header.find("STATE"), std::string::npos) << table.out;
+    EXPECT_NE(header.find("PID"), std::string::npos) << table.out;
+    for (const nlohmann::json& instance : json["instances"]) {
+        std::string line;
+        ASSERT_TRUE(std::getline(lines, line)) << table.out;
+        std::istringstream fields(line);
+        std::string name, state;
+        pid_t pid = 0;
+        fields >> name >> state >> pid;
+        EXPECT_EQ(name, instance["name"]) << table.out;
+        EXPECT_EQ(state, "ready") << table.out;
+        EXPECT_EQ(pid, instance["pid"]) << table.out;
+        EXPECT_TRUE(alive(pid)) << line;
+    }
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, client_restart_starts_a_new_process_and_counts_the_restart) {
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n");
+    ASSERT_TRUE(saw("web.0 starting -> ready"));
+    const nlohmann::json before = status_json()["instances"][0];
+    const pid_t old_pid = before["pid"];
+    const brood::process_output r = client("restart", {"web"});
+    ASSERT_EQ(r.status, brood::wait_status(brood::exited{0})) << r.err;
+    EXPECT_EQ(r.out, "restart: web.0\n");
+    ASSERT_TRUE(brood().err().until("web.0 starting -> ready")) << errors();
+    const nlohmann::json after = status_json()["instances"][0];
+    EXPECT_EQ(after["state"], "ready") << after.dump();
+    EXPECT_NE(after["pid"], old_pid) << after.dump();
+    EXPECT_EQ(after["restarts"], before["restarts"].get<int>() + 1) << before.dump() << after.dump();
+    EXPECT_TRUE(eventually_gone(old_pid));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, client_signal_reaches_a_program_that_traps_it) {
+    start("[programs.trap]\ncommand = \"trap 'echo got USR1' USR1; echo waiting; while :; do sleep 0.1; done\"\n"
+          "shell = true\n");
+    ASSERT_TRUE(brood().out().until("trap.0 | waiting"));
+    const brood::process_output r = client("signal", {"USR1", "trap"});
+    ASSERT_EQ(r.status, brood::wait_status(brood::exited{0})) << r.err;
+    EXPECT_EQ(r.out, "signal: trap.0\n");
+    EXPECT_TRUE(brood().out().until("trap.0 | got USR1"));
+    const brood::process_output bad = client("signal", {"NOSUCH", "trap"});
+    EXPECT_NE(bad.status, brood::wait_status(brood::exited{0}));
+    EXPECT_NE(bad.err.find("NOSUCH"), std::string::npos) << bad.err;
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, client_logs_prints_the_last_lines_a_program_wrote) {
+    start("[programs.talk]\ncommand = \"for i in 1 2 3 4 5; do echo line $i; done; exec " + helper("pause") +
+          "\"\nshell = true\n");
+    ASSERT_TRUE(brood().out().until("talk.0 | line 5"));
+    // The log file is written by brood beside its own output: wait until it holds the last line.
+    std::string last;
+    for (const auto until = clock_type::now() + deadline; clock_type::now() < until; std::this_thread::sleep_for(50ms)) {
+        const brood::process_output r = client("logs", {"-n", "2", "talk"});
+        ASSERT_EQ(r.status, brood::wait_status(brood::exited{0})) << r.err;
+        last = r.out;
+        if (last.find("line 5") != std::string::npos) break;
+    }
+    EXPECT_EQ(last, "line 4\nline 5\n");
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, client_logs_follow_prints_lines_written_later) {
+    const std::string go = file("go").string();
+    start("[programs.late]\ncommand = \"echo first; while [ ! -e " + go + " ]; do sleep 0.05; done; echo second; exec " +
+          helper("pause") + "\"\nshell = true\n");
+    ASSERT_TRUE(brood().out().until("late.0 | first"));
+    running_brood tail = follow("logs", {"-f", "late"});
+    ASSERT_TRUE(tail.out().until("first")) << "brood logs -f printed nothing";
+    std::ofstream(go) << "go\n";
+    EXPECT_TRUE(tail.out().until("second"));
+    tail.signal(SIGTERM);
+    EXPECT_EQ(tail.wait(), brood::wait_status(brood::killed{SIGTERM}));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, client_events_prints_a_json_line_for_a_stop) {
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n");
+    ASSERT_TRUE(saw("web.0 starting -> ready"));
+    running_brood events = follow("events");
+    // The follower may subscribe after a first stop: stop and start again until it prints one.
+    std::optional<nlohmann::json> stopped;
+    const auto until = clock_type::now() + deadline;
+    while (!stopped && clock_type::now() < until) {
+        ASSERT_EQ(client("stop", {"web"}).status, brood::wait_status(brood::exited{0}));
+        while (auto line = events.out().next(1s)) {
+            nlohmann::json event = nlohmann::json::parse(*line, nullptr, false);
+            ASSERT_FALSE(event.is_discarded()) << "not JSON: " << *line;
+            if (event["to"] == "stopped") {
+                stopped = event;
+                break;
+            }
+        }
+        if (!stopped) {
+            ASSERT_EQ(client("start", {"web"}).status, brood::wait_status(brood::exited{0}));
+        }
+    }
+    ASSERT_TRUE(stopped) << errors();
+    EXPECT_EQ((*stopped)["name"], "web.0");
+    EXPECT_EQ((*stopped)["program"], "web");
+    EXPECT_EQ((*stopped)["from"], "stopping");
+    EXPECT_EQ((*stopped)["note"], "killed by SIGTERM");
+    EXPECT_TRUE((*stopped)["time"].is_string());
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+    // brood up gone, the follower ends on its own.
+    EXPECT_EQ(events.wait(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, after_kill_9_the_next_brood_up_removes_the_stale_cgroup_and_what_was_left_in_it) {
+    start("[programs.escape]\ncommand = [\"" + helper("up_escape") + "\", \"" + file("escaped.pid").string() + "\"]\n");
+    ASSERT_TRUE(brood().out().until("escape.0 | ready"));
+    const nlohmann::json status = status_json();
+    if (status["isolation"] != "cgroup") GTEST_SKIP() << "no writable cgroup v2 here: " << status.dump();
+    const std::string group = status["cgroup"];
+    const pid_t escaped = read_pid("escaped.pid");
+    ASSERT_TRUE(alive(escaped));
+    brood().signal(SIGKILL);
+    brood().wait();
+    EXPECT_TRUE(std::filesystem::exists(group));
+
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\n");
+    ASSERT_TRUE(saw("removed " + group));
+    EXPECT_FALSE(std::filesystem::exists(group));
+    EXPECT_TRUE(eventually_gone(escaped));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
 }  // namespace
