@@ -55,6 +55,9 @@ public:
             }
             advance();
         }
+        // Where a multi-line string never ends, toml++ may read its text otherwise than as a string.
+        if (in_ == context::multi_line_basic || in_ == context::multi_line_literal)
+            return problem_here("multi-line string not closed before the end of the file");
         return std::nullopt;
     }
 
