@@ -173,9 +173,7 @@ std::string describe(std::size_t worker, pid_t pid, std::size_t begin, std::size
     std::string text = "brood::parallel_map: worker " + std::to_string(worker) + " (pid " + std::to_string(pid);
     text += begin == end ? ", before it took any elements)"
                          : ", slice [" + std::to_string(begin) + ", " + std::to_string(end) + "))";
-    // Appended piecewise: GCC 12 at -O3 (Release) warns falsely (-Wrestrict) on " " + std::string&&.
-    text += message.empty() ? " " : " threw: ";
-    text += message.empty() ? status.to_string() : message;
+    text += message.empty() ? " " + status.to_string() : " threw: " + message;
     return text;
 }
 
