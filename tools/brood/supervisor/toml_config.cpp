@@ -7,8 +7,6 @@
 #include <span>
 #include <tuple>
 
-#include <toml++/toml.h>
-
 #include <brood/signal.hpp>
 
 #include "supervisor/byte_size.hpp"
@@ -16,7 +14,7 @@
 #include "supervisor/duration.hpp"
 #include "supervisor/program_name.hpp"
 #include "supervisor/shell_words.hpp"
-#include "supervisor/toml_unsafe_text.hpp"
+#include "supervisor/toml.hpp"
 #include "supervisor/validate.hpp"
 
 namespace brood::supervisor {
@@ -417,7 +415,6 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
 }  // namespace
 
 loaded_config parse_toml_config(std::string_view text, const std::string& file_name) {
-    if (auto unsafe = find_unsafe_toml_text(text, file_name)) return {{}, {std::move(*unsafe)}};
     reader read(file_name);
     toml::table root;
     try {
