@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <string>
 
 using namespace brood;
@@ -52,6 +53,18 @@ TEST(fork, buffered_output_is_printed_once) {
         std::printf("before fork;");  // still in the buffer when the nested fork happens
         brood::fork([] { std::printf("in child;"); }).wait();
         std::printf("after wait;");
+    });
+    EXPECT_EQ(text, "before fork;in child;after wait;");
+}
+
+// Unsynchronized from stdio, std::cout keeps a buffer of its own: flushed before the fork (not
+// printed twice) and by the child on its way out (not lost).
+TEST(fork, a_cpp_stream_with_its_own_buffer_is_printed_once_and_not_lost) {
+    const std::string text = stdout_of([] {
+        std::ios_base::sync_with_stdio(false);
+        std::cout << "before fork;";
+        brood::fork([] { std::cout << "in child;"; }).wait();
+        std::cout << "after wait;" << std::flush;
     });
     EXPECT_EQ(text, "before fork;in child;after wait;");
 }

@@ -5,8 +5,8 @@
 //   if (auto kid = brood::fork_here()) { /* parent: kid->pid() */ } else { /* child */ }
 //
 // Before forking, C stdio and the C++ standard streams are flushed, so buffered output is not
-// printed twice. A forked callable ends the child with _exit: the parent's atexit handlers and static
-// destructors never run a second time. An exception escaping the callable prints
+// printed twice. A forked callable ends the child with exit_child: the parent's atexit handlers and
+// static destructors never run a second time. An exception escaping the callable prints
 // "brood: uncaught exception in forked child <pid>: <what>" to stderr and exits with
 // uncaught_exception_exit_code (70, EX_SOFTWARE from sysexits.h).
 //
@@ -33,7 +33,8 @@ inline constexpr int uncaught_exception_exit_code = 70;
 // Flushes stdio, forks and returns the child's handle in the parent, nullopt in the child.
 std::optional<child> fork_here();
 
-// Flushes stdio and ends this (child) process with _exit(code): no atexit handlers, no destructors.
+// Flushes stdout, stderr and the C++ standard streams (those holding output) and ends this (child)
+// process with _exit(code): no atexit handlers, no destructors, no flush of other FILEs (close them).
 [[noreturn]] void exit_child(int code) noexcept;
 
 namespace detail {

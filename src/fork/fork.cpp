@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include <stdio_ext.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -26,6 +28,28 @@ void flush_standard_streams() noexcept {
     std::fflush(nullptr);
 }
 
+// Whether a stream buffer holds output not yet handed on. Reads only: pptr and pbase are
+// protected, reached through a pointer to member named in a derived class.
+struct pending_output : std::streambuf {
+    static bool in(const std::streambuf* buffer) noexcept {
+        return buffer != nullptr && (buffer->*&pending_output::pptr)() != (buffer->*&pending_output::pbase)();
+    }
+};
+
+// What a forked child flushes on its way out: only the streams holding output. In a child every
+// page written for the first time is a copy-on-write fault (tens of µs on some hypervisors), and
+// flushing an empty stream still writes its lock; the parent flushed everything before the fork.
+// C++ streams synchronized with stdio (the default) keep no buffer of their own.
+void flush_pending_standard_streams() noexcept {
+    try {
+        for (std::ostream* stream : {&std::cout, &std::cerr, &std::clog})
+            if (pending_output::in(stream->rdbuf())) stream->flush();
+    } catch (...) {
+    }
+    for (std::FILE* file : {stdout, stderr})
+        if (::__fpending(file) > 0) std::fflush(file);
+}
+
 }  // namespace
 
 std::optional<child> fork_here() {
@@ -45,7 +69,7 @@ std::optional<child> fork_here() {
 }
 
 void exit_child(int code) noexcept {
-    flush_standard_streams();
+    flush_pending_standard_streams();
     ::_exit(code);
 }
 
@@ -59,7 +83,7 @@ void exit_after_exception(std::exception_ptr error) noexcept {
         what = e.what();
     } catch (...) {
     }
-    flush_standard_streams();
+    flush_pending_standard_streams();
     std::fprintf(stderr, "brood: uncaught exception in forked child %d: %s\n", static_cast<int>(::getpid()),
                  what.c_str());
     exit_child(uncaught_exception_exit_code);
