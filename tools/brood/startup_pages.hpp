@@ -1,4 +1,4 @@
-// brood run sits idle for a container's whole life, in a loop that needs a few pages of code.
+// brood run and brood up sit idle most of their lives, in a loop that needs a few pages of code.
 // Parsing arguments (CLI11) and starting up touched far more, and the kernel maps a file's pages
 // around every fault (whole large folios), so the idle process would keep ~1.5 MiB of its own
 // executable mapped. Dropping those mappings just before the loop starts gives that back; a page

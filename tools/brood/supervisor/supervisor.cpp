@@ -21,6 +21,7 @@
 #include "descendants.hpp"
 #include "exit_codes.hpp"
 #include "signal_inbox.hpp"
+#include "startup_pages.hpp"
 #include "supervisor/closest_word.hpp"
 #include "supervisor/instance.hpp"
 #include "supervisor/isolation.hpp"
@@ -96,6 +97,9 @@ public:
         for (std::size_t i : start_order(configs())) create_instances(*slots_[i]);
         for (std::size_t i : start_order(configs()))
             if (slots_[i]->config.autostart) start_program(*slots_[i]);
+        // As brood run does: what parsing and starting touched of the executable is not what the
+        // loop needs, and would count in brood's own memory for as long as it supervises.
+        cli::drop_startup_pages();
         loop_.run();
         for (const auto& slot : slots_)
             for (const auto& i : slot->instances) i->flush_output();
