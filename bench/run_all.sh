@@ -48,7 +48,7 @@ wants spawn && needed="$needed noop_static spawn_floor spawn_compare spawn_memor
 wants monitor && needed="$needed monitor_storm monitor_latency"
 wants init && needed="$needed init_compare"
 wants pool && needed="$needed pool_compare pool_parallel_map pool_fork_cost"
-wants supervisor && needed="$needed supervised_program"
+wants supervisor && needed="$needed supervised_program restart_floor"
 for b in $needed; do
     if [ ! -x "$bin/$b" ]; then
         echo "run_all.sh: $bin/$b not built; see the build command at the top of this script" >&2

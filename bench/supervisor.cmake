@@ -4,3 +4,6 @@
 add_executable(supervised_program ${CMAKE_CURRENT_LIST_DIR}/supervised_program.c)
 target_compile_options(supervised_program PRIVATE -Wall -Wextra -Werror)
 target_link_options(supervised_program PRIVATE -static)
+# The restart floor: the least a supervisor can do (waitpid + posix_spawn), as a fifth row.
+add_executable(restart_floor ${CMAKE_CURRENT_LIST_DIR}/restart_floor.c)
+target_compile_options(restart_floor PRIVATE -Wall -Wextra -Werror)

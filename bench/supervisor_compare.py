@@ -4,7 +4,8 @@
   supervisor_compare.py --program PATH [--brood PATH] [--counts 10,500] [--restarts 200]
                         [--idle-seconds 60] [--only NAME,...]
 
-Every supervisor runs N copies of bench/supervised_program.c (PATH), each its own program (service),
+A fifth row, the floor (bench/restart_floor.c: waitpid + posix_spawn, nothing else), shows what the
+machine charges any supervisor. Every supervisor runs N copies of bench/supervised_program.c (PATH), each its own program (service),
 configured the way its documentation shows, with what is needed for a fair race: output to nothing
 (no log files), a restart whenever the program fails. For each N, the supervisors take turns:
 
@@ -69,6 +70,12 @@ def setup_runit(root, n, program):
     scandir = os.path.join(root, "runit")
     service_dirs(scandir, n, program)
     return [shutil.which("runsvdir") or "runsvdir", scandir]
+
+
+def floor_setup(floor):
+    def setup_floor(root, n, program):
+        return [floor, str(n), program]
+    return setup_floor
 
 
 def brood_setup(brood):
@@ -297,7 +304,7 @@ def main():
     p.add_argument("--counts", default="10,500")
     p.add_argument("--restarts", type=int, default=200)
     p.add_argument("--idle-seconds", type=float, default=60)
-    p.add_argument("--only", help="comma-separated subset of: brood,supervisord,s6,runit")
+    p.add_argument("--only", help="comma-separated subset of: brood,supervisord,s6,runit,floor")
     args = p.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
     if not counts or min(counts) < 1 or max(counts) > 2000 or not 1 <= args.restarts <= 10000:
@@ -310,17 +317,19 @@ def main():
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
     brood = os.path.abspath(args.brood) if args.brood else None  # the supervisors run in their own directory
+    floor = os.path.join(os.path.dirname(program), "restart_floor")  # built next to the program
     candidates = [("brood up", "brood", brood, brood_setup(brood) if brood else None),
                   ("supervisord", "supervisord", shutil.which("supervisord"), setup_supervisord),
                   ("s6-svscan", "s6", shutil.which("s6-svscan"), setup_s6),
-                  ("runsvdir", "runit", shutil.which("runsvdir"), setup_runit)]
+                  ("runsvdir", "runit", shutil.which("runsvdir"), setup_runit),
+                  ("floor: waitpid + posix_spawn", "floor", floor, floor_setup(floor))]
     only = set(args.only.split(",")) if args.only else None
     sups = []
     for name, key, path, setup in candidates:
         if only and key not in only:
             continue
         if not path or not os.access(path, os.X_OK):
-            how = "give --brood PATH" if key == "brood" else "scripts/install-deps --bench"
+            how = {"brood": "give --brood PATH", "floor": "build bench/restart_floor.c"}.get(key, "scripts/install-deps --bench")
             print(f"supervisor_compare: {name} not found, left out ({how})", file=sys.stderr)
             continue
         sups.append((name, setup))
