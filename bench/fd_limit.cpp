@@ -30,6 +30,8 @@
 
 #include <brood/command.hpp>
 
+#include "measure.hpp"
+
 extern "C" int naive_close_exec_wait(const char* path, char* const argv[], char* const envp[]);
 extern char** environ;
 
@@ -39,28 +41,11 @@ extern char** environ;
 
 namespace {
 
+using brood_bench::die;
+using brood_bench::timed;
+using brood_bench::quantile;
+
 using clock_type = std::chrono::steady_clock;
-
-[[noreturn]] void die(const std::string& what) {
-    std::fprintf(stderr, "fd_limit: %s\n", what.c_str());
-    std::exit(1);
-}
-
-template <class F>
-double timed(int n, F&& spawn_wait) {
-    auto t0 = clock_type::now();
-    for (int i = 0; i < n; ++i) spawn_wait();
-    std::chrono::duration<double, std::micro> d = clock_type::now() - t0;
-    return d.count() / n;
-}
-
-double quantile(std::vector<double> v, double q) {
-    std::sort(v.begin(), v.end());
-    double pos = q * static_cast<double>(v.size() - 1);
-    auto lo = static_cast<std::size_t>(pos);
-    std::size_t hi = std::min(lo + 1, v.size() - 1);
-    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
-}
 
 void set_soft_limit(rlim_t soft, rlim_t hard) {
     rlimit lim{soft, hard};

@@ -22,30 +22,15 @@
 
 #include <brood/fork.hpp>
 
+#include "measure.hpp"
+
 namespace {
 
+using brood_bench::die;
+using brood_bench::timed;
+using brood_bench::quantile;
+
 using clock_type = std::chrono::steady_clock;
-
-[[noreturn]] void die(const std::string& what) {
-    std::fprintf(stderr, "fork_compare: %s\n", what.c_str());
-    std::exit(1);
-}
-
-template <class F>
-double timed(int n, F&& fork_wait) {
-    auto t0 = clock_type::now();
-    for (int i = 0; i < n; ++i) fork_wait();
-    std::chrono::duration<double, std::micro> d = clock_type::now() - t0;
-    return d.count() / n;
-}
-
-double quantile(std::vector<double> v, double q) {
-    std::sort(v.begin(), v.end());
-    double pos = q * static_cast<double>(v.size() - 1);
-    auto lo = static_cast<std::size_t>(pos);
-    std::size_t hi = std::min(lo + 1, v.size() - 1);
-    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
-}
 
 struct method {
     method(std::string name_, std::function<double(int n)> batch_) : name(std::move(name_)), batch(std::move(batch_)) {}

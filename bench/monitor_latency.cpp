@@ -28,20 +28,16 @@
 
 #include <brood/monitor.hpp>
 
+#include "measure.hpp"
 #include "monitor_sleepers.hpp"
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
 using brood_bench::die;
+using brood_bench::parse_sizes;
+using brood_bench::quantile;
 
-double quantile(std::vector<double> v, double q) {
-    std::sort(v.begin(), v.end());
-    const double pos = q * static_cast<double>(v.size() - 1);
-    const auto lo = static_cast<std::size_t>(pos);
-    const std::size_t hi = std::min(lo + 1, v.size() - 1);
-    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
-}
+using clock_type = std::chrono::steady_clock;
 
 double us_since(clock_type::time_point start) {
     return std::chrono::duration<double, std::micro>(clock_type::now() - start).count();
@@ -148,16 +144,6 @@ void memory_per_child(std::size_t n, bool stops) {
     }
 }
 
-std::vector<std::size_t> parse_list(const std::string& text) {
-    std::vector<std::size_t> out;
-    for (std::size_t start = 0;;) {
-        const std::size_t comma = text.find(',', start);
-        out.push_back(std::stoul(text.substr(start, comma - start)));
-        if (comma == std::string::npos) return out;
-        start = comma + 1;
-    }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -168,7 +154,7 @@ int main(int argc, char** argv) {
         if (std::strcmp(argv[i], "--tries") == 0) {
             tries = std::atoi(argv[i + 1]);
         } else if (std::strcmp(argv[i], "--others") == 0) {
-            others = parse_list(argv[i + 1]);
+            others = parse_sizes(argv[i + 1]);
         } else if (std::strcmp(argv[i], "--memory-children") == 0) {
             memory_children = std::stoul(argv[i + 1]);
         } else {

@@ -26,12 +26,16 @@
 
 #include <brood/monitor.hpp>
 
+#include "measure.hpp"
 #include "monitor_sleepers.hpp"
 
 namespace {
 
+using brood_bench::median;
+
 using clock_type = std::chrono::steady_clock;
 using brood_bench::die;
+using brood_bench::parse_sizes;
 
 double ms_since(clock_type::time_point start) {
     return std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
@@ -86,22 +90,6 @@ sample monitor_round(std::size_t n, bool stops) {
     return out;
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t mid = v.size() / 2;
-    return v.size() % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-}
-
-std::vector<std::size_t> parse_counts(const std::string& text) {
-    std::vector<std::size_t> out;
-    for (std::size_t start = 0;;) {
-        const std::size_t comma = text.find(',', start);
-        out.push_back(std::stoul(text.substr(start, comma - start)));
-        if (comma == std::string::npos) return out;
-        start = comma + 1;
-    }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -109,7 +97,7 @@ int main(int argc, char** argv) {
     int rounds = 7;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (std::strcmp(argv[i], "--counts") == 0) {
-            counts = parse_counts(argv[i + 1]);
+            counts = parse_sizes(argv[i + 1]);
         } else if (std::strcmp(argv[i], "--rounds") == 0) {
             rounds = std::atoi(argv[i + 1]);
         } else {

@@ -27,26 +27,20 @@
 #include <brood/fork.hpp>
 #include <brood/pool.hpp>
 
+#include "measure.hpp"
+
 #ifndef BENCH_POOL_PYTHON_SCRIPT
 #define BENCH_POOL_PYTHON_SCRIPT "pool_python.py"
 #endif
 
 namespace {
 
+using brood_bench::die;
+using brood_bench::median;
+
 using clock_type = std::chrono::steady_clock;
 
-[[noreturn]] void die(const std::string& what) {
-    std::fprintf(stderr, "pool_compare: %s\n", what.c_str());
-    std::exit(1);
-}
-
 double seconds_since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t m = v.size() / 2;
-    return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
 
 // A child that answers every byte with a byte: the round trip every pipe-based pool pays.
 class ping_pong {

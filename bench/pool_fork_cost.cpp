@@ -29,18 +29,17 @@
 
 #include <brood/pool.hpp>
 
+#include "measure.hpp"
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using brood_bench::die;
 
-[[noreturn]] void die(const std::string& what) {
-    std::fprintf(stderr, "pool_fork_cost: %s\n", what.c_str());
-    std::exit(1);
-}
+using clock_type = std::chrono::steady_clock;
 
 double ms_since(clock_type::time_point t0) {
     return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();

@@ -33,11 +33,15 @@
 #include <brood/pool.hpp>
 #include <brood/proc.hpp>
 
+#include "measure.hpp"
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
 
 namespace {
+
+using brood_bench::die;
 
 using clock_type = std::chrono::steady_clock;
 
@@ -46,11 +50,6 @@ struct record {
     std::uint32_t values[14];
 };
 static_assert(sizeof(record) == 64);
-
-[[noreturn]] void die(const std::string& what) {
-    std::fprintf(stderr, "pool_parallel_map: %s\n", what.c_str());
-    std::exit(1);
-}
 
 int work_rounds = 1;
 

@@ -43,6 +43,9 @@
 #define BOOST_PROCESS_USE_STD_FS 1
 #include <boost/asio/io_context.hpp>
 #include <boost/process/v2/process.hpp>
+
+#include "measure.hpp"
+#include "spawn_python_helper.hpp"
 #endif
 
 extern "C" {
@@ -62,94 +65,17 @@ extern char** environ;
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using brood_bench::die;
+using brood_bench::python_helper;
+using brood_bench::timed;
+using brood_bench::quantile;
 
-[[noreturn]] void die(const std::string& what) {
-    std::fprintf(stderr, "spawn_compare: %s\n", what.c_str());
-    std::exit(1);
-}
+using clock_type = std::chrono::steady_clock;
 
 void check(int rc, const char* method, const char* program) {
     if (rc != 0) die(std::string(method) + ": " + program + " ended with " + std::to_string(rc) +
                      (rc < 0 ? std::string(" (") + std::strerror(errno) + ")" : std::string()));
 }
-
-// Times n calls of one spawn+wait; µs per call.
-template <class F>
-double timed(int n, F&& spawn_wait) {
-    auto t0 = clock_type::now();
-    for (int i = 0; i < n; ++i) spawn_wait();
-    std::chrono::duration<double, std::micro> d = clock_type::now() - t0;
-    return d.count() / n;
-}
-
-double quantile(std::vector<double> v, double q) {
-    std::sort(v.begin(), v.end());
-    double pos = q * static_cast<double>(v.size() - 1);
-    auto lo = static_cast<std::size_t>(pos);
-    std::size_t hi = std::min(lo + 1, v.size() - 1);
-    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
-}
-
-// bench/spawn_python.py in --serve mode: one request line in, one line (µs per spawn) out.
-class python_helper {
-public:
-    python_helper(const std::string& python, const std::string& script) {
-        int in[2], out[2];
-        if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) die("pipe2 failed");
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-        posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-        std::vector<std::string> args = {python, script, "--serve"};
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        int err = posix_spawn(&pid_, python.c_str(), &fa, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        if (err != 0) die("cannot start " + python + ": " + std::strerror(err));
-        close(in[0]);
-        close(out[1]);
-        to_ = fdopen(in[1], "w");
-        from_ = fdopen(out[0], "r");
-        // "python 3.11.2 rss_kib=12345"
-        std::string hello = read_line();
-        if (std::sscanf(hello.c_str(), "python %63s rss_kib=%ld", version_buf_, &rss_kib_) != 2)
-            die("python helper said: " + hello);
-    }
-    ~python_helper() {
-        std::fputs("quit\n", to_);
-        std::fclose(to_);
-        std::fclose(from_);
-        int status;
-        waitpid(pid_, &status, 0);
-    }
-    std::string version() const { return version_buf_; }
-    long rss_kib() const { return rss_kib_; }
-    double run(const std::string& method, int n, const std::string& program) {
-        std::fprintf(to_, "%s %d %s\n", method.c_str(), n, program.c_str());
-        std::fflush(to_);
-        std::string reply = read_line();
-        char* end = nullptr;
-        double us = std::strtod(reply.c_str(), &end);
-        if (end == reply.c_str()) die("python helper: " + reply);
-        return us;
-    }
-
-private:
-    std::string read_line() {
-        char buf[512];
-        if (!std::fgets(buf, sizeof buf, from_)) die("python helper exited");
-        std::string s(buf);
-        while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-        return s;
-    }
-    pid_t pid_ = -1;
-    FILE* to_ = nullptr;
-    FILE* from_ = nullptr;
-    char version_buf_[64] = {};
-    long rss_kib_ = 0;
-};
 
 struct method {
     method(std::string label_, std::string name_, std::function<double(int n)> batch_)

@@ -34,6 +34,9 @@
 
 #include <brood/command.hpp>
 
+#include "measure.hpp"
+#include "spawn_python_helper.hpp"
+
 extern "C" {
 int floor_spawn_wait(const char* path, char* const argv[], char* const envp[]);
 int raw_posix_spawn_wait(const char* path, char* const argv[], char* const envp[]);
@@ -50,28 +53,12 @@ extern char** environ;
 
 namespace {
 
+using brood_bench::die;
+using brood_bench::python_helper;
+using brood_bench::timed;
+using brood_bench::quantile;
+
 using clock_type = std::chrono::steady_clock;
-
-[[noreturn]] void die(const std::string& what) {
-    std::fprintf(stderr, "spawn_memory: %s\n", what.c_str());
-    std::exit(1);
-}
-
-template <class F>
-double timed(int n, F&& spawn_wait) {
-    auto t0 = clock_type::now();
-    for (int i = 0; i < n; ++i) spawn_wait();
-    std::chrono::duration<double, std::micro> d = clock_type::now() - t0;
-    return d.count() / n;
-}
-
-double quantile(std::vector<double> v, double q) {
-    std::sort(v.begin(), v.end());
-    double pos = q * static_cast<double>(v.size() - 1);
-    auto lo = static_cast<std::size_t>(pos);
-    std::size_t hi = std::min(lo + 1, v.size() - 1);
-    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
-}
 
 long rss_kib() {
     std::ifstream f("/proc/self/status");
@@ -111,68 +98,6 @@ private:
 };
 
 // bench/spawn_python.py --serve --hold-gib G: one request line in, one line (µs per spawn) out.
-class python_helper {
-public:
-    python_helper(const std::string& python, const std::string& script, double hold_gib) {
-        int in[2], out[2];
-        if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) die("pipe2 failed");
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-        posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-        std::ostringstream gib;
-        gib << hold_gib;
-        std::vector<std::string> args = {python, script, "--serve", "--hold-gib", gib.str()};
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        int err = posix_spawn(&pid_, python.c_str(), &fa, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        if (err != 0) die("cannot start " + python + ": " + std::strerror(err));
-        close(in[0]);
-        close(out[1]);
-        to_ = fdopen(in[1], "w");
-        from_ = fdopen(out[0], "r");
-        std::string hello = read_line();  // "python 3.11.2 rss_kib=12345"
-        if (std::sscanf(hello.c_str(), "python %63s rss_kib=%ld", version_, &rss_kib_) != 2)
-            die("python helper said: " + hello);
-    }
-    ~python_helper() {
-        std::fputs("quit\n", to_);
-        std::fclose(to_);
-        std::fclose(from_);
-        int status;
-        waitpid(pid_, &status, 0);
-    }
-    python_helper(const python_helper&) = delete;
-    python_helper& operator=(const python_helper&) = delete;
-    std::string version() const { return version_; }
-    long rss_kib() const { return rss_kib_; }
-    double run(const char* method, int n, const std::string& program) {
-        std::fprintf(to_, "%s %d %s\n", method, n, program.c_str());
-        std::fflush(to_);
-        std::string reply = read_line();
-        char* end = nullptr;
-        double us = std::strtod(reply.c_str(), &end);
-        if (end == reply.c_str()) die("python helper: " + reply);
-        return us;
-    }
-
-private:
-    std::string read_line() {
-        char buf[512];
-        if (!std::fgets(buf, sizeof buf, from_)) die("python helper exited");
-        std::string s(buf);
-        while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-        return s;
-    }
-    pid_t pid_ = -1;
-    FILE* to_ = nullptr;
-    FILE* from_ = nullptr;
-    char version_[64] = {};
-    long rss_kib_ = 0;
-};
-
 struct method {
     method(std::string name_, std::string key_, std::function<double(int n)> batch_)
         : name(std::move(name_)), key(std::move(key_)), batch(std::move(batch_)) {}
@@ -244,7 +169,9 @@ int main(int argc, char** argv) {
         auto t0 = clock_type::now();
         touched_memory held(gib);
         std::unique_ptr<python_helper> py;
-        if (use_python) py = std::make_unique<python_helper>(python, BENCH_PYTHON_SCRIPT, gib);
+        std::ostringstream hold;  // the helper holds as much memory as this driver
+        hold << gib;
+        if (use_python) py = std::make_unique<python_helper>(python, BENCH_PYTHON_SCRIPT, std::vector<std::string>{"--hold-gib", hold.str()});
         std::chrono::duration<double> setup = clock_type::now() - t0;
         std::printf("\n%g GiB: driver RSS %ld MiB", gib, rss_kib() / 1024);
         if (py) std::printf(", Python %s RSS %ld MiB", py->version().c_str(), py->rss_kib() / 1024);
