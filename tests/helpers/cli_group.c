@@ -28,10 +28,15 @@ int main(void) {
     const pid_t grandchild = fork();
     if (grandchild < 0) return 2;
     if (grandchild == 0) {
+        /* SIGTERM blocked except inside sigsuspend: one sent after "ready" cannot be missed. */
+        sigset_t term, others;
+        sigemptyset(&term);
+        sigaddset(&term, SIGTERM);
+        if (sigprocmask(SIG_BLOCK, &term, &others) != 0) _exit(2);
         handle(SIGTERM, exit_42);
         close(ready[0]);
         close(ready[1]); /* end of file: the handler is in place */
-        for (;;) pause();
+        for (;;) sigsuspend(&others);
     }
     close(ready[1]);
     char byte;
