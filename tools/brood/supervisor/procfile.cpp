@@ -54,12 +54,8 @@ loaded_config parse_procfile(std::string_view text, const std::string& file_name
         program.where = where;
         result.programs.push_back(std::move(program));
     }
-    if (result.programs.empty() && result.problems.empty()) {
-        problem none;  // built field by field: GCC 12 at -O3 warns falsely on the aggregate
-        none.where.file = file_name;
-        none.message = "no programs: add lines of the form \"name: command\"";
-        result.problems.push_back(std::move(none));
-    }
+    if (result.programs.empty() && result.problems.empty())
+        result.problems.push_back({{file_name}, "no programs: add lines of the form \"name: command\""});
     return result;
 }
 
