@@ -28,6 +28,7 @@
 #include <brood/pool.hpp>
 
 #include "measure.hpp"
+#include "python_peer.hpp"
 
 #ifndef BENCH_POOL_PYTHON_SCRIPT
 #define BENCH_POOL_PYTHON_SCRIPT "pool_python.py"
@@ -36,6 +37,7 @@
 namespace {
 
 using brood_bench::die;
+using brood_bench::python_peer;
 using brood_bench::median;
 
 using clock_type = std::chrono::steady_clock;
@@ -76,53 +78,6 @@ public:
 private:
     brood::child peer_;
     brood::unique_fd to_, from_;
-};
-
-// bench/pool_python.py --serve: one request line in, one number out.
-class python_helper {
-public:
-    python_helper(const std::string& python, const std::string& script, std::size_t workers) {
-        process_ = brood::command(python)
-                       .arg(script)
-                       .arg("--serve")
-                       .arg("--workers")
-                       .arg(std::to_string(workers))
-                       .set_stdin(brood::stdio::pipe())
-                       .set_stdout(brood::stdio::pipe())
-                       .spawn();
-        to_ = ::fdopen(process_.stdin_pipe().release(), "w");
-        from_ = ::fdopen(process_.stdout_pipe().release(), "r");
-        version_ = line();
-    }
-    ~python_helper() {
-        std::fputs("quit\n", to_);
-        std::fclose(to_);
-        std::fclose(from_);
-        process_.wait();
-    }
-    const std::string& version() const { return version_; }
-    double ask(const std::string& request) {
-        std::fprintf(to_, "%s\n", request.c_str());
-        std::fflush(to_);
-        const std::string reply = line();
-        char* end = nullptr;
-        const double value = std::strtod(reply.c_str(), &end);
-        if (end == reply.c_str()) die("python helper: " + reply);
-        return value;
-    }
-
-private:
-    std::string line() {
-        char buffer[256];
-        if (!std::fgets(buffer, sizeof buffer, from_)) die("the python helper exited");
-        std::string text(buffer);
-        while (!text.empty() && text.back() == '\n') text.pop_back();
-        return text;
-    }
-    brood::child process_;
-    FILE* to_ = nullptr;
-    FILE* from_ = nullptr;
-    std::string version_;
 };
 
 struct method {
@@ -169,10 +124,11 @@ int main(int argc, char** argv) {
 
     brood::pool<int, int> pool([](int x) { return x + 1; }, {.workers = workers});
     ping_pong pipe;
-    std::unique_ptr<python_helper> py;
+    std::unique_ptr<python_peer> py;
     if (use_python) {
-        py = std::make_unique<python_helper>(python, BENCH_POOL_PYTHON_SCRIPT, workers);
-        std::printf("peer: %s (%s), multiprocessing fork context, Pool(%zu)\n", py->version().c_str(), python.c_str(),
+        py = std::make_unique<python_peer>(python, BENCH_POOL_PYTHON_SCRIPT,
+                                           std::vector<std::string>{"--workers", std::to_string(workers)});
+        std::printf("peer: %s (%s), multiprocessing fork context, Pool(%zu)\n", py->greeting().c_str(), python.c_str(),
                     workers);
     }
     const int trips = 20'000;
