@@ -271,9 +271,7 @@ TEST_F(up, a_dependant_starts_once_its_dependency_accepts_on_its_port) {
 }
 
 TEST_F(up, a_dependant_starts_once_its_dependency_sends_ready_on_the_notify_socket) {
-    // A process of db's group says so, as sd_notify does, 300 ms after it started.
-    start("[programs.db]\ncommand = \"sleep 0.3 && " + helper("notify_send") + " READY=1 && echo notified && exec " +
-          helper("pause") + "\"\nshell = true\nready = \"notify\"\nstart_seconds = 0\n"
+    start("[programs.db]\ncommand = [\"" + helper("up_notify") + "\", \"300\"]\nready = \"notify\"\nstart_seconds = 0\n"
           "[programs.web]\ncommand = \"" + helper("pause") + "\"\ndepends_on = [\"db\"]\n");
     ASSERT_TRUE(saw("web.0 stopped -> starting"));
     const long ready = line_of("db.0 running -> ready");
