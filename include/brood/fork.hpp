@@ -4,8 +4,9 @@
 //   auto r = brood::fork_call([] { return std::string("hi"); }); r.get() == "hi"
 //   if (auto kid = brood::fork_here()) { /* parent: kid->pid() */ } else { /* child */ }
 //
-// Before forking, C stdio and the C++ standard streams are flushed, so buffered output is not
-// printed twice. A forked callable ends the child with exit_child: the parent's atexit handlers and
+// Before forking, stdout, stderr and the C++ standard streams are flushed when they hold output,
+// so buffered output is not printed twice. Flush a FILE you opened yourself before fork_here if the
+// child may write to it or leave through exit(); a forked callable's child never flushes it. A forked callable ends the child with exit_child: the parent's atexit handlers and
 // static destructors never run a second time. An exception escaping the callable prints
 // "brood: uncaught exception in forked child <pid>: <what>" to stderr and exits with
 // uncaught_exception_exit_code (70, EX_SOFTWARE from sysexits.h).
@@ -30,7 +31,8 @@ namespace brood {
 
 inline constexpr int uncaught_exception_exit_code = 70;
 
-// Flushes stdio, forks and returns the child's handle in the parent, nullopt in the child.
+// Flushes the standard streams, forks and returns the child's handle in the parent, nullopt in the
+// child. The child starts owning no children: its parent's handles are not its to wait on.
 std::optional<child> fork_here();
 
 // Flushes stdout, stderr and the C++ standard streams (those holding output) and ends this (child)

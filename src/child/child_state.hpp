@@ -21,6 +21,10 @@ struct child_state {
     unique_fd stdin_pipe, stdout_pipe, stderr_pipe;
 };
 
+// Fills in the state of a child this process just created and registers it as owned (see below).
+// For fork, whose parent allocates the state before the child exists.
+void own_child(child_state& state, pid_t pid, unique_fd pidfd);
+
 // Makes the state of a child this process just created and registers it as owned, so that
 // reap_orphans() and wait_child() hand its status to the handle. pidfd may be empty: then one is
 // opened with pidfd_open (race-free: the child is ours and not yet reaped).

@@ -1,6 +1,8 @@
 #include <brood/fork.hpp>
 
+#include <atomic>
 #include <cstdio>
+#include <memory>
 #include <iostream>
 
 #include <stdio_ext.h>
@@ -17,17 +19,6 @@
 namespace brood {
 namespace {
 
-// Buffered output not yet written would otherwise be written by both processes.
-void flush_standard_streams() noexcept {
-    try {
-        std::cout.flush();
-        std::cerr.flush();
-        std::clog.flush();
-    } catch (...) {
-    }
-    std::fflush(nullptr);
-}
-
 // Whether a stream buffer holds output not yet handed on. Reads only: pptr and pbase are
 // protected, reached through a pointer to member named in a derived class.
 struct pending_output : std::streambuf {
@@ -36,10 +27,12 @@ struct pending_output : std::streambuf {
     }
 };
 
-// What a forked child flushes on its way out: only the streams holding output. In a child every
-// page written for the first time is a copy-on-write fault (tens of µs on some hypervisors), and
-// flushing an empty stream still writes its lock; the parent flushed everything before the fork.
-// C++ streams synchronized with stdio (the default) keep no buffer of their own.
+// What is flushed before a fork, and by a forked child on its way out: only the standard streams
+// holding output; buffered output would otherwise be written by both processes. After a fork each
+// page either process writes for the first time is a copy-on-write fault (tens of µs on some
+// hypervisors), and fflush writes the lock of every stream it visits, even an empty one: checked
+// by reading, an idle stream costs nothing. C++ streams synchronized with stdio (the default) keep
+// no buffer of their own.
 void flush_pending_standard_streams() noexcept {
     try {
         for (std::ostream* stream : {&std::cout, &std::cerr, &std::clog})
@@ -50,15 +43,36 @@ void flush_pending_standard_streams() noexcept {
         if (::__fpending(file) > 0) std::fflush(file);
 }
 
+// A forked child keeps the state its parent allocated for the child's handle, for its own next
+// fork: freeing it in the child would write two more of the parent's pages, each then copied.
+// Kept in a global so the allocation stays reachable (LeakSanitizer, exit without _exit).
+std::atomic<detail::child_state*> spare_state{nullptr};
+
+std::unique_ptr<detail::child_state> new_child_state() {
+    // Read first: an exchange would write the page, in every parent, after every fork.
+    if (spare_state.load(std::memory_order_relaxed) != nullptr)
+        if (detail::child_state* spare = spare_state.exchange(nullptr))
+            return std::unique_ptr<detail::child_state>(spare);
+    return std::make_unique<detail::child_state>();
+}
+
 }  // namespace
 
 std::optional<child> fork_here() {
-    flush_standard_streams();
+    flush_pending_standard_streams();
+    // Allocated before the fork: allocating writes the allocator's pages as well, and a page the
+    // parent writes while the new child still shares it is copied, with a TLB flush on every CPU
+    // the process ran on.
+    auto state = new_child_state();
     const pid_t pid = ::fork();
     if (pid == -1) throw_errno(errno, "fork");
-    if (pid == 0) return std::nullopt;
+    if (pid == 0) {
+        spare_state.store(state.release());
+        return std::nullopt;
+    }
     try {
-        return child(detail::make_child_state(pid, unique_fd()));
+        detail::own_child(*state, pid, unique_fd());
+        return child(std::move(state));
     } catch (...) {
         // Without a handle nobody would reap it.
         ::kill(pid, SIGKILL);
