@@ -5,10 +5,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <thread>
 
 using namespace brood;
 
@@ -67,6 +70,46 @@ TEST(fork, a_cpp_stream_with_its_own_buffer_is_printed_once_and_not_lost) {
         std::cout << "after wait;" << std::flush;
     });
     EXPECT_EQ(text, "before fork;in child;after wait;");
+}
+
+// A FILE of the caller's own is not flushed at the fork; the child leaves through _exit, which
+// drops the child's copy of the buffer, so what it held is written once, by the parent.
+TEST(fork, output_pending_in_a_file_of_ones_own_is_written_once) {
+    char path[] = "/tmp/brood-test-fork-XXXXXX";
+    const int fd = ::mkstemp(path);
+    ASSERT_NE(fd, -1);
+    std::FILE* file = ::fdopen(fd, "w");
+    ASSERT_NE(file, nullptr);
+    std::fputs("pending;", file);
+    EXPECT_EQ(brood::fork([] {}).wait().code(), 0);
+    std::fclose(file);
+    std::FILE* back = std::fopen(path, "r");
+    ASSERT_NE(back, nullptr);
+    char text[64] = {};
+    const std::size_t n = std::fread(text, 1, sizeof text - 1, back);
+    std::fclose(back);
+    ::unlink(path);
+    EXPECT_EQ(std::string(text, n), "pending;");
+}
+
+// Another thread inside the child registry at the moment of a fork must not leave the child's
+// registry locked: the child forks again, which registers its own child.
+TEST(fork, a_child_can_fork_while_the_parent_has_another_thread_in_the_registry) {
+    child sleeping = brood::fork([] { ::pause(); });
+    std::atomic<bool> stop{false};
+    std::thread busy([&] {
+        while (!stop.load()) (void)sleeping.try_wait();  // takes the registry's lock each time
+    });
+    int nested_ok = 0;
+    for (int i = 0; i < 100; ++i) {
+        child c = brood::fork([] { return brood::fork([] { return 3; }).wait().code().value_or(-1); });
+        if (auto status = c.wait_for(std::chrono::seconds(10)); status && status->code() == 3) ++nested_ok;
+    }
+    stop = true;
+    busy.join();
+    EXPECT_EQ(nested_ok, 100);
+    sleeping.kill();
+    sleeping.wait();
 }
 
 TEST(fork, atexit_handlers_do_not_run_in_the_child) {
