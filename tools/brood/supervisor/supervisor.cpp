@@ -234,9 +234,24 @@ private:
         if (phase_ == phase::running) {
             finish_reloaded_programs();
             start_waiting();
+            give_back_start_up_code();
         } else if (phase_ == phase::stopping) {
             advance_shutdown();
         }
+    }
+
+    // Starting programs (spawns, cgroups, log files, readiness) runs code the settled loop does not
+    // need: its pages are given back as run() gives back parsing's, once every program is through
+    // its start, the first time after start-up and after each reload. Not after every restart: a
+    // restart would then fault the code back in.
+    void give_back_start_up_code() {
+        if (!start_up_code_held_ || !waiting_.empty()) return;
+        for (const auto& slot : slots_)
+            for (const auto& i : slot->instances)
+                if (i->current() == state::starting || i->current() == state::stopping || i->current() == state::backoff)
+                    return;
+        start_up_code_held_ = false;
+        cli::drop_startup_pages();
     }
 
     void start_waiting() {
@@ -486,6 +501,7 @@ private:
         }
         for (const std::string& name : diff.added)
             if (program_slot* slot = find_program(name); slot->config.autostart) start_program(*slot);
+        start_up_code_held_ = true;
         settle_soon();
         return {{"added", diff.added}, {"removed", diff.removed}, {"changed", diff.changed}, {"unchanged", diff.unchanged}};
     }
@@ -507,6 +523,7 @@ private:
     int exit_code_ = 0;
     std::optional<int> essential_code_;
     bool settle_posted_ = false;
+    bool start_up_code_held_ = true;  // see give_back_start_up_code
     // Last: destroyed first, while the loop they are registered in still exists.
     std::optional<notify_socket> notify_;
     std::optional<control::server> control_;
