@@ -3,11 +3,12 @@
 //   spawn_memory [--sizes 0,1,4] [--rounds R] [--batch-ms MS] [--python PY | --no-python]
 //                [--data FILE] [program]
 //
-// For each size the driver maps that much anonymous memory and writes every page, starts
-// bench/spawn_python.py --serve --hold-gib <size> (a Python parent holding a touched bytearray of the
-// same size), then runs interleaved rounds (order rotated every round) of spawn+wait of the program
-// (default: the static no-op) by:
-//   floor (clone3 VM|VFORK|PIDFD), brood::command, glibc posix_spawn, fork+execve, Python subprocess.run
+// For each size the driver maps that much anonymous memory and writes every page, then runs
+// interleaved rounds (order rotated every round) of spawn+wait of the program (default: the static
+// no-op) by: floor (clone3 VM|VFORK|PIDFD), brood::command, glibc posix_spawn, fork+execve. It then
+// frees its memory and starts bench/spawn_python.py --serve --hold-gib <size> (a Python parent
+// holding a touched bytearray of the same size) to time Python's subprocess.run: each parent holds
+// its memory alone.
 // fork copies the parent's page tables, so its cost grows with the memory; the others share the
 // parent's memory until exec and should stay flat. Reports medians of the batch means, each
 // method's figure ÷ its own 0 GiB figure, and writes FILE (gnuplot data, for
@@ -165,39 +166,8 @@ int main(int argc, char** argv) {
     std::vector<row> rows;
     std::vector<std::string> names, keys;
 
-    for (double gib : sizes) {
-        auto t0 = clock_type::now();
-        touched_memory held(gib);
-        std::unique_ptr<python_helper> py;
-        std::ostringstream hold;  // the helper holds as much memory as this driver
-        hold << gib;
-        if (use_python) py = std::make_unique<python_helper>(python, BENCH_PYTHON_SCRIPT, std::vector<std::string>{"--hold-gib", hold.str()});
-        std::chrono::duration<double> setup = clock_type::now() - t0;
-        std::printf("\n%g GiB: driver RSS %ld MiB", gib, rss_kib() / 1024);
-        if (py) std::printf(", Python %s RSS %ld MiB", py->version().c_str(), py->rss_kib() / 1024);
-        std::printf(" (touched in %.1f s)\n", setup.count());
-
-        std::vector<method> ms;
-        ms.push_back({"floor: clone3(VM,VFORK,PIDFD) + execve", "floor", [&](int n) {
-                          return timed(n, [&] { check(floor_spawn_wait(path, child_argv, environ), "floor"); });
-                      }});
-        ms.push_back({"brood::command", "brood", [&](int n) {
-                          return timed(n, [&] {
-                              brood::wait_status st = brood::command(program).spawn().wait();
-                              if (!st.success()) die("brood: " + st.to_string());
-                          });
-                      }});
-        ms.push_back({"glibc posix_spawn", "posix_spawn", [&](int n) {
-                          return timed(n, [&] { check(raw_posix_spawn_wait(path, child_argv, environ), "posix_spawn"); });
-                      }});
-        ms.push_back({"fork + execve", "fork_exec", [&](int n) {
-                          return timed(n, [&] { check(raw_fork_exec_wait(path, child_argv, environ), "fork"); });
-                      }});
-        if (py) {
-            python_helper* h = py.get();
-            ms.push_back({"Python " + h->version() + " subprocess.run", "python_subprocess",
-                          [h, &program](int n) { return h->run("subprocess.run", n, program); }});
-        }
+    // Interleaved rounds, the order rotated every round, after sizing each method's batch.
+    auto measure = [&](std::vector<method>& ms) {
         for (auto& m : ms) {
             m.batch(1);
             m.n = std::clamp(static_cast<int>(batch_ms * 1000.0 / std::max(m.batch(2), 1.0)), 3, 2000);
@@ -207,6 +177,49 @@ int main(int argc, char** argv) {
                 method& m = ms[(k + static_cast<std::size_t>(r)) % ms.size()];
                 m.samples.push_back(m.batch(m.n));
             }
+    };
+
+    for (double gib : sizes) {
+        // Each parent holds its memory alone: the driver while it measures its own methods, then the
+        // Python helper. Holding both at once (2 × 4 GiB) slowed every vfork-style method here, the
+        // raw clone3 floor included, by 1.3 to 1.8×, which the driver alone does not see.
+        std::vector<method> ms;
+        {
+            auto t0 = clock_type::now();
+            touched_memory held(gib);
+            std::chrono::duration<double> setup = clock_type::now() - t0;
+            std::printf("\n%g GiB: driver RSS %ld MiB (touched in %.1f s)\n", gib, rss_kib() / 1024, setup.count());
+            ms.push_back({"floor: clone3(VM,VFORK,PIDFD) + execve", "floor", [&](int n) {
+                              return timed(n, [&] { check(floor_spawn_wait(path, child_argv, environ), "floor"); });
+                          }});
+            ms.push_back({"brood::command", "brood", [&](int n) {
+                              return timed(n, [&] {
+                                  brood::wait_status st = brood::command(program).spawn().wait();
+                                  if (!st.success()) die("brood: " + st.to_string());
+                              });
+                          }});
+            ms.push_back({"glibc posix_spawn", "posix_spawn", [&](int n) {
+                              return timed(n, [&] { check(raw_posix_spawn_wait(path, child_argv, environ), "posix_spawn"); });
+                          }});
+            ms.push_back({"fork + execve", "fork_exec", [&](int n) {
+                              return timed(n, [&] { check(raw_fork_exec_wait(path, child_argv, environ), "fork"); });
+                          }});
+            measure(ms);
+        }
+        if (use_python) {
+            std::ostringstream hold;  // the helper holds as much memory as the driver did
+            hold << gib;
+            python_helper py(python, BENCH_PYTHON_SCRIPT, std::vector<std::string>{"--hold-gib", hold.str()});
+            std::printf("  then Python %s alone, RSS %ld MiB\n", py.version().c_str(), py.rss_kib() / 1024);
+            std::vector<method> python_ms;
+            python_ms.push_back({"Python " + py.version() + " subprocess.run", "python_subprocess",
+                                 [&py, &program](int n) { return py.run("subprocess.run", n, program); }});
+            measure(python_ms);
+            for (auto& m : python_ms) {
+                m.batch = nullptr;  // the helper is gone after this scope
+                ms.push_back(std::move(m));
+            }
+        }
         std::printf("  spawns per batch:");
         for (auto& m : ms) std::printf(" %s %d;", m.key.c_str(), m.n);
         std::printf("\n");
