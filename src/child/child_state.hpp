@@ -1,6 +1,7 @@
 // What a brood::child owns. Internal: spawn and fork fill it in, child and the reaper read it.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 
@@ -19,11 +20,11 @@ struct child_state {
     std::optional<wait_status> final_status;  // set once reaped; see registry.hpp for locking
     drop_policy policy{};
     unique_fd stdin_pipe, stdout_pipe, stderr_pipe;
-};
 
-// Fills in the state of a child this process just created and registers it as owned (see below).
-// For fork, whose parent allocates the state before the child exists.
-void own_child(child_state& state, pid_t pid, unique_fd pidfd);
+    // From a pool of the child module's own (state_pool.cpp), which costs a fork fewer copied pages.
+    static void* operator new(std::size_t size);
+    static void operator delete(void* state) noexcept;
+};
 
 // Makes the state of a child this process just created and registers it as owned, so that
 // reap_orphans() and wait_child() hand its status to the handle. pidfd may be empty: then one is

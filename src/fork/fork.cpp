@@ -1,8 +1,6 @@
 #include <brood/fork.hpp>
 
-#include <atomic>
 #include <cstdio>
-#include <memory>
 #include <iostream>
 
 #include <stdio_ext.h>
@@ -27,6 +25,16 @@ struct pending_output : std::streambuf {
     }
 };
 
+// Whether a FILE holds output not yet written. glibc's FILE is public: reading its buffer pointers
+// runs no libc code, whose pages a forked child would first have to fault in.
+bool holds_output(std::FILE* file) noexcept {
+#if defined(__GLIBC__)
+    return file->_IO_write_ptr > file->_IO_write_base;
+#else
+    return ::__fpending(file) > 0;
+#endif
+}
+
 // What is flushed before a fork, and by a forked child on its way out: only the standard streams
 // holding output; buffered output would otherwise be written by both processes. After a fork each
 // page either process writes for the first time is a copy-on-write fault (tens of µs on some
@@ -40,39 +48,18 @@ void flush_pending_standard_streams() noexcept {
     } catch (...) {
     }
     for (std::FILE* file : {stdout, stderr})
-        if (::__fpending(file) > 0) std::fflush(file);
-}
-
-// A forked child keeps the state its parent allocated for the child's handle, for its own next
-// fork: freeing it in the child would write two more of the parent's pages, each then copied.
-// Kept in a global so the allocation stays reachable (LeakSanitizer, exit without _exit).
-std::atomic<detail::child_state*> spare_state{nullptr};
-
-std::unique_ptr<detail::child_state> new_child_state() {
-    // Read first: an exchange would write the page, in every parent, after every fork.
-    if (spare_state.load(std::memory_order_relaxed) != nullptr)
-        if (detail::child_state* spare = spare_state.exchange(nullptr))
-            return std::unique_ptr<detail::child_state>(spare);
-    return std::make_unique<detail::child_state>();
+        if (holds_output(file)) std::fflush(file);
 }
 
 }  // namespace
 
 std::optional<child> fork_here() {
     flush_pending_standard_streams();
-    // Allocated before the fork: allocating writes the allocator's pages as well, and a page the
-    // parent writes while the new child still shares it is copied, with a TLB flush on every CPU
-    // the process ran on.
-    auto state = new_child_state();
     const pid_t pid = ::fork();
     if (pid == -1) throw_errno(errno, "fork");
-    if (pid == 0) {
-        spare_state.store(state.release());
-        return std::nullopt;
-    }
+    if (pid == 0) return std::nullopt;
     try {
-        detail::own_child(*state, pid, unique_fd());
-        return child(std::move(state));
+        return child(detail::make_child_state(pid, unique_fd()));
     } catch (...) {
         // Without a handle nobody would reap it.
         ::kill(pid, SIGKILL);

@@ -1,0 +1,65 @@
+// Where handle states come from: slabs of this module's own, with the free list on the
+// fork_private page. Taking a state from malloc and giving it back writes three more pages than the
+// state itself (the allocator's cache, the chunk's neighbour, errno), and after a fork each page
+// written is copied; a pool whose roots a forked child does not inherit costs only the state's page.
+#include <cstddef>
+#include <new>
+
+#include <sys/mman.h>
+
+#include "child/child_state.hpp"
+#include "child/fork_private.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(address, size) ((void)(address), (void)(size))
+#define ASAN_UNPOISON_MEMORY_REGION(address, size) ((void)(address), (void)(size))
+#endif
+
+namespace brood::detail {
+namespace {
+
+// Slabs are ordinary memory, inherited by a forked child: the copies of its parent's handles there
+// still read their states. Never unmapped: a slab outlives any one state in it.
+constexpr std::size_t slab_bytes = 64 * 1024;
+constexpr std::size_t state_bytes = (sizeof(child_state) + alignof(std::max_align_t) - 1) & ~(alignof(std::max_align_t) - 1);
+
+struct free_state {
+    free_state* next;
+};
+static_assert(sizeof(free_state) <= state_bytes);
+
+void* carve(fork_private& page) {
+    if (page.unused == page.unused_end) {
+        void* slab = ::mmap(nullptr, slab_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (slab == MAP_FAILED) throw std::bad_alloc();
+        page.unused = static_cast<char*>(slab);
+        page.unused_end = page.unused + slab_bytes / state_bytes * state_bytes;
+    }
+    void* state = page.unused;
+    page.unused += state_bytes;
+    return state;
+}
+
+}  // namespace
+
+void* child_state::operator new(std::size_t size) {
+    if (size > state_bytes) throw std::bad_alloc();  // no type derives from child_state
+    fork_private_lock page;
+    auto* state = static_cast<free_state*>(page->free_states);
+    if (state == nullptr) return carve(*page);
+    ASAN_UNPOISON_MEMORY_REGION(state, state_bytes);
+    page->free_states = state->next;
+    return state;
+}
+
+void child_state::operator delete(void* state) noexcept {
+    if (state == nullptr) return;
+    fork_private_lock page;
+    static_cast<free_state*>(state)->next = static_cast<free_state*>(page->free_states);
+    page->free_states = state;
+    ASAN_POISON_MEMORY_REGION(state, state_bytes);
+}
+
+}  // namespace brood::detail
