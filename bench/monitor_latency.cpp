@@ -8,8 +8,9 @@
 // untimed. Median and p99 in microseconds. Reference: the same stop seen by a blocking
 // waitid(P_PID, WSTOPPED), the floor for any user-space monitor.
 //
-// Memory per watched child, for n adopted sleepers: user space from mallinfo2 (the child handle
-// itself, then what the monitor adds), kernel from /proc/slabinfo (pidfd: file, pidfs inode and
+// Memory per watched child, for n adopted sleepers: user space from RssAnon (the child handles,
+// whose states come from brood's own slabs and its registry from a mapping of its own, neither of
+// which malloc counts; then what the monitor adds), kernel from /proc/slabinfo (pidfd: file, pidfs inode and
 // dentry; epoll: epitem), as active objects x object size.
 #include <algorithm>
 #include <chrono>
@@ -22,7 +23,6 @@
 #include <string>
 #include <vector>
 
-#include <malloc.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -103,7 +103,12 @@ std::map<std::string, long long> slab_bytes() {
     return out;
 }
 
-long long heap_bytes() { return static_cast<long long>(::mallinfo2().uordblks); }
+long long heap_bytes() {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("RssAnon:", 0) == 0) return std::atoll(line.c_str() + 8) * 1024;
+    return 0;
+}
 
 void print_slab_delta(const char* what, const std::map<std::string, long long>& before,
                       const std::map<std::string, long long>& after, std::size_t n) {
@@ -136,7 +141,7 @@ void memory_per_child(std::size_t n, bool stops) {
         // heap1 - heap0 also holds the caller's vector of n handles, which is not part of the cost.
         const double state = static_cast<double>(heap1 - heap0) * per - static_cast<double>(sizeof(brood::child));
         const double own = static_cast<double>(heap2 - heap1) * per;
-        std::printf("  user space: child state %.0f B (brood::child's heap state + registry entry)"
+        std::printf("  user space: child state %.0f B (brood::child's state + registry entry)"
                     " + monitor %.0f B (slot + pid index) = %.0f B\n",
                     state, own, state + own);
         print_slab_delta("pidfd", slab0, slab1, n);
