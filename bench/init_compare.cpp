@@ -13,6 +13,9 @@
 // Prints Markdown tables, with the machine and its load, for docs/benchmarks.md.
 //
 //   init_compare [--runs N] [--rounds N] [--storm N] [--storm-trials N] [--brood PATH]
+//                [--sections idle,startup,storm,behaviour] [--inits brood,tini,...]
+// --inits keeps the inits whose names start with one of the words (brood, tini, tini-static,
+// dumb-init, catatonit); --sections runs only those parts, as for a longer storm of two inits.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -55,7 +58,30 @@ struct settings {
     int idle_trials = 3;
     std::string brood = BENCH_BROOD_PATH;
     std::string helpers = BENCH_INIT_HELPERS;
+    std::vector<std::string> sections = {"idle", "startup", "storm", "behaviour"};
+    std::vector<std::string> inits;  // empty: every init found
 };
+
+std::vector<std::string> words(const std::string& list) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (std::size_t comma; (comma = list.find(',', start)) != std::string::npos; start = comma + 1)
+        out.push_back(list.substr(start, comma - start));
+    out.push_back(list.substr(start));
+    return out;
+}
+
+bool listed(const std::vector<std::string>& list, const std::string& word) {
+    return std::find(list.begin(), list.end(), word) != list.end();
+}
+
+// Whether an init's name ("tini-static -s") is the word or starts with it and a space.
+bool chosen(const settings& s, const std::string& name) {
+    if (s.inits.empty()) return true;
+    return std::any_of(s.inits.begin(), s.inits.end(), [&](const std::string& w) {
+        return name == w || name.rfind(w + " ", 0) == 0;
+    });
+}
 
 bool in_path(const std::string& program) {
     if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0;
@@ -253,8 +279,11 @@ int main(int argc, char** argv) {
         else if (flag == "--storm") s.storm = std::atol(argv[i + 1]);
         else if (flag == "--storm-trials") s.storm_trials = std::atoi(argv[i + 1]);
         else if (flag == "--brood") s.brood = argv[i + 1];
+        else if (flag == "--sections") s.sections = words(argv[i + 1]);
+        else if (flag == "--inits") s.inits = words(argv[i + 1]);
         else {
-            std::fprintf(stderr, "usage: init_compare [--runs N] [--rounds N] [--storm N] [--storm-trials N] [--brood PATH]\n");
+            std::fprintf(stderr, "usage: init_compare [--runs N] [--rounds N] [--storm N] [--storm-trials N] [--brood PATH]"
+                                 " [--sections idle,startup,storm,behaviour] [--inits brood,tini,...]\n");
             return 2;
         }
     }
@@ -268,55 +297,64 @@ int main(int argc, char** argv) {
              {"tini-static -s", {"tini-static", "-s", "--"}},
              {"dumb-init", {"dumb-init"}},
              {"catatonit", {"catatonit", "--"}}}) {
+        if (!chosen(s, candidate.name)) continue;
         if (in_path(candidate.prefix.front())) inits.push_back(candidate);
         else std::fprintf(stderr, "init_compare: %s not found, left out\n", candidate.prefix.front().c_str());
     }
     machine(s);
 
-    std::printf("### Idle: memory and wake-ups while the program sleeps (median of %d)\n\n", s.idle_trials);
-    std::printf("| init | VmRSS KiB | peak while idle KiB | RssAnon KiB | RssFile KiB | VmHWM since exec KiB | "
-                "wake-ups/s idle |\n|---|---:|---:|---:|---:|---:|---:|\n");
-    for (const auto& init : inits) {
-        const idle_figures f = idle(init, s);
-        std::printf("| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f |\n", init.name.c_str(), f.rss_kib, f.idle_peak_kib,
-                    f.anon_kib, f.file_kib, f.hwm_kib, f.wakeups_per_s);
+    if (listed(s.sections, "idle")) {
+        std::printf("### Idle: memory and wake-ups while the program sleeps (median of %d)\n\n", s.idle_trials);
+        std::printf("| init | VmRSS KiB | peak while idle KiB | RssAnon KiB | RssFile KiB | VmHWM since exec KiB | "
+                    "wake-ups/s idle |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        for (const auto& init : inits) {
+            const idle_figures f = idle(init, s);
+            std::printf("| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f |\n", init.name.c_str(), f.rss_kib, f.idle_peak_kib,
+                        f.anon_kib, f.file_kib, f.hwm_kib, f.wakeups_per_s);
+            std::fflush(stdout);
+        }
+    }
+
+    if (listed(s.sections, "startup")) {
+        std::printf("\n### Start-up: INIT /bin/true, %d runs each (median)\n\n", s.runs * s.rounds);
+        std::vector<init_under_test> methods = {{"/bin/true directly", {}}};
+        methods.insert(methods.end(), inits.begin(), inits.end());
+        const std::vector<double> medians = startup(methods, s);
+        std::printf("| method | median µs | ratio to /bin/true | overhead µs |\n|---|---:|---:|---:|\n");
+        for (std::size_t m = 0; m < methods.size(); ++m)
+            std::printf("| %s | %.0f | %.2f | %.0f |\n", methods[m].name.c_str(), medians[m], medians[m] / medians[0],
+                        medians[m] - medians[0]);
         std::fflush(stdout);
     }
 
-    std::printf("\n### Start-up: INIT /bin/true, %d runs each (median)\n\n", s.runs * s.rounds);
-    std::vector<init_under_test> methods = {{"/bin/true directly", {}}};
-    methods.insert(methods.end(), inits.begin(), inits.end());
-    const std::vector<double> medians = startup(methods, s);
-    std::printf("| method | median µs | ratio to /bin/true | overhead µs |\n|---|---:|---:|---:|\n");
-    for (std::size_t m = 0; m < methods.size(); ++m)
-        std::printf("| %s | %.0f | %.2f | %.0f |\n", methods[m].name.c_str(), medians[m], medians[m] / medians[0],
-                    medians[m] - medians[0]);
-    std::fflush(stdout);
-
-    std::printf("\n### Reaping storm: %ld orphaned zombies at once, init as PID 1 (%d trials each, interleaved)\n\n",
-                s.storm, s.storm_trials);
-    std::printf("| init | reaped all in ms (median) | min | max | zombies left | (forking them took ms) |\n"
-                "|---|---:|---:|---:|---:|---:|\n");
-    const std::vector<storm_figures> storm = storms(inits, s);
-    for (std::size_t i = 0; i < inits.size(); ++i) {
-        const storm_figures& f = storm[i];
-        if (f.failed || f.reap_ms.empty()) {
-            std::printf("| %s | failed (see stderr) | | | | |\n", inits[i].name.c_str());
-            continue;
+    if (listed(s.sections, "storm")) {
+        std::printf("\n### Reaping storm: %ld orphaned zombies at once, init as PID 1 (%d trials each, interleaved)\n\n",
+                    s.storm, s.storm_trials);
+        std::printf("| init | reaped all in ms (median) | min | max | zombies left | (forking them took ms) |\n"
+                    "|---|---:|---:|---:|---:|---:|\n");
+        const std::vector<storm_figures> storm = storms(inits, s);
+        for (std::size_t i = 0; i < inits.size(); ++i) {
+            const storm_figures& f = storm[i];
+            if (f.failed || f.reap_ms.empty()) {
+                std::printf("| %s | failed (see stderr) | | | | |\n", inits[i].name.c_str());
+                continue;
+            }
+            std::printf("| %s | %.1f | %.1f | %.1f | %ld | %.0f |\n", inits[i].name.c_str(), median(f.reap_ms),
+                        *std::min_element(f.reap_ms.begin(), f.reap_ms.end()),
+                        *std::max_element(f.reap_ms.begin(), f.reap_ms.end()), f.left, median(f.spawn_ms));
         }
-        std::printf("| %s | %.1f | %.1f | %.1f | %ld | %.0f |\n", inits[i].name.c_str(), median(f.reap_ms),
-                    *std::min_element(f.reap_ms.begin(), f.reap_ms.end()),
-                    *std::max_element(f.reap_ms.begin(), f.reap_ms.end()), f.left, median(f.spawn_ms));
+        std::fflush(stdout);
     }
-    std::fflush(stdout);
 
-    std::printf("\n### Behaviour (not PID 1)\n\n");
-    std::printf("| init | program killed by SIGTERM | program not found | not executable | processes left behind |\n"
-                "|---|---:|---:|---:|---:|\n");
-    for (const auto& init : inits) {
-        const behaviour b = check(init, s);
-        std::printf("| %s | %d | %d | %d | %zu |\n", init.name.c_str(), b.killed_by_term, b.not_found, b.not_executable,
-                    b.left_behind);
+    if (listed(s.sections, "behaviour")) {
+        std::printf("\n### Behaviour (not PID 1)\n\n");
+        std::printf("| init | program killed by SIGTERM | program not found | not executable | processes left behind |\n"
+                    "|---|---:|---:|---:|---:|\n");
+        for (const auto& init : inits) {
+            const behaviour b = check(init, s);
+            std::printf("| %s | %d | %d | %d | %zu |\n", init.name.c_str(), b.killed_by_term, b.not_found, b.not_executable,
+                        b.left_behind);
+        }
     }
     double load[3] = {};
     ::getloadavg(load, 3);
