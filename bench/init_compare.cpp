@@ -21,7 +21,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -38,12 +37,17 @@
 
 #include <brood/brood.hpp>
 
+#include "measure.hpp"
+
 extern char** environ;
 
 namespace {
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
+using brood_bench::median;
+using brood_bench::split_list;
+using brood_bench::status_field;
 
 struct init_under_test {
     std::string name;
@@ -61,15 +65,6 @@ struct settings {
     std::vector<std::string> sections = {"idle", "startup", "storm", "behaviour"};
     std::vector<std::string> inits;  // empty: every init found
 };
-
-std::vector<std::string> words(const std::string& list) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    for (std::size_t comma; (comma = list.find(',', start)) != std::string::npos; start = comma + 1)
-        out.push_back(list.substr(start, comma - start));
-    out.push_back(list.substr(start));
-    return out;
-}
 
 bool listed(const std::vector<std::string>& list, const std::string& word) {
     return std::find(list.begin(), list.end(), word) != list.end();
@@ -123,19 +118,6 @@ int wait_code(pid_t pid) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-// A numeric field of /proc/PID/status ("VmRSS", "voluntary_ctxt_switches"...); -1 if absent.
-long status_field(pid_t pid, const std::string& field) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(status, line);)
-        if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
-    return -1;
-}
-
 // Reaps whatever the driver (a subreaper) was handed.
 void reap_strays() {
     for (pid_t kid : brood::proc::children_of(::getpid())) {
@@ -177,18 +159,18 @@ idle_figures idle(const init_under_test& init, const settings& s) {
             std::this_thread::sleep_for(1ms);
         }
         std::this_thread::sleep_for(300ms);  // settled: nothing happens from now on
-        rss.push_back(static_cast<double>(status_field(pid, "VmRSS")));
-        hwm.push_back(static_cast<double>(status_field(pid, "VmHWM")));
-        anon.push_back(static_cast<double>(status_field(pid, "RssAnon")));
-        file.push_back(static_cast<double>(status_field(pid, "RssFile")));
-        const long before = status_field(pid, "voluntary_ctxt_switches") + status_field(pid, "nonvoluntary_ctxt_switches");
+        rss.push_back(static_cast<double>(status_field("VmRSS", pid)));
+        hwm.push_back(static_cast<double>(status_field("VmHWM", pid)));
+        anon.push_back(static_cast<double>(status_field("RssAnon", pid)));
+        file.push_back(static_cast<double>(status_field("RssFile", pid)));
+        const long before = status_field("voluntary_ctxt_switches", pid) + status_field("nonvoluntary_ctxt_switches", pid);
         long peak = 0;  // reading /proc/PID/status does not wake the init
         for (int i = 0; i < 30; ++i) {
-            peak = std::max(peak, status_field(pid, "VmRSS"));
+            peak = std::max(peak, status_field("VmRSS", pid));
             std::this_thread::sleep_for(100ms);
         }
         idle_peak.push_back(static_cast<double>(peak));
-        const long after = status_field(pid, "voluntary_ctxt_switches") + status_field(pid, "nonvoluntary_ctxt_switches");
+        const long after = status_field("voluntary_ctxt_switches", pid) + status_field("nonvoluntary_ctxt_switches", pid);
         wakeups.push_back(static_cast<double>(after - before) / 3.0);
         ::kill(pid, SIGTERM);  // forwarded to sleep, which ends, and so does the init
         wait_code(pid);
@@ -279,8 +261,8 @@ int main(int argc, char** argv) {
         else if (flag == "--storm") s.storm = std::atol(argv[i + 1]);
         else if (flag == "--storm-trials") s.storm_trials = std::atoi(argv[i + 1]);
         else if (flag == "--brood") s.brood = argv[i + 1];
-        else if (flag == "--sections") s.sections = words(argv[i + 1]);
-        else if (flag == "--inits") s.inits = words(argv[i + 1]);
+        else if (flag == "--sections") s.sections = split_list(argv[i + 1]);
+        else if (flag == "--inits") s.inits = split_list(argv[i + 1]);
         else {
             std::fprintf(stderr, "usage: init_compare [--runs N] [--rounds N] [--storm N] [--storm-trials N] [--brood PATH]"
                                  " [--sections idle,startup,storm,behaviour] [--inits brood,tini,...]\n");

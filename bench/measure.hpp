@@ -1,16 +1,18 @@
-// What the bench drivers share: leaving with a message, timing a batch, quantiles of samples, and
-// reading a comma-separated list of sizes from the command line.
+// What the bench drivers share: leaving with a message, timing a batch, quantiles of samples,
+// reading a comma-separated list of sizes from the command line, and a field of /proc/PID/status.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <errno.h>  // program_invocation_short_name
+#include <sys/types.h>
 
 namespace brood_bench {
 
@@ -40,15 +42,31 @@ inline double quantile(std::vector<double> samples, double q) {
 
 inline double median(std::vector<double> samples) { return quantile(std::move(samples), 0.5); }
 
-// "100,1000,10000" -> {100, 1000, 10000}; throws std::invalid_argument on a word that is no number.
-inline std::vector<std::size_t> parse_sizes(const std::string& text) {
-    std::vector<std::size_t> out;
+// "brood,tini" -> {"brood", "tini"}.
+inline std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> out;
     for (std::size_t start = 0;;) {
         const std::size_t comma = text.find(',', start);
-        out.push_back(std::stoul(text.substr(start, comma - start)));
+        out.push_back(text.substr(start, comma - start));
         if (comma == std::string::npos) return out;
         start = comma + 1;
     }
+}
+
+// "100,1000,10000" -> {100, 1000, 10000}; throws std::invalid_argument on a word that is no number.
+inline std::vector<std::size_t> parse_sizes(const std::string& text) {
+    std::vector<std::size_t> out;
+    for (const std::string& word : split_list(text)) out.push_back(std::stoul(word));
+    return out;
+}
+
+// A numeric field of /proc/PID/status ("VmRSS", "RssAnon", "voluntary_ctxt_switches"...; sizes in
+// KiB) of pid, or of this process when pid is 0; -1 if absent.
+inline long status_field(const std::string& field, pid_t pid = 0) {
+    std::ifstream status(pid == 0 ? std::string("/proc/self/status") : "/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
+    return -1;
 }
 
 }  // namespace brood_bench

@@ -16,9 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <ranges>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -38,6 +36,7 @@
 namespace {
 
 using brood_bench::die;
+using brood_bench::median;
 
 using clock_type = std::chrono::steady_clock;
 
@@ -45,18 +44,6 @@ double ms_since(clock_type::time_point t0) {
     return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t m = v.size() / 2;
-    return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
-long status_kib(const std::string& key) {
-    std::ifstream status("/proc/self/status");
-    for (std::string line; std::getline(status, line);)
-        if (line.rfind(key + ":", 0) == 0) return std::strtol(line.c_str() + key.size() + 1, nullptr, 10);
-    return -1;
-}
 
 // bytes of written anonymous memory, in 4 KiB pages or (huge) in transparent huge pages.
 class held_memory {
@@ -105,8 +92,7 @@ int main(int argc, char** argv) {
         else if (a == "--rounds" && i + 1 < argc) rounds = std::atoi(argv[++i]);
         else if (a == "--gib" && i + 1 < argc) {
             sizes.clear();
-            std::stringstream list(argv[++i]);
-            for (std::string item; std::getline(list, item, ',');) sizes.push_back(std::atof(item.c_str()));
+            for (const std::string& item : brood_bench::split_list(argv[++i])) sizes.push_back(std::atof(item.c_str()));
         } else {
             die("usage: pool_fork_cost [--workers N] [--rounds R] [--gib 0,1,4]");
         }
@@ -146,7 +132,7 @@ int main(int argc, char** argv) {
                 if (out.back() != 2) die("wrong parallel_map result");
             }
             std::printf("| %.0f GiB | %s | %ld KiB | %.0f µs | %.1f ms | %.1f ms | %.1f ms |\n", gib,
-                        gib == 0 ? "-" : huge ? "2 MiB (THP)" : "4 KiB", status_kib("VmPTE"), median(fork_us),
+                        gib == 0 ? "-" : huge ? "2 MiB (THP)" : "4 KiB", brood_bench::status_field("VmPTE"), median(fork_us),
                         median(start_ms), median(ready_ms), median(map_ms));
             std::fflush(stdout);
         }

@@ -61,14 +61,6 @@ using brood_bench::quantile;
 
 using clock_type = std::chrono::steady_clock;
 
-long rss_kib() {
-    std::ifstream f("/proc/self/status");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-    return -1;
-}
-
 std::string read_first_line(const char* path) {
     std::ifstream f(path);
     std::string s;
@@ -131,8 +123,7 @@ int main(int argc, char** argv) {
         };
         if (a == "--sizes") {
             sizes.clear();
-            std::stringstream ss(value());
-            for (std::string item; std::getline(ss, item, ',');) sizes.push_back(std::atof(item.c_str()));
+            for (const std::string& item : brood_bench::split_list(value())) sizes.push_back(std::atof(item.c_str()));
         } else if (a == "--rounds") rounds = std::atoi(value().c_str());
         else if (a == "--batch-ms") batch_ms = std::atof(value().c_str());
         else if (a == "--python") python = value();
@@ -188,7 +179,7 @@ int main(int argc, char** argv) {
             auto t0 = clock_type::now();
             touched_memory held(gib);
             std::chrono::duration<double> setup = clock_type::now() - t0;
-            std::printf("\n%g GiB: driver RSS %ld MiB (touched in %.1f s)\n", gib, rss_kib() / 1024, setup.count());
+            std::printf("\n%g GiB: driver RSS %ld MiB (touched in %.1f s)\n", gib, brood_bench::status_field("VmRSS") / 1024, setup.count());
             ms.push_back({"floor: clone3(VM,VFORK,PIDFD) + execve", "floor", [&](int n) {
                               return timed(n, [&] { check(floor_spawn_wait(path, child_argv, environ), "floor"); });
                           }});
