@@ -1,6 +1,7 @@
 // monitor_latency: how soon a stop is reported, and what a watched child costs in memory.
 //
 //   monitor_latency [--tries 1000] [--others 0,1000,9999] [--memory-children 10000]
+//                   [--memory-only exits|stops]
 //
 // Stop latency: one watched child, the newest, behind `others` idle watched children (older, so
 // ahead of it in the kernel's children list, which waitid(P_ALL) walks). Each try: clock, SIGSTOP
@@ -10,8 +11,10 @@
 //
 // Memory per watched child, for n adopted sleepers: user space from RssAnon (the child handles,
 // whose states come from brood's own slabs and its registry from a mapping of its own, neither of
-// which malloc counts; then what the monitor adds), kernel from /proc/slabinfo (pidfd: file, pidfs inode and
-// dentry; epoll: epitem), as active objects x object size.
+// which malloc counts; then what the monitor adds), kernel from /proc/slabinfo (pidfd: file, pidfs
+// inode and dentry; epoll: epitem), as active objects x object size. Each of the two cases (exits
+// only, report_stops) runs in a fresh process of this driver (--memory-only): RssAnon counts pages,
+// and memory freed by an earlier part of the run would be reused without growing it.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -26,6 +29,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <brood/command.hpp>
 #include <brood/monitor.hpp>
 
 #include "measure.hpp"
@@ -103,12 +107,7 @@ std::map<std::string, long long> slab_bytes() {
     return out;
 }
 
-long long heap_bytes() {
-    std::ifstream status("/proc/self/status");
-    for (std::string line; std::getline(status, line);)
-        if (line.rfind("RssAnon:", 0) == 0) return std::atoll(line.c_str() + 8) * 1024;
-    return 0;
-}
+long long anon_bytes() { return brood_bench::status_field("RssAnon") * 1024LL; }
 
 void print_slab_delta(const char* what, const std::map<std::string, long long>& before,
                       const std::map<std::string, long long>& after, std::size_t n) {
@@ -124,17 +123,17 @@ void print_slab_delta(const char* what, const std::map<std::string, long long>& 
 
 void memory_per_child(std::size_t n, bool stops) {
     brood_bench::sleepers kids = brood_bench::fork_sleepers(n);
-    const long long heap0 = heap_bytes();
+    const long long heap0 = anon_bytes();
     const auto slab0 = slab_bytes();
     std::vector<brood::child> handles;
     handles.reserve(n);
     for (pid_t pid : kids.pids) handles.push_back(brood::child::adopt(pid));
-    const long long heap1 = heap_bytes();
+    const long long heap1 = anon_bytes();
     const auto slab1 = slab_bytes();
     {
         brood::monitor mon({.report_stops = stops});
         for (brood::child& c : handles) mon.watch(std::move(c));
-        const long long heap2 = heap_bytes();
+        const long long heap2 = anon_bytes();
         const auto slab2 = slab_bytes();
         const double per = 1.0 / static_cast<double>(n);
         std::printf("memory per watched child, %zu children, %s:\n", n, stops ? "report_stops" : "exits only");
@@ -155,6 +154,7 @@ int main(int argc, char** argv) {
     int tries = 1000;
     std::vector<std::size_t> others{0, 1000, 9999};
     std::size_t memory_children = 10000;
+    std::string memory_only;  // "exits" or "stops": only that memory case, in this process
     for (int i = 1; i + 1 < argc; i += 2) {
         if (std::strcmp(argv[i], "--tries") == 0) {
             tries = std::atoi(argv[i + 1]);
@@ -162,10 +162,19 @@ int main(int argc, char** argv) {
             others = parse_sizes(argv[i + 1]);
         } else if (std::strcmp(argv[i], "--memory-children") == 0) {
             memory_children = std::stoul(argv[i + 1]);
+        } else if (std::strcmp(argv[i], "--memory-only") == 0 &&
+                   (std::strcmp(argv[i + 1], "exits") == 0 || std::strcmp(argv[i + 1], "stops") == 0)) {
+            memory_only = argv[i + 1];
         } else {
-            std::fprintf(stderr, "usage: monitor_latency [--tries 1000] [--others 0,1000,9999] [--memory-children 10000]\n");
+            std::fprintf(stderr, "usage: monitor_latency [--tries 1000] [--others 0,1000,9999] [--memory-children 10000]"
+                                 " [--memory-only exits|stops]\n");
             return 2;
         }
+    }
+    if (!memory_only.empty()) {
+        brood_bench::raise_fd_limit(memory_children + 64);
+        memory_per_child(memory_children, memory_only == "stops");
+        return 0;
     }
     brood_bench::raise_fd_limit(std::max(memory_children, *std::max_element(others.begin(), others.end()) + 1) + 64);
 
@@ -178,7 +187,15 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
     }
     std::printf("\nsizeof(brood::child) %zu B\n", sizeof(brood::child));
-    memory_per_child(memory_children, false);
-    memory_per_child(memory_children, true);
+    std::fflush(stdout);
+    for (const char* which : {"exits", "stops"}) {
+        const brood::wait_status status = brood::command("/proc/self/exe")
+                                              .args(std::vector<std::string>{"--memory-children",
+                                                                             std::to_string(memory_children),
+                                                                             "--memory-only", which})
+                                              .spawn()
+                                              .wait();
+        if (!status.success()) std::fprintf(stderr, "monitor_latency: memory case %s %s\n", which, status.to_string().c_str());
+    }
     return 0;
 }
