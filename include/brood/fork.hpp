@@ -6,8 +6,9 @@
 //
 // Before forking, stdout, stderr and the C++ standard streams are flushed when they hold output,
 // so buffered output is not printed twice. Flush a FILE you opened yourself before fork_here if the
-// child may write to it or leave through exit(); a forked callable's child never flushes it. A forked callable ends the child with exit_child: the parent's atexit handlers and
-// static destructors never run a second time. An exception escaping the callable prints
+// child may write to it or leave through exit(); a forked callable's child never flushes it.
+// A forked callable ends the child with exit_child: the parent's atexit handlers and static
+// destructors never run a second time. An exception escaping the callable prints
 // "brood: uncaught exception in forked child <pid>: <what>" to stderr and exits with
 // uncaught_exception_exit_code (70, EX_SOFTWARE from sysexits.h).
 //

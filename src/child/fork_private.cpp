@@ -11,11 +11,9 @@ constexpr fork_private empty_page() {
     return {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, nullptr, 0, 0, nullptr, nullptr, nullptr};
 }
 
-fork_private* the_page = nullptr;
-
 // Where the kernel cannot wipe the page on fork (before Linux 4.14), or zero bytes are not the
 // initializers in this libc, the child is given an empty page by hand.
-void reset_in_child() { *the_page = empty_page(); }
+void reset_in_child() { fork_private_page() = empty_page(); }
 
 bool all_zero(const fork_private& page) {
     const auto* bytes = reinterpret_cast<const unsigned char*>(&page);
@@ -27,10 +25,10 @@ bool all_zero(const fork_private& page) {
 fork_private* map_page() {
     void* page = ::mmap(nullptr, sizeof(fork_private), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (page == MAP_FAILED) throw std::bad_alloc();
-    the_page = new (page) fork_private(empty_page());
+    auto* mapped = new (page) fork_private(empty_page());
     if (!all_zero(empty_page()) || ::madvise(page, sizeof(fork_private), MADV_WIPEONFORK) != 0)
         ::pthread_atfork(nullptr, nullptr, reset_in_child);
-    return the_page;
+    return mapped;
 }
 
 }  // namespace

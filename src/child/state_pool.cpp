@@ -23,7 +23,8 @@ namespace {
 // Slabs are ordinary memory, inherited by a forked child: the copies of its parent's handles there
 // still read their states. Never unmapped: a slab outlives any one state in it.
 constexpr std::size_t slab_bytes = 64 * 1024;
-constexpr std::size_t state_bytes = (sizeof(child_state) + alignof(std::max_align_t) - 1) & ~(alignof(std::max_align_t) - 1);
+constexpr std::size_t state_align = alignof(std::max_align_t);
+constexpr std::size_t state_bytes = (sizeof(child_state) + state_align - 1) & ~(state_align - 1);
 
 struct free_state {
     free_state* next;

@@ -64,6 +64,10 @@ bool instance::down() const {
     return state_.current == state::stopped || state_.current == state::exited || state_.current == state::fatal;
 }
 
+bool instance::changing() const {
+    return state_.current == state::starting || state_.current == state::stopping || state_.current == state::backoff;
+}
+
 std::optional<std::chrono::milliseconds> instance::uptime() const {
     if (pid_ == 0) return std::nullopt;
     return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - state_.spawned_at);

@@ -91,6 +91,8 @@ public:
     state current() const { return state_.current; }
     // Nothing runs and nothing is pending: stopped, exited or fatal.
     bool down() const;
+    // On its way between states: starting, stopping, or in backoff before a restart.
+    bool changing() const;
     pid_t pid() const { return pid_; }
     std::chrono::system_clock::time_point since() const { return since_; }
     std::optional<std::chrono::milliseconds> uptime() const;

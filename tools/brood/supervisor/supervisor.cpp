@@ -248,8 +248,7 @@ private:
         if (!start_up_code_held_ || !waiting_.empty()) return;
         for (const auto& slot : slots_)
             for (const auto& i : slot->instances)
-                if (i->current() == state::starting || i->current() == state::stopping || i->current() == state::backoff)
-                    return;
+                if (i->changing()) return;
         start_up_code_held_ = false;
         cli::drop_startup_pages();
     }
