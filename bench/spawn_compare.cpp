@@ -43,10 +43,10 @@
 #define BOOST_PROCESS_USE_STD_FS 1
 #include <boost/asio/io_context.hpp>
 #include <boost/process/v2/process.hpp>
+#endif
 
 #include "measure.hpp"
 #include "spawn_python_helper.hpp"
-#endif
 
 extern "C" {
 int floor_spawn_wait(const char* path, char* const argv[], char* const envp[]);
