@@ -1,8 +1,10 @@
 // The child handle: waits, signals through the pidfd, terminate, drop policies.
 #include <brood/child.hpp>
+#include <brood/command.hpp>
 #include <brood/fork.hpp>
 #include <brood/wait.hpp>
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -240,6 +242,25 @@ TEST(child, a_handle_copied_into_a_forked_child_is_inert_there) {
     EXPECT_FALSE(sibling.try_wait().has_value());  // still alive: the copy did not kill it
     sibling.kill();
     sibling.wait();
+}
+
+TEST(child, a_handle_destroyed_in_a_forked_child_closes_its_copies_of_the_fds_and_nothing_more) {
+    child cat = command("cat").set_stdin(stdio::pipe()).set_stdout(stdio::null()).spawn();
+    int go[2];
+    ASSERT_EQ(::pipe2(go, O_CLOEXEC), 0);
+    unique_fd go_read(go[0]), go_write(go[1]);
+    child holder = brood::fork([&] {
+        { child copy = std::move(cat); }  // the copy's drop policy is kill: here it must not act
+        char byte = 0;
+        return ::read(go_read.get(), &byte, 1) == 1 ? 0 : 1;  // stays alive until the parent looked
+    });
+    // cat reads EOF only once every write end of its stdin is closed, the forked copy's too.
+    cat.stdin_pipe().reset();
+    const std::optional<wait_status> status = cat.wait_for(10s);
+    ASSERT_TRUE(status.has_value()) << "cat did not see EOF: the forked copy kept its stdin open";
+    EXPECT_EQ(status->code(), 0) << status->to_string();
+    ASSERT_EQ(::write(go_write.get(), "x", 1), 1);
+    EXPECT_EQ(holder.wait().code(), 0);
 }
 
 TEST(child, status_reaped_by_selector_reaches_the_handle) {

@@ -19,7 +19,6 @@
 #pragma once
 
 #include <chrono>
-#include <memory>
 #include <optional>
 
 #include <sys/types.h>
@@ -55,18 +54,19 @@ struct child_state;
 class child {
 public:
     child() noexcept;
-    child(child&&) noexcept;
-    child& operator=(child&&) noexcept;
+    child(child&& other) noexcept;
+    child& operator=(child&& other) noexcept;
     child(const child&) = delete;
     child& operator=(const child&) = delete;
     ~child();
 
-    // Adopts a child this process created by other means (a raw fork); opens a pidfd for it.
-    static child adopt(pid_t pid);
+    // Adopts a child this process created by other means (a raw fork, a clone of its own). Opens a
+    // pidfd for it unless given one: race-free, as an unreaped child's pid cannot be reused.
+    static child adopt(pid_t pid, unique_fd pidfd = unique_fd());
 
-    explicit operator bool() const noexcept { return state_ != nullptr; }
-    pid_t pid() const noexcept;
-    int pidfd() const noexcept;  // -1 when the kernel has no pidfd
+    explicit operator bool() const noexcept { return pid_ != 0; }
+    pid_t pid() const noexcept { return pid_; }
+    int pidfd() const noexcept { return pidfd_.get(); }  // -1 when the kernel has no pidfd
     // The terminal status once the child has been reaped (by this handle or brood::wait_child).
     std::optional<wait_status> exit_status() const noexcept;
 
@@ -89,22 +89,35 @@ public:
     // Always returns the reaped status.
     wait_status terminate(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
 
-    void set_drop_policy(drop_policy policy) noexcept;
-    drop_policy get_drop_policy() const noexcept;
+    void set_drop_policy(drop_policy policy) noexcept { policy_ = policy; }
+    drop_policy get_drop_policy() const noexcept { return policy_; }
     // Gives the child to brood's reaper thread now and empties this handle.
     void detach();
 
     // Parent ends of pipes asked for with stdio::pipe() (empty otherwise). Take them to own them.
-    unique_fd& stdin_pipe();
-    unique_fd& stdout_pipe();
-    unique_fd& stderr_pipe();
-
-    // Used by brood's spawn and fork to make handles; not needed by users.
-    explicit child(std::unique_ptr<detail::child_state> state) noexcept;
+    unique_fd& stdin_pipe() { return stdin_pipe_; }
+    unique_fd& stdout_pipe() { return stdout_pipe_; }
+    unique_fd& stderr_pipe() { return stderr_pipe_; }
 
 private:
+    child(pid_t pid, unique_fd pidfd);
+    bool owned_here() const noexcept;
+    detail::child_state& owned_state(const char* action) const;
+    std::optional<wait_status> wait_once(wait_events events, bool block);
+    void take(child& other) noexcept;
     void release_child() noexcept;
-    std::unique_ptr<detail::child_state> state_;
+    void forget() noexcept;  // empties the handle: closes its fds, leaves the process and the state be
+
+    // What a copy of this handle in a forked child reads is in the handle itself. The state, where a
+    // selector wait in another thread leaves the status, is in memory a fork wipes: a child does not
+    // own its parent's children, and the parent, writing the state of a child it just forked, does
+    // not copy a page the child still shares.
+    pid_t pid_ = 0;
+    pid_t owner_ = 0;  // getpid() of the process that created the child
+    unique_fd pidfd_;
+    unique_fd stdin_pipe_, stdout_pipe_, stderr_pipe_;
+    drop_policy policy_{};
+    detail::child_state* state_ = nullptr;
 };
 
 }  // namespace brood

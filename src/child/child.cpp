@@ -1,7 +1,9 @@
 #include <brood/child.hpp>
 
 #include <cerrno>
+#include <memory>
 #include <stdexcept>
+#include <utility>
 
 #include <poll.h>
 #include <sys/wait.h>
@@ -22,22 +24,65 @@ int wait_flags(wait_events events) noexcept {
            (has(events, wait_events::cont) ? WCONTINUED : 0);
 }
 
-detail::child_state& need(const std::unique_ptr<detail::child_state>& state) {
-    if (!state) throw std::logic_error("brood::child: the handle is empty (moved from, detached or default)");
-    return *state;
+}  // namespace
+
+child::child() noexcept = default;
+
+child::child(pid_t pid, unique_fd pidfd) : pid_(pid), owner_(::getpid()), pidfd_(std::move(pidfd)) {
+    if (!pidfd_) {
+        pidfd_.reset(detail::open_pidfd(pid));
+        if (!pidfd_ && errno != ENOSYS) throw_errno(errno, "pidfd_open for child " + std::to_string(pid));
+    }
+    auto state = std::make_unique<detail::child_state>();
+    state->pid = pid;
+    detail::register_child(state.get());
+    state_ = state.release();
 }
 
+child::child(child&& other) noexcept { take(other); }
+child& child::operator=(child&& other) noexcept {
+    if (this != &other) {
+        release_child();
+        take(other);
+    }
+    return *this;
+}
+child::~child() { release_child(); }
+
+void child::take(child& other) noexcept {
+    pid_ = std::exchange(other.pid_, 0);
+    owner_ = std::exchange(other.owner_, 0);
+    pidfd_ = std::move(other.pidfd_);
+    stdin_pipe_ = std::move(other.stdin_pipe_);
+    stdout_pipe_ = std::move(other.stdout_pipe_);
+    stderr_pipe_ = std::move(other.stderr_pipe_);
+    policy_ = std::exchange(other.policy_, drop_policy{});
+    state_ = std::exchange(other.state_, nullptr);
+}
+
+child child::adopt(pid_t pid, unique_fd pidfd) { return child(pid, std::move(pidfd)); }
+
 // A handle copied into a forked child belongs to the process that created it.
-bool owned_here(const detail::child_state& state) noexcept { return state.owner == ::getpid(); }
+bool child::owned_here() const noexcept { return state_ != nullptr && owner_ == ::getpid(); }
+
+detail::child_state& child::owned_state(const char* action) const {
+    if (!state_) throw std::logic_error("brood::child: the handle is empty (moved from, detached or default)");
+    if (!owned_here())
+        throw std::logic_error(std::string("brood::child: cannot ") + action + " pid " + std::to_string(pid_) +
+                               ": it belongs to the process that created it, not to this forked copy");
+    return *state_;
+}
+
+std::optional<wait_status> child::exit_status() const noexcept {
+    return owned_here() ? detail::delivered_status(state_) : std::nullopt;
+}
 
 // One waitid on the child; nullopt when nothing happened (WNOHANG). Records a terminal status.
-std::optional<wait_status> wait_once(detail::child_state& state, wait_events events, bool block) {
+std::optional<wait_status> child::wait_once(wait_events events, bool block) {
+    detail::child_state& state = owned_state("wait for");
     if (auto done = detail::delivered_status(&state)) return done;
-    if (!owned_here(state))
-        throw std::logic_error("brood::child: pid " + std::to_string(state.pid) +
-                               " belongs to the process that created it, not to this forked copy");
-    const idtype_t type = state.pidfd ? P_PIDFD : P_PID;
-    const id_t id = state.pidfd ? static_cast<id_t>(state.pidfd.get()) : static_cast<id_t>(state.pid);
+    const idtype_t type = pidfd_ ? P_PIDFD : P_PID;
+    const id_t id = pidfd_ ? static_cast<id_t>(pidfd_.get()) : static_cast<id_t>(pid_);
     siginfo_t info{};
     for (;;) {
         if (::waitid(type, id, &info, wait_flags(events) | (block ? 0 : WNOHANG)) == 0) break;
@@ -47,76 +92,51 @@ std::optional<wait_status> wait_once(detail::child_state& state, wait_events eve
             // or will have it in a moment if that happened in another thread just now.
             if (auto done = detail::await_delivered(&state, std::chrono::seconds(1))) return done;
         }
-        throw_errno(errno, "waitid for child " + std::to_string(state.pid));
+        throw_errno(errno, "waitid for child " + std::to_string(pid_));
     }
     if (info.si_pid == 0) return std::nullopt;
     const wait_status status = wait_status::from_siginfo(info);
-    if (status.terminal() && !detail::deliver_status(state.pid, status)) state.final_status = status;
+    if (status.terminal() && !detail::deliver_status(pid_, status)) state.final_status = status;
     return status;
 }
 
-}  // namespace
+wait_status child::wait(wait_events events) { return *wait_once(events, true); }
 
-child::child() noexcept = default;
-child::child(std::unique_ptr<detail::child_state> state) noexcept : state_(std::move(state)) {}
-child::child(child&&) noexcept = default;
-child& child::operator=(child&& other) noexcept {
-    if (this != &other) {
-        release_child();
-        state_ = std::move(other.state_);
-    }
-    return *this;
-}
-child::~child() { release_child(); }
-
-child child::adopt(pid_t pid) { return child(detail::make_child_state(pid, unique_fd())); }
-
-pid_t child::pid() const noexcept { return state_ ? state_->pid : 0; }
-int child::pidfd() const noexcept { return state_ ? state_->pidfd.get() : -1; }
-
-std::optional<wait_status> child::exit_status() const noexcept {
-    return state_ ? detail::delivered_status(state_.get()) : std::nullopt;
-}
-
-wait_status child::wait(wait_events events) { return *wait_once(need(state_), events, true); }
-
-std::optional<wait_status> child::try_wait(wait_events events) { return wait_once(need(state_), events, false); }
+std::optional<wait_status> child::try_wait(wait_events events) { return wait_once(events, false); }
 
 std::optional<wait_status> child::wait_for(std::chrono::milliseconds timeout) {
-    auto& state = need(state_);
+    detail::child_state& state = owned_state("wait for");
     if (auto done = detail::delivered_status(&state)) return done;
-    if (!state.pidfd) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (!pidfd_) {
         // No pidfd (kernel < 5.3): nothing to block on, so poll the status in small steps.
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
         for (;;) {
-            if (auto done = wait_once(state, wait_events::exit, false)) return done;
+            if (auto done = wait_once(wait_events::exit, false)) return done;
             if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
             ::usleep(1000);
         }
     }
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        pollfd ready{state.pidfd.get(), POLLIN, 0};
+        pollfd ready{pidfd_.get(), POLLIN, 0};
         const int n = ::poll(&ready, 1, static_cast<int>(std::max<long long>(0, left.count())));
-        if (n == -1 && errno != EINTR) throw_errno(errno, "poll on pidfd of child " + std::to_string(state.pid));
-        if (n > 0) return wait_once(state, wait_events::exit, false);
+        if (n == -1 && errno != EINTR) throw_errno(errno, "poll on pidfd of child " + std::to_string(pid_));
+        if (n > 0) return wait_once(wait_events::exit, false);
         if (n == 0) return std::nullopt;
     }
 }
 
 bool child::send_signal(int signal) {
-    auto& state = need(state_);
-    if (detail::delivered_status(&state) || !owned_here(state)) return false;
-    const int result = state.pidfd ? detail::signal_pidfd(state.pidfd.get(), signal) : ::kill(state.pid, signal);
+    if (!state_) throw std::logic_error("brood::child: the handle is empty (moved from, detached or default)");
+    if (!owned_here() || detail::delivered_status(state_)) return false;
+    const int result = pidfd_ ? detail::signal_pidfd(pidfd_.get(), signal) : ::kill(pid_, signal);
     if (result == 0) return true;
     if (errno == ESRCH) return false;
-    throw_errno(errno, "send signal " + std::to_string(signal) + " to child " + std::to_string(state.pid));
+    throw_errno(errno, "send signal " + std::to_string(signal) + " to child " + std::to_string(pid_));
 }
 
 wait_status child::terminate(std::chrono::milliseconds grace) {
-    auto& state = need(state_);
-    if (auto done = detail::delivered_status(&state)) return *done;
+    if (auto done = detail::delivered_status(&owned_state("terminate"))) return *done;
     send_signal(SIGTERM);
     send_signal(SIGCONT);  // a stopped child cannot act on SIGTERM until continued
     if (auto done = wait_for(grace)) return *done;
@@ -124,41 +144,36 @@ wait_status child::terminate(std::chrono::milliseconds grace) {
     return wait();
 }
 
-void child::set_drop_policy(drop_policy policy) noexcept {
-    if (state_) state_->policy = policy;
-}
-drop_policy child::get_drop_policy() const noexcept { return state_ ? state_->policy : drop_policy{}; }
-
 void child::detach() {
-    auto& state = need(state_);
-    state.stdin_pipe.reset();
-    if (!detail::delivered_status(&state) && owned_here(state)) {
-        detail::unregister_child(&state);
-        detail::reap_when_done(state.pid, std::move(state.pidfd));
+    if (!state_) throw std::logic_error("brood::child: the handle is empty (moved from, detached or default)");
+    if (owned_here()) {
+        detail::unregister_child(state_);
+        if (!detail::delivered_status(state_)) detail::reap_when_done(pid_, std::move(pidfd_));
+        delete state_;
     }
-    state_.reset();
+    forget();
 }
-
-unique_fd& child::stdin_pipe() { return need(state_).stdin_pipe; }
-unique_fd& child::stdout_pipe() { return need(state_).stdout_pipe; }
-unique_fd& child::stderr_pipe() { return need(state_).stderr_pipe; }
 
 void child::release_child() noexcept {
     if (!state_) return;
-    detail::child_state& state = *state_;
     // Close our pipe ends first: a child blocked writing to us, or reading stdin, can then finish.
-    state.stdin_pipe.reset();
-    state.stdout_pipe.reset();
-    state.stderr_pipe.reset();
+    stdin_pipe_.reset();
+    stdout_pipe_.reset();
+    stderr_pipe_.reset();
+    if (!owned_here()) {
+        // A forked copy leaves the state alone: it is its parent's, and the fork wiped it here.
+        forget();
+        return;
+    }
     try {
-        if (owned_here(state) && !detail::delivered_status(&state)) {
-            switch (state.policy.what) {
+        if (!detail::delivered_status(state_)) {
+            switch (policy_.what) {
                 case drop_policy::action::kill:
                     send_signal(SIGKILL);
                     wait();
                     break;
                 case drop_policy::action::terminate:
-                    terminate(state.policy.grace);
+                    terminate(policy_.grace);
                     break;
                 case drop_policy::action::detach:
                     detach();
@@ -168,8 +183,20 @@ void child::release_child() noexcept {
     } catch (...) {
         // A destructor cannot report; the registry still forgets the child below.
     }
-    detail::unregister_child(&state);
-    state_.reset();
+    detail::unregister_child(state_);
+    delete state_;
+    forget();
+}
+
+void child::forget() noexcept {
+    pid_ = 0;
+    owner_ = 0;
+    pidfd_.reset();
+    stdin_pipe_.reset();
+    stdout_pipe_.reset();
+    stderr_pipe_.reset();
+    policy_ = drop_policy{};
+    state_ = nullptr;
 }
 
 }  // namespace brood

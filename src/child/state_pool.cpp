@@ -1,7 +1,9 @@
-// Where handle states come from: slabs of this module's own, with the free list on the
-// fork_private page. Taking a state from malloc and giving it back writes three more pages than the
-// state itself (the allocator's cache, the chunk's neighbour, errno), and after a fork each page
-// written is copied; a pool whose roots a forked child does not inherit costs only the state's page.
+// Where the states of owned children come from: slabs of this module's own that reach a forked
+// child zero-filled (MADV_WIPEONFORK), with the free list on the fork_private page. After a fork
+// each page either process writes is copied: the parent writes the new child's state at once, and
+// from malloc that would copy the state's page and three more (the allocator's cache, the chunk's
+// neighbour, errno). Only the owning process reads a state (child.hpp), so a child needs none of
+// its parent's.
 #include <cstddef>
 #include <new>
 
@@ -20,8 +22,8 @@
 namespace brood::detail {
 namespace {
 
-// Slabs are ordinary memory, inherited by a forked child: the copies of its parent's handles there
-// still read their states. Never unmapped: a slab outlives any one state in it.
+// Never unmapped: a slab outlives any one state in it. Where the kernel cannot wipe (before Linux
+// 4.14) a child gets a copy it never reads, and the parent copies a page per fork as with malloc.
 constexpr std::size_t slab_bytes = 64 * 1024;
 constexpr std::size_t state_align = alignof(std::max_align_t);
 constexpr std::size_t state_bytes = (sizeof(child_state) + state_align - 1) & ~(state_align - 1);
@@ -35,6 +37,7 @@ void* carve(fork_private& page) {
     if (page.unused == page.unused_end) {
         void* slab = ::mmap(nullptr, slab_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (slab == MAP_FAILED) throw std::bad_alloc();
+        ::madvise(slab, slab_bytes, MADV_WIPEONFORK);
         page.unused = static_cast<char*>(slab);
         page.unused_end = page.unused + slab_bytes / state_bytes * state_bytes;
     }

@@ -12,8 +12,6 @@
 
 #include <brood/error.hpp>
 
-#include "child/child_state.hpp"
-
 namespace brood {
 namespace {
 
@@ -59,7 +57,7 @@ std::optional<child> fork_here() {
     if (pid == -1) throw_errno(errno, "fork");
     if (pid == 0) return std::nullopt;
     try {
-        return child(detail::make_child_state(pid, unique_fd()));
+        return child::adopt(pid);
     } catch (...) {
         // Without a handle nobody would reap it.
         ::kill(pid, SIGKILL);

@@ -1,12 +1,10 @@
 // command::spawn: prepare in the parent, clone, read the child's report, hand over a child handle.
 #include <cerrno>
 #include <csignal>
-#include <memory>
 
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "child/child_state.hpp"
 #include "spawn/spawn_plan.hpp"
 
 #ifndef P_PIDFD
@@ -55,9 +53,9 @@ child spawn_command(const command& cmd, const stdio& in, const stdio& out, const
     }
 
     prepared.close_child_ends();
-    std::unique_ptr<child_state> state;
+    child process;
     try {
-        state = make_child_state(pid, std::move(pidfd));
+        process = child::adopt(pid, std::move(pidfd));
     } catch (...) {
         // No handle could be made (out of memory, out of fds for a pidfd): leave no child behind.
         // The pid is still ours (not reaped), so it cannot have been reused.
@@ -65,11 +63,11 @@ child spawn_command(const command& cmd, const stdio& in, const stdio& out, const
         reap(pid, -1);
         throw;
     }
-    state->policy = detail_spawn_access::policy(cmd);
-    state->stdin_pipe = std::move(prepared.parent_end(0));
-    state->stdout_pipe = std::move(prepared.parent_end(1));
-    state->stderr_pipe = std::move(prepared.parent_end(2));
-    return child(std::move(state));
+    process.set_drop_policy(detail_spawn_access::policy(cmd));
+    process.stdin_pipe() = std::move(prepared.parent_end(0));
+    process.stdout_pipe() = std::move(prepared.parent_end(1));
+    process.stderr_pipe() = std::move(prepared.parent_end(2));
+    return process;
 }
 
 }  // namespace brood::detail
