@@ -3,6 +3,7 @@
 #include <brood/command.hpp>
 #include <brood/fork.hpp>
 #include <brood/monitor.hpp>
+#include <brood/proc.hpp>
 #include <brood/reaper.hpp>
 
 #include <gtest/gtest.h>
@@ -262,6 +263,63 @@ TEST(monitor, exits_of_adopted_orphans_are_reported_and_owned_children_keep_thei
     EXPECT_EQ(owned_exits, 1);
     EXPECT_EQ(orphan_codes, (std::multiset<int>{40, 41, 42}));
     EXPECT_EQ(orphan_pids.size(), 3u);
+    expect_quiet(mon);
+}
+
+// A storm of orphans is reaped a batch per turn: run_once(0) hands out part of it, fd() stays
+// readable while more wait (an embedding loop keeps calling), and in the end each is reported once.
+TEST(monitor, a_storm_of_orphans_is_reported_in_batches_and_keeps_fd_readable_until_the_last) {
+    constexpr int orphans = 150;
+    become_subreaper(true);
+    struct not_subreaper_after {
+        ~not_subreaper_after() { become_subreaper(false); }
+    } restore;
+    monitor mon({.report_orphans = true});
+    test_pipe p;
+    mon.watch(brood::fork([&] {
+        for (int i = 0; i < orphans; ++i) {
+            if (::fork() != 0) continue;
+            ::close(p.write_end.get());
+            char byte;
+            while (::read(p.read_end.get(), &byte, 1) > 0) {
+            }
+            ::_exit(0);
+        }
+        return 0;
+    }));
+    ASSERT_EQ(pull(mon, 1).size(), 1u);  // the middle process: its children are ours now
+    p.write_end.reset();
+    // Every orphan a zombie before the monitor looks: one turn could otherwise see only a few.
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    for (;;) {
+        const std::vector<pid_t> kids = proc::children_of(::getpid());
+        const auto zombies = std::count_if(kids.begin(), kids.end(), [](pid_t pid) {
+            const auto info = proc::read_process(pid);
+            return info && info->state == 'Z';
+        });
+        if (zombies == orphans) break;
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << zombies << " of " << orphans << " orphans exited";
+        std::this_thread::sleep_for(5ms);
+    }
+
+    std::set<pid_t> reported;
+    mon.on_event([&](const event& e) {
+        EXPECT_EQ(e.from, source::orphan) << describe(e);
+        EXPECT_TRUE(reported.insert(e.pid).second) << "reported twice: " << describe(e);
+    });
+    const std::size_t first_turn = mon.run_once(0ms);
+    EXPECT_GT(first_turn, 0u);
+    EXPECT_LT(first_turn, static_cast<std::size_t>(orphans)) << "one turn reaped the whole storm";
+    int turns = 1;
+    while (reported.size() < static_cast<std::size_t>(orphans)) {
+        pollfd ready{mon.fd(), POLLIN, 0};
+        ASSERT_EQ(::poll(&ready, 1, 0), 1) << "fd() not readable with " << orphans - reported.size() << " orphans left";
+        mon.run_once(0ms);
+        ASSERT_LT(++turns, orphans) << "no progress";
+    }
+    EXPECT_EQ(reported.size(), static_cast<std::size_t>(orphans));
+    EXPECT_TRUE(proc::children_of(::getpid()).empty()) << "a zombie was left";
+    mon.on_event(nullptr);
     expect_quiet(mon);
 }
 

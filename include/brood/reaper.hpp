@@ -6,6 +6,8 @@
 // their handles). Call it when SIGCHLD arrives (brood::monitor does this for you).
 #pragma once
 
+#include <cstddef>
+#include <span>
 #include <vector>
 
 #include <sys/types.h>
@@ -18,11 +20,15 @@ void become_subreaper(bool enable = true);
 bool is_subreaper();
 
 struct reaped_orphan {
-    pid_t pid;
-    wait_status status;
+    pid_t pid = 0;
+    wait_status status = exited{0};
 };
 
 // Non-blocking: reaps every exited child that no brood::child owns and returns them.
 std::vector<reaped_orphan> reap_orphans();
+// Non-blocking: reaps up to into.size() of them into `into` and returns how many. Reaping a storm
+// of orphans in batches keeps memory bounded and lets other work run in between; a full batch
+// means more may be waiting.
+std::size_t reap_orphans(std::span<reaped_orphan> into);
 
 }  // namespace brood

@@ -24,14 +24,20 @@ void reap_exit(monitor_state& state, std::uint64_t id) {
     state.epoll.modify(w->process.pidfd(), EPOLLIN | EPOLLONESHOT, make_key(source_kind::child, id));
 }
 
+// A batch per turn: a storm of thousands of orphans is handed out as it is reaped, through the
+// same few pages of queue (fresh pages are what such a storm would cost most), and the loop's
+// other sources get their turns in between. A full batch leaves the loop awake for the rest.
 void reap_adopted_orphans(monitor_state& state) {
-    for (const reaped_orphan& orphan : reap_orphans()) {
+    std::array<reaped_orphan, orphan_batch> batch;
+    const std::size_t n = reap_orphans(batch);
+    for (std::size_t i = 0; i < n; ++i) {
         monitor::event e;
         e.from = monitor::source::orphan;
-        e.pid = orphan.pid;
-        e.status = orphan.status;
+        e.pid = batch[i].pid;
+        e.status = batch[i].status;
         state.queue.push_back(std::move(e));
     }
+    state.orphans_pending = n == batch.size();
 }
 
 // What a SIGCHLD may mean beyond the pidfds: a stop or continue, an orphan's exit.
@@ -104,7 +110,11 @@ void poll_sources(monitor& loop, monitor_state& state, int timeout_ms) {
             case source_kind::fd: break;
         }
     }
-    if (sigchld) on_sigchld(state);
+    if (sigchld) {
+        on_sigchld(state);
+    } else if (state.orphans_pending) {
+        reap_adopted_orphans(state);
+    }
     for (std::size_t i = 0; i < n; ++i)
         if (key_kind(state.ready[i].data.u64) == source_kind::child) reap_exit(state, key_payload(state.ready[i].data.u64));
     // After this turn's exits: a child's stop cannot be pending once it is dead, so order holds.
@@ -118,6 +128,11 @@ void poll_sources(monitor& loop, monitor_state& state, int timeout_ms) {
             (*callback)(static_cast<int>(static_cast<std::uint32_t>(key)), state.ready[i].events);
     }
     if (wake) run_tasks(loop, state);
+    // Orphans left to reap: the next turn must not sleep, and fd() stays readable for an embedding loop.
+    if (state.orphans_pending && !state.wake_rung) {
+        state.tasks.wake();
+        state.wake_rung = true;
+    }
 }
 
 }  // namespace brood::detail

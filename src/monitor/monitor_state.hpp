@@ -28,6 +28,9 @@ namespace brood::detail {
 // the kernel's walk of the children list then runs at most once per deferral, not once per turn.
 inline constexpr std::chrono::milliseconds sigchld_deferral{10};
 
+// Orphans reaped per turn of the loop (dispatch.cpp).
+inline constexpr std::size_t orphan_batch = 64;
+
 struct monitor_state {
     explicit monitor_state(monitor_options opts);
 
@@ -44,7 +47,8 @@ struct monitor_state {
     std::optional<std::chrono::steady_clock::time_point> sigchld_work_due;  // deferred SIGCHLD work
     std::atomic<bool> stop_requested{false};
     bool busy = false;       // inside run_once / next_event, which do not nest
-    bool wake_rung = false;  // tasks' eventfd rung by the loop because events remain queued
+    bool wake_rung = false;  // tasks' eventfd rung by the loop: events remain queued, or orphans
+    bool orphans_pending = false;  // the last batch of orphans was full: more may wait
     std::array<epoll_event, 512> ready{};
 };
 

@@ -1,3 +1,4 @@
+#include <array>
 #include <cerrno>
 
 #include <sys/wait.h>
@@ -27,15 +28,27 @@ std::optional<reaped_orphan> reap_one() {
 
 }  // namespace
 
-std::vector<reaped_orphan> reap_orphans() {
-    std::vector<reaped_orphan> orphans;
+std::size_t reap_orphans(std::span<reaped_orphan> into) {
     // Reaping and then asking the registry is enough to tell owned children from orphans: the pid of
     // an unreaped child cannot be reused, and deliver_status hands an owned one's status to its
     // handle and says so in one step under the registry's lock, so no check-then-act gap is left.
-    while (std::optional<reaped_orphan> reaped = reap_one()) {
-        if (!detail::deliver_status(reaped->pid, reaped->status)) orphans.push_back(*reaped);
+    std::size_t count = 0;
+    while (count < into.size()) {
+        const std::optional<reaped_orphan> reaped = reap_one();
+        if (!reaped) break;
+        if (!detail::deliver_status(reaped->pid, reaped->status)) into[count++] = *reaped;
     }
-    return orphans;
+    return count;
+}
+
+std::vector<reaped_orphan> reap_orphans() {
+    std::vector<reaped_orphan> orphans;
+    std::array<reaped_orphan, 64> batch;
+    for (;;) {
+        const std::size_t n = reap_orphans(batch);
+        orphans.insert(orphans.end(), batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(n));
+        if (n < batch.size()) return orphans;
+    }
 }
 
 }  // namespace brood
