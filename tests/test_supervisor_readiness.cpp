@@ -1,9 +1,12 @@
 // The supervisor's readiness checks: the sd_notify-style notify socket (sender from the kernel's
 // credentials, READY/STOPPING/STATUS, malformed datagrams skipped) and the TCP port probe.
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <thread>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -181,11 +184,53 @@ TEST(notify_socket, a_path_too_long_is_an_error_naming_it) {
     EXPECT_FALSE(fs::exists(path));
 }
 
+// The probe's answer within 200 ms of checks 10 ms apart, as brood up's timer would ask again.
+bool answer_soon(tcp_probe& probe) {
+    for (int i = 0; i < 20; ++i) {
+        if (probe.check()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+}
+
 TEST(tcp_probe, a_listening_port_accepts_a_bound_or_closed_one_does_not) {
     bound_port port;
-    EXPECT_FALSE(port_accepts(port.port)) << "bound, not listening";
+    tcp_probe probe(port.port);
+    EXPECT_FALSE(answer_soon(probe)) << "bound, not listening";
     ASSERT_EQ(::listen(port.socket.get(), 4), 0);
-    EXPECT_TRUE(port_accepts(port.port)) << "listening (the kernel completes the handshake)";
+    EXPECT_TRUE(answer_soon(probe)) << "listening (the kernel completes the handshake)";
     port.socket.reset();
-    EXPECT_FALSE(port_accepts(port.port)) << "closed";
+    EXPECT_FALSE(answer_soon(probe)) << "closed";
+}
+
+// A listener whose accept queue is full drops new SYNs, so a connect stays in progress: the check
+// must not wait for it (brood up's loop would stall), and must succeed once the listener catches up.
+TEST(tcp_probe, a_listener_with_a_full_backlog_does_not_hold_the_check) {
+    bound_port port;
+    ASSERT_EQ(::listen(port.socket.get(), 0), 0);
+    std::vector<unique_fd> fillers;
+    for (int i = 0; i < 4; ++i) {
+        fillers.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port.port);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::connect(fillers.back().get(), reinterpret_cast<const sockaddr*>(&address), sizeof address);
+    }
+    tcp_probe probe(port.port);
+    const auto start = std::chrono::steady_clock::now();
+    const bool accepted = probe.check();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(50)) << "the check waited";
+    EXPECT_FALSE(accepted) << "the backlog was not full: the test proves nothing";
+
+    ASSERT_EQ(::fcntl(port.socket.get(), F_SETFL, O_NONBLOCK), 0);
+    std::vector<unique_fd> taken;
+    const auto deadline = start + std::chrono::seconds(10);
+    bool ready = false;
+    while (!ready && std::chrono::steady_clock::now() < deadline) {
+        for (int fd; (fd = ::accept4(port.socket.get(), nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) taken.emplace_back(fd);
+        ready = probe.check();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(ready) << "the probe never saw the listener accept";
 }

@@ -17,7 +17,6 @@
 
 #include "spawn_failure.hpp"
 #include "supervisor/instance_environment.hpp"
-#include "supervisor/tcp_probe.hpp"
 
 namespace brood::supervisor {
 
@@ -253,7 +252,7 @@ void instance::timer_fired(monitor::timer_id id, std::uint64_t kind) {
         handle({timer_event(static_cast<timer>(kind))});
         return;
     }
-    if (state_.current == state::running && port_accepts(static_cast<std::uint16_t>(*program_->port + index_)))
+    if (state_.current == state::running && probe_ && probe_->check())
         handle({event_kind::ready_signalled});
     else
         update_probe();
@@ -262,6 +261,9 @@ void instance::timer_fired(monitor::timer_id id, std::uint64_t kind) {
 // A program with ready = "tcp" is probed only while it runs and is not ready yet.
 void instance::update_probe() {
     const bool wanted = program_->ready == ready_check::tcp && program_->port && state_.current == state::running;
+    const auto port = wanted ? static_cast<std::uint16_t>(*program_->port + index_) : std::uint16_t{0};
+    if (!wanted || (probe_ && probe_->port() != port)) probe_.reset();
+    if (wanted && !probe_) probe_.emplace(port);
     monitor::timer_id& id = timers_[probe_kind];
     if (wanted && id == monitor::timer_id::none) {
         id = host_.loop().add_timer(probe_interval, tag_of(serial_, probe_kind));

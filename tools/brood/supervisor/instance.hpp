@@ -31,6 +31,7 @@
 #include "supervisor/log_file.hpp"
 #include "supervisor/output_relay.hpp"
 #include "supervisor/state_machine.hpp"
+#include "supervisor/tcp_probe.hpp"
 
 namespace brood::supervisor {
 
@@ -132,6 +133,7 @@ private:
     pid_t pid_ = 0;  // the leader, and its process group; 0 when none runs
     monitor::watch_id watch_ = monitor::watch_id::none;
     std::array<monitor::timer_id, kinds> timers_{};
+    std::optional<tcp_probe> probe_;  // while ready = "tcp" is awaited
     log_file log_;
     live_output live_;
     // Relays outlive their process: a grandchild may still hold the pipe.
