@@ -271,13 +271,44 @@ TEST_F(up, a_dependant_starts_once_its_dependency_accepts_on_its_port) {
 }
 
 TEST_F(up, a_dependant_starts_once_its_dependency_sends_ready_on_the_notify_socket) {
-    start("[programs.db]\ncommand = [\"" + helper("up_notify") + "\", \"300\"]\nready = \"notify\"\nstart_seconds = 0\n"
+    start("[programs.db]\ncommand = [\"sh\", \"-c\", \"sleep 0.3; " + helper("notify_send") + " READY=1 && echo notified; exec " +
+          helper("pause") + "\"]\nready = \"notify\"\nstart_seconds = 0\n"
           "[programs.web]\ncommand = \"" + helper("pause") + "\"\ndepends_on = [\"db\"]\n");
     ASSERT_TRUE(saw("web.0 stopped -> starting"));
     const long ready = line_of("db.0 running -> ready");
     ASSERT_GE(ready, 0) << errors();
     EXPECT_LT(ready, line_of("web.0 stopped -> starting")) << errors();
     EXPECT_TRUE(brood().out().seen_or_until("| notified"));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// Each instance has a socket of its own: READY=1 counts even from a sender that has exited by the
+// time brood reads it (systemd-notify in a script), and not from a live process outside the instance.
+TEST_F(up, ready_counts_from_a_sender_already_gone_and_not_from_a_live_stranger) {
+    start("[programs.db]\ncommand = [\"sh\", \"-c\", \"until [ -e " + file("go").string() + " ]; do sleep 0.05; done; " +
+          helper("notify_send") + " READY=1 && touch " + file("sent").string() + "; exec " + helper("pause") +
+          "\"]\nready = \"notify\"\nstart_seconds = 0\n");
+    ASSERT_TRUE(saw("db.0 starting -> running"));
+    std::vector<std::filesystem::path> sockets;
+    for (const auto& entry : std::filesystem::directory_iterator(file(".brood/notify"))) sockets.push_back(entry.path());
+    ASSERT_EQ(sockets.size(), 1u);
+
+    const brood::unique_fd stranger(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    sockets[0].string().copy(address.sun_path, sizeof address.sun_path - 1);
+    ASSERT_EQ(::sendto(stranger.get(), "READY=1", 7, 0, reinterpret_cast<sockaddr*>(&address), sizeof address), 7);
+    ASSERT_TRUE(saw("db.0: READY=1 from pid " + std::to_string(::getpid()) + ", not of this instance: ignored"));
+    EXPECT_EQ(line_of("db.0 running -> ready"), -1) << errors();
+
+    // brood stopped while the program's notify_send sends and exits, and its shell reaps it.
+    brood().signal(SIGSTOP);
+    std::ofstream(file("go")).put('\n');
+    const auto until = clock_type::now() + deadline;
+    while (!std::filesystem::exists(file("sent")) && clock_type::now() < until) std::this_thread::sleep_for(20ms);
+    brood().signal(SIGCONT);
+    ASSERT_TRUE(std::filesystem::exists(file("sent")));
+    EXPECT_TRUE(saw("db.0 running -> ready"));
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
@@ -301,7 +332,7 @@ TEST_F(up, sigterm_stops_dependants_before_their_dependencies) {
     ASSERT_GE(db, 0) << errors();
     EXPECT_LT(web, db) << errors();
     EXPECT_FALSE(std::filesystem::exists(file(".brood/brood.sock")));
-    EXPECT_FALSE(std::filesystem::exists(file(".brood/notify.sock")));
+    EXPECT_FALSE(std::filesystem::exists(file(".brood/notify")));
 }
 
 TEST_F(up, reload_starts_added_stops_removed_restarts_changed_and_keeps_the_rest) {

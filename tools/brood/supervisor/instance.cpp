@@ -44,6 +44,7 @@ instance::instance(instance_host& host, const program_config& program, unsigned 
 }
 
 instance::~instance() {
+    if (notify_) host_.loop().remove_fd(notify_->fd());
     for (const monitor::timer_id id : timers_)
         if (id != monitor::timer_id::none) host_.loop().cancel_timer(id);
     for (const auto& relay : relays_) host_.loop().remove_fd(relay->fd());
@@ -123,7 +124,17 @@ void instance::spawn(pending& p) {
     cmd.args(std::vector<std::string>(program.argv.begin() + 1, program.argv.end()));
     cmd.cwd(program.directory);
     for (const auto& [key, value] : instance_environment(program, index_)) cmd.env(key, value);
-    if (program.ready == ready_check::notify) cmd.env("NOTIFY_SOCKET", host_.notify_path());
+    if (program.ready == ready_check::notify) {
+        try {
+            open_notify_socket();
+        } catch (const std::system_error& error) {
+            log_.write(std::string("brood: ") + error.what() + "\n");
+            host_.say(name_ + ": " + error.what());
+            p.events.push_back({event_kind::spawn_failed, brood::exited{cli::exit_internal}});
+            return;
+        }
+        cmd.env("NOTIFY_SOCKET", notify_->path().string());
+    }
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the output of " + name_);
     unique_fd read_end(ends[0]);
@@ -147,6 +158,43 @@ void instance::spawn(pending& p) {
     watch_ = host_.loop().watch(std::move(process), serial_);
     relay_output(std::move(read_end));
     p.events.push_back({event_kind::spawned});
+}
+
+// The socket is the instance's own, so a message on it speaks for this instance even when its
+// sender has exited by the time brood reads it, as systemd-notify run from a script has: one
+// shared socket could only tell instances apart by finding the sender in them. What an earlier
+// run of the program left unread is dropped before each start.
+void instance::open_notify_socket() {
+    if (notify_) {
+        while (notify_->receive()) {
+        }
+        return;
+    }
+    notify_.emplace(host_.notify_dir() / (std::to_string(serial_) + ".sock"));
+    host_.loop().add_fd(notify_->fd(), EPOLLIN, [this](int, std::uint32_t) { read_notifications(); });
+}
+
+void instance::read_notifications() {
+    while (const std::optional<notify_socket::message> m = notify_->receive()) {
+        if (!m->ready) continue;
+        if (may_notify(m->sender)) {
+            handle({event_kind::ready_signalled});
+        } else {
+            host_.say(name_ + ": READY=1 from pid " + std::to_string(m->sender) + ", not of this instance: ignored");
+        }
+    }
+}
+
+// A process of the instance may say READY=1, and so may one already gone (exited, or a zombie
+// its parent has not reaped): only the instance's processes were given the path. A live stranger
+// that learned it may not. The process group is looked at before the cgroup: cgroup.procs no
+// longer lists a process that is exiting and not yet a zombie, as a helper that has just sent is.
+bool instance::may_notify(pid_t sender) const {
+    const std::optional<proc::process_info> info = proc::read_process(sender);
+    if (!info || info->state == 'Z' || info->state == 'X' || info->pgid == pid_) return true;
+    if (!group_) return false;
+    const std::vector<pid_t> members = group_->pids();
+    return std::find(members.begin(), members.end(), sender) != members.end();
 }
 
 void instance::relay_output(unique_fd pipe_read_end) {
@@ -206,16 +254,6 @@ bool instance::send(int signal) {
     if (pid_ == 0) return false;
     // The leader is not reaped until its exit is reported, so its group id cannot name anyone else.
     return ::kill(-pid_, signal) == 0;
-}
-
-bool instance::owns(pid_t pid) const {
-    if (pid_ == 0) return false;
-    if (group_) {
-        const std::vector<pid_t> members = group_->pids();
-        return std::find(members.begin(), members.end(), pid) != members.end();
-    }
-    const std::optional<proc::process_info> info = proc::read_process(pid);
-    return info && info->pgid == pid_;
 }
 
 // cgroup.events changed: reading it (frozen(), populated()) is what clears the fd's readiness.

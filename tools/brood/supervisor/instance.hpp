@@ -29,6 +29,7 @@
 
 #include "supervisor/config.hpp"
 #include "supervisor/log_file.hpp"
+#include "supervisor/notify_socket.hpp"
 #include "supervisor/output_relay.hpp"
 #include "supervisor/state_machine.hpp"
 #include "supervisor/tcp_probe.hpp"
@@ -49,8 +50,8 @@ class instance_host {
 public:
     virtual brood::monitor& loop() = 0;
     virtual const random_source& random() = 0;
-    // The NOTIFY_SOCKET given to programs with ready = "notify".
-    virtual std::string notify_path() const = 0;
+    // Where each instance of a program with ready = "notify" has its own NOTIFY_SOCKET.
+    virtual std::filesystem::path notify_dir() const = 0;
     // One line for brood's own output ("brood: " is added).
     virtual void say(std::string_view line) = 0;
     virtual void changed(instance& which, const state_change& change) = 0;
@@ -80,8 +81,6 @@ public:
     void timer_fired(monitor::timer_id id, std::uint64_t kind);
     // Sends signal to the process group (and, with a cgroup, to every process in it).
     bool send(int signal);
-    // Whether pid belongs to this instance: in its process group or its cgroup.
-    bool owns(pid_t pid) const;
     // Passes on what is left in the output pipes, once no process writes to them any more.
     void flush_output();
 
@@ -119,6 +118,9 @@ private:
     void leader_ended(const wait_status& status);
     void group_changed();
     void update_probe();
+    void open_notify_socket();
+    void read_notifications();
+    bool may_notify(pid_t sender) const;
     void relay_output(unique_fd pipe_read_end);
 
     instance_host& host_;
@@ -134,6 +136,7 @@ private:
     monitor::watch_id watch_ = monitor::watch_id::none;
     std::array<monitor::timer_id, kinds> timers_{};
     std::optional<tcp_probe> probe_;  // while ready = "tcp" is awaited
+    std::optional<notify_socket> notify_;  // ready = "notify": this instance's own NOTIFY_SOCKET
     log_file log_;
     live_output live_;
     // Relays outlive their process: a grandchild may still hold the pipe.

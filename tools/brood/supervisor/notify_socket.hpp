@@ -1,8 +1,9 @@
-// The socket programs with ready = "notify" report to, as systemd's NOTIFY_SOCKET: a unix datagram
-// socket whose path is given to each instance in $NOTIFY_SOCKET; sd_notify(3) and systemd-notify
-// send "READY=1", "STOPPING=1", "STATUS=..." to it, newline-separated, one message a datagram.
+// The socket a program with ready = "notify" reports to, as systemd's NOTIFY_SOCKET: a unix
+// datagram socket, one per instance, whose path the instance is given in $NOTIFY_SOCKET;
+// sd_notify(3) and systemd-notify send "READY=1", "STOPPING=1", "STATUS=..." to it,
+// newline-separated, one message a datagram.
 //
-//   notify_socket notify(base / ".brood/notify.sock");
+//   notify_socket notify(base / ".brood/notify/7.sock");
 //   loop.add_fd(notify.fd(), EPOLLIN, [&](int, std::uint32_t) {
 //       while (auto message = notify.receive()) ... message->sender, message->ready ...
 //   });

@@ -25,7 +25,6 @@
 #include "supervisor/closest_word.hpp"
 #include "supervisor/instance.hpp"
 #include "supervisor/isolation.hpp"
-#include "supervisor/notify_socket.hpp"
 #include "supervisor/program_diff.hpp"
 #include "supervisor/status_report.hpp"
 #include "supervisor/validate.hpp"
@@ -88,11 +87,10 @@ public:
 
     int run() {
         // The control socket first: it refuses to start when another supervisor answers there,
-        // before anything of that supervisor's (its notify socket) is touched.
+        // before anything of that supervisor's (its notify sockets) is touched.
         control_.emplace(loop_, socket_path_, [this](const control::request& r) { return serve(r); });
-        notify_.emplace(state_dir_ / "notify.sock");
+        std::filesystem::create_directories(notify_dir_.path);
         loop_.add_fd(inbox_.fd(), EPOLLIN, [this](int, std::uint32_t) { read_signals(); });
-        loop_.add_fd(notify_->fd(), EPOLLIN, [this](int, std::uint32_t) { read_notifications(); });
         loop_.on_event([this](const monitor::event& e) { dispatch(e); });
         for (std::size_t i : start_order(configs())) create_instances(*slots_[i]);
         for (std::size_t i : start_order(configs()))
@@ -103,7 +101,6 @@ public:
         loop_.run();
         for (const auto& slot : slots_)
             for (const auto& i : slot->instances) i->flush_output();
-        loop_.remove_fd(notify_->fd());
         loop_.remove_fd(inbox_.fd());
         return exit_code_;
     }
@@ -112,7 +109,7 @@ private:
     // instance_host
     brood::monitor& loop() override { return loop_; }
     const random_source& random() override { return random_; }
-    std::string notify_path() const override { return notify_->path().string(); }
+    std::filesystem::path notify_dir() const override { return notify_dir_.path; }
     void say(std::string_view line) override { fmt::print(stderr, "brood: {}\n", line); }
 
     void changed(instance& which, const state_change& change) override {
@@ -367,19 +364,6 @@ private:
         }
     }
 
-    // READY=1 counts when it comes from a process of the instance (its group or its cgroup): a
-    // program's helper may send it, a stranger may not.
-    void read_notifications() {
-        while (const std::optional<notify_socket::message> m = notify_->receive()) {
-            if (!m->ready) continue;
-            for (instance* i : all_instances())
-                if (i->program().ready == ready_check::notify && i->owns(m->sender)) {
-                    i->handle({event_kind::ready_signalled});
-                    break;
-                }
-        }
-    }
-
     json serve(const control::request& r) {
         if (r.verb == "status") return status();
         if (r.verb == "reload") return reload();
@@ -514,6 +498,14 @@ private:
     const random_source random_ = [this] { return std::uniform_real_distribution<double>(0, 1)(random_engine_); };
     const bool colour_;
     isolation isolation_{[this](std::string_view line) { say(line); }};  // outlives the instances' groups
+    // Holds the instances' notify sockets; removed after them, once empty.
+    struct removed_when_empty {
+        std::filesystem::path path;
+        ~removed_when_empty() {
+            std::error_code ignored;
+            std::filesystem::remove(path, ignored);
+        }
+    } notify_dir_{state_dir_ / "notify"};
     std::vector<std::unique_ptr<program_slot>> slots_;
     std::map<std::uint64_t, instance*> by_serial_;
     std::set<std::uint64_t> waiting_;  // instances asked to start, waiting for their dependencies
@@ -524,7 +516,6 @@ private:
     bool settle_posted_ = false;
     bool start_up_code_held_ = true;  // see give_back_start_up_code
     // Last: destroyed first, while the loop they are registered in still exists.
-    std::optional<notify_socket> notify_;
     std::optional<control::server> control_;
 };
 

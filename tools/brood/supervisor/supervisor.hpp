@@ -4,7 +4,7 @@
 //   return brood::supervisor::run_supervisor(options);   // brood up's exit code
 //
 // One brood::monitor carries everything: the instances' leaders (exit, stop, continue), adopted
-// orphans, step()'s timers, the output pipes, the notify socket, the control socket and the
+// orphans, step()'s timers, the output pipes, the notify sockets, the control socket and the
 // signals brood receives (a signalfd): nothing runs asynchronously and nothing polls.
 //
 // Phases: the configuration is loaded (problems: exit 2, nothing started); brood becomes a
