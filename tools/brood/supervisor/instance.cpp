@@ -15,6 +15,7 @@
 #include <brood/error.hpp>
 #include <brood/proc.hpp>
 
+#include "exit_codes.hpp"
 #include "spawn_failure.hpp"
 #include "supervisor/instance_environment.hpp"
 
