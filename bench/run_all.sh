@@ -82,7 +82,7 @@ if [ "$quick" = 1 ]; then
     supervisor_args="--counts 3,20 --restarts 5 --idle-seconds 2"
 else
     compare_args="--rounds 15 --batch-ms 40"; memory_args="--rounds 9 --batch-ms 60 --sizes 0,1,4"
-    fork_args="--rounds 15 --batch-ms 40"; fd_args="--rounds 9 --batch-ms 40"
+    fork_args="--rounds 41 --batch-ms 40"; fd_args="--rounds 9 --batch-ms 40"
     storm_args="--counts 100,1000,10000 --rounds 7"; latency_args="--tries 1000 --others 0,1000,9999 --memory-children 10000"
     init_args="--runs 20 --rounds 30 --storm 10000 --storm-trials 5"
     pool_args="--n 1000000 --rounds 5"; map_args="--gib 1 --rounds 5"; fork_cost_args="--rounds 5 --gib 0,1,4"
