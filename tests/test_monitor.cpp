@@ -80,6 +80,28 @@ void expect_quiet(monitor& mon, std::chrono::milliseconds time = 100ms) {
     EXPECT_FALSE(e) << "unexpected event: " << describe(*e);
 }
 
+// This test process as a child subreaper, for one test.
+struct subreaper_for_a_test {
+    subreaper_for_a_test() { become_subreaper(true); }
+    ~subreaper_for_a_test() { become_subreaper(false); }
+};
+
+// A middle process that starts count grandchildren and exits at once, so that they become the
+// subreaper's orphans. Grandchild i exits with 40 + i once every writer of p is closed.
+child leaves_orphans(int count, const test_pipe& p) {
+    return brood::fork([&] {
+        for (int i = 0; i < count; ++i) {
+            if (::fork() != 0) continue;
+            ::close(p.write_end.get());
+            char byte;
+            while (::read(p.read_end.get(), &byte, 1) > 0) {
+            }
+            ::_exit(40 + i);
+        }
+        return 0;
+    });
+}
+
 bool sigchld_blocked() {
     sigset_t current;
     ::pthread_sigmask(SIG_BLOCK, nullptr, &current);
@@ -220,26 +242,11 @@ TEST(monitor, a_storm_of_stops_continues_and_deaths_loses_no_event_and_repeats_n
 }
 
 TEST(monitor, exits_of_adopted_orphans_are_reported_and_owned_children_keep_their_watch) {
-    become_subreaper(true);
-    struct not_subreaper_after {
-        ~not_subreaper_after() { become_subreaper(false); }
-    } restore;
+    const subreaper_for_a_test subreaper;
     monitor mon({.report_orphans = true});
     test_pipe p;
     const auto owned = mon.watch(waiter(p.read_end.get(), 5), 1);
-    // The middle process starts three grandchildren and exits at once: they become ours.
-    const auto middle = mon.watch(brood::fork([&] {
-                                      for (int i = 0; i < 3; ++i) {
-                                          if (::fork() != 0) continue;
-                                          ::close(p.write_end.get());
-                                          char byte;
-                                          while (::read(p.read_end.get(), &byte, 1) > 0) {
-                                          }
-                                          ::_exit(40 + i);
-                                      }
-                                      return 0;
-                                  }),
-                                  2);
+    const auto middle = mon.watch(leaves_orphans(3, p), 2);
     auto events = pull(mon, 1);
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0].watch, middle);
@@ -270,23 +277,10 @@ TEST(monitor, exits_of_adopted_orphans_are_reported_and_owned_children_keep_thei
 // readable while more wait (an embedding loop keeps calling), and in the end each is reported once.
 TEST(monitor, a_storm_of_orphans_is_reported_in_batches_and_keeps_fd_readable_until_the_last) {
     constexpr int orphans = 150;
-    become_subreaper(true);
-    struct not_subreaper_after {
-        ~not_subreaper_after() { become_subreaper(false); }
-    } restore;
+    const subreaper_for_a_test subreaper;
     monitor mon({.report_orphans = true});
     test_pipe p;
-    mon.watch(brood::fork([&] {
-        for (int i = 0; i < orphans; ++i) {
-            if (::fork() != 0) continue;
-            ::close(p.write_end.get());
-            char byte;
-            while (::read(p.read_end.get(), &byte, 1) > 0) {
-            }
-            ::_exit(0);
-        }
-        return 0;
-    }));
+    mon.watch(leaves_orphans(orphans, p));
     ASSERT_EQ(pull(mon, 1).size(), 1u);  // the middle process: its children are ours now
     p.write_end.reset();
     // Every orphan a zombie before the monitor looks: one turn could otherwise see only a few.
