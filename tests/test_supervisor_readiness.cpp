@@ -72,13 +72,19 @@ bool readable(int fd) {
 }
 
 // A TCP socket bound to 127.0.0.1 on a port the kernel chose.
+sockaddr_in loopback(std::uint16_t port) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return address;
+}
+
 struct bound_port {
     unique_fd socket{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
     std::uint16_t port = 0;
     bound_port() {
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sockaddr_in address = loopback(0);
         if (::bind(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
             throw std::system_error(errno, std::generic_category(), "bind");
         socklen_t length = sizeof address;
@@ -211,10 +217,7 @@ TEST(tcp_probe, a_listener_with_a_full_backlog_does_not_hold_the_check) {
     std::vector<unique_fd> fillers;
     for (int i = 0; i < 4; ++i) {
         fillers.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(port.port);
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        const sockaddr_in address = loopback(port.port);
         ::connect(fillers.back().get(), reinterpret_cast<const sockaddr*>(&address), sizeof address);
     }
     tcp_probe probe(port.port);

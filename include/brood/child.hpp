@@ -102,6 +102,7 @@ public:
 private:
     child(pid_t pid, unique_fd pidfd);
     bool owned_here() const noexcept;
+    void need_handle() const;  // throws std::logic_error for an empty handle
     detail::child_state& owned_state(const char* action) const;
     std::optional<wait_status> wait_once(wait_events events, bool block);
     void take(child& other) noexcept;

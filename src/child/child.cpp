@@ -65,8 +65,12 @@ child child::adopt(pid_t pid, unique_fd pidfd) { return child(pid, std::move(pid
 // A handle copied into a forked child belongs to the process that created it.
 bool child::owned_here() const noexcept { return state_ != nullptr && owner_ == ::getpid(); }
 
-detail::child_state& child::owned_state(const char* action) const {
+void child::need_handle() const {
     if (!state_) throw std::logic_error("brood::child: the handle is empty (moved from, detached or default)");
+}
+
+detail::child_state& child::owned_state(const char* action) const {
+    need_handle();
     if (!owned_here())
         throw std::logic_error(std::string("brood::child: cannot ") + action + " pid " + std::to_string(pid_) +
                                ": it belongs to the process that created it, not to this forked copy");
@@ -127,7 +131,7 @@ std::optional<wait_status> child::wait_for(std::chrono::milliseconds timeout) {
 }
 
 bool child::send_signal(int signal) {
-    if (!state_) throw std::logic_error("brood::child: the handle is empty (moved from, detached or default)");
+    need_handle();
     if (!owned_here() || detail::delivered_status(state_)) return false;
     const int result = pidfd_ ? detail::signal_pidfd(pidfd_.get(), signal) : ::kill(pid_, signal);
     if (result == 0) return true;
@@ -145,7 +149,7 @@ wait_status child::terminate(std::chrono::milliseconds grace) {
 }
 
 void child::detach() {
-    if (!state_) throw std::logic_error("brood::child: the handle is empty (moved from, detached or default)");
+    need_handle();
     if (owned_here()) {
         detail::unregister_child(state_);
         if (!detail::delivered_status(state_)) detail::reap_when_done(pid_, std::move(pidfd_));
@@ -156,15 +160,15 @@ void child::detach() {
 
 void child::release_child() noexcept {
     if (!state_) return;
-    // Close our pipe ends first: a child blocked writing to us, or reading stdin, can then finish.
-    stdin_pipe_.reset();
-    stdout_pipe_.reset();
-    stderr_pipe_.reset();
     if (!owned_here()) {
         // A forked copy leaves the state alone: it is its parent's, and the fork wiped it here.
         forget();
         return;
     }
+    // Close our pipe ends first: a child blocked writing to us, or reading stdin, can then finish.
+    stdin_pipe_.reset();
+    stdout_pipe_.reset();
+    stderr_pipe_.reset();
     try {
         if (!detail::delivered_status(state_)) {
             switch (policy_.what) {

@@ -129,9 +129,7 @@ void instance::spawn(pending& p) {
         try {
             open_notify_socket();
         } catch (const std::system_error& error) {
-            log_.write(std::string("brood: ") + error.what() + "\n");
-            host_.say(name_ + ": " + error.what());
-            p.events.push_back({event_kind::spawn_failed, brood::exited{cli::exit_internal}});
+            start_failed(error.what(), cli::exit_internal, p);
             return;
         }
         cmd.env("NOTIFY_SOCKET", notify_->path().string());
@@ -148,10 +146,7 @@ void instance::spawn(pending& p) {
     try {
         process = cmd.spawn();
     } catch (const spawn_error& error) {
-        const std::string line = std::string("brood: ") + error.what() + "\n";
-        log_.write(line);
-        host_.say(name_ + ": " + error.what());
-        p.events.push_back({event_kind::spawn_failed, brood::exited{cli::describe(error).exit_code}});
+        start_failed(error.what(), cli::describe(error).exit_code, p);
         return;
     }
     if (spawns_++ > 0) ++restarts_;
@@ -159,6 +154,14 @@ void instance::spawn(pending& p) {
     watch_ = host_.loop().watch(std::move(process), serial_);
     relay_output(std::move(read_end));
     p.events.push_back({event_kind::spawned});
+}
+
+// Why a start failed goes to the instance's log and to brood's output; the state machine sees a
+// spawn that failed with code, as the shell would report it.
+void instance::start_failed(const std::string& why, int code, pending& p) {
+    log_.write("brood: " + why + "\n");
+    host_.say(name_ + ": " + why);
+    p.events.push_back({event_kind::spawn_failed, brood::exited{code}});
 }
 
 // The socket is the instance's own, so a message on it speaks for this instance even when its

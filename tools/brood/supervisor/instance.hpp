@@ -112,6 +112,7 @@ private:
     };
     void perform(const action& a, pending& p);
     void spawn(pending& p);
+    void start_failed(const std::string& why, int code, pending& p);
     void signal_for_state_machine(int signal, pending& p);
     void arm(timer which, std::chrono::milliseconds delay);
     void disarm(timer which);
