@@ -283,13 +283,15 @@ TEST(monitor, a_storm_of_orphans_is_reported_in_batches_and_keeps_fd_readable_un
     mon.watch(leaves_orphans(orphans, p));
     ASSERT_EQ(pull(mon, 1).size(), 1u);  // the middle process: its children are ours now
     p.write_end.reset();
-    // Every orphan a zombie before the monitor looks: one turn could otherwise see only a few.
+    // Every orphan waitable before the monitor looks: one turn could otherwise see only a few. Not
+    // just 'Z' in /proc: a leader whose other threads (a sanitizer's) are still exiting shows 'Z'
+    // but cannot be reaped yet, and its SIGCHLD comes only when the last thread is gone.
     const auto deadline = std::chrono::steady_clock::now() + 30s;
     for (;;) {
         const std::vector<pid_t> kids = proc::children_of(::getpid());
         const auto zombies = std::count_if(kids.begin(), kids.end(), [](pid_t pid) {
-            const auto info = proc::read_process(pid);
-            return info && info->state == 'Z';
+            siginfo_t info{};
+            return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
         });
         if (zombies == orphans) break;
         ASSERT_LT(std::chrono::steady_clock::now(), deadline) << zombies << " of " << orphans << " orphans exited";
