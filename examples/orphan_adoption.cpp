@@ -62,7 +62,7 @@ int main() {
     for (bool reaped = false; !reaped;) {
         int signal = 0;
         if (::sigwait(&child_signal, &signal) != 0) return 1;
-        for (const brood::reaped_orphan& r : brood::reap_orphans()) {
+        for (const brood::reaped_orphan& r : brood::reap_as_init()) {
             std::printf("subreaper: reaped orphan %d: %s\n", r.pid, r.status.to_string().c_str());
             reaped = reaped || r.pid == orphan;
         }

@@ -243,7 +243,7 @@ TEST(monitor, a_storm_of_stops_continues_and_deaths_loses_no_event_and_repeats_n
 
 TEST(monitor, exits_of_adopted_orphans_are_reported_and_owned_children_keep_their_watch) {
     const subreaper_for_a_test subreaper;
-    monitor mon({.report_orphans = true});
+    monitor mon({.init_of_tree = true});
     test_pipe p;
     const auto owned = mon.watch(waiter(p.read_end.get(), 5), 1);
     const auto middle = mon.watch(leaves_orphans(3, p), 2);
@@ -278,7 +278,7 @@ TEST(monitor, exits_of_adopted_orphans_are_reported_and_owned_children_keep_thei
 TEST(monitor, a_storm_of_orphans_is_reported_in_batches_and_keeps_fd_readable_until_the_last) {
     constexpr int orphans = 150;
     const subreaper_for_a_test subreaper;
-    monitor mon({.report_orphans = true});
+    monitor mon({.init_of_tree = true});
     test_pipe p;
     mon.watch(leaves_orphans(orphans, p));
     ASSERT_EQ(pull(mon, 1).size(), 1u);  // the middle process: its children are ours now
@@ -610,8 +610,9 @@ TEST(monitor, reporting_stops_blocks_sigchld_while_it_lives_then_restores_the_ma
 }
 
 TEST(monitor, only_one_monitor_per_process_may_read_sigchld) {
+    const subreaper_for_a_test subreaper;  // so that init_of_tree is refused for reading SIGCHLD only
     monitor first({.report_stops = true});
-    EXPECT_THROW({ monitor second({.report_orphans = true}); }, std::logic_error);
+    EXPECT_THROW({ monitor second({.init_of_tree = true}); }, std::logic_error);
     monitor exits_only;
     EXPECT_TRUE(sigchld_blocked());
 }

@@ -1,6 +1,9 @@
 // Subreaping. Tests that make a process a subreaper do it in a forked child, so the test process
 // never becomes one; the child reports what it saw and the assertions run here.
 #include <algorithm>
+#include <array>
+
+#include <spawn.h>
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -69,31 +72,58 @@ TEST(reaper, subreaper_flag_turns_on_and_off) {
     EXPECT_EQ(brood::is_subreaper(), before);
 }
 
+// Tests that need this process to adopt orphans make the test process a subreaper for their
+// length only.
+struct subreaper_for_a_test {
+    subreaper_for_a_test() { brood::become_subreaper(true); }
+    ~subreaper_for_a_test() { brood::become_subreaper(false); }
+};
+
 TEST(reaper, nothing_to_reap_is_an_empty_list) {
-    EXPECT_TRUE(brood::reap_orphans().empty());  // no children at all (ECHILD)
+    const subreaper_for_a_test subreaper;
+    EXPECT_TRUE(brood::reap_as_init().empty());  // no children at all (ECHILD)
 
     channel go;
     brood::child running = brood::fork([&] { return go.receive() == 0 ? 0 : 1; });
     ASSERT_TRUE(running.stop());
     ASSERT_EQ(running.wait(brood::wait_events::stop), brood::stopped{SIGSTOP});
-    EXPECT_TRUE(brood::reap_orphans().empty()) << "a stopped child has not exited";
+    EXPECT_TRUE(brood::reap_as_init().empty()) << "a stopped child has not exited";
     ASSERT_TRUE(running.resume());
-    EXPECT_TRUE(brood::reap_orphans().empty()) << "a running child has not exited";
+    EXPECT_TRUE(brood::reap_as_init().empty()) << "a running child has not exited";
     go.send(0);
     EXPECT_EQ(running.wait(), brood::exited{0});
 }
 
 TEST(reaper, owned_child_status_goes_to_its_handle) {
+    const subreaper_for_a_test subreaper;
     brood::child kid = brood::fork([] { return 7; });
     wait_until_exited(kid.pid());
-    EXPECT_TRUE(brood::reap_orphans().empty());
+    EXPECT_TRUE(brood::reap_as_init().empty());
     EXPECT_FALSE(brood::proc::read_process(kid.pid())) << "reaped, not left a zombie";
     EXPECT_EQ(kid.exit_status(), brood::wait_status(brood::exited{7}));
     EXPECT_EQ(kid.wait(), brood::exited{7});
 }
 
+// A process that adopts no orphans has only children it started: reaping "every child" there
+// could only take children that other code of the program waits for. So the init's call refuses,
+// and the other code's child keeps its status.
+TEST(reaper, reap_as_init_refuses_in_a_process_that_adopts_no_orphans) {
+    ASSERT_FALSE(brood::adopts_orphans());
+    pid_t pid = 0;
+    char arg0[] = "true";
+    char* argv[] = {arg0, nullptr};
+    ASSERT_EQ(::posix_spawnp(&pid, "true", nullptr, nullptr, argv, environ), 0);
+    wait_until_exited(pid);
+    EXPECT_THROW(brood::reap_as_init(), std::logic_error);
+    std::array<brood::reaped_orphan, 4> batch;
+    EXPECT_THROW(brood::reap_as_init(batch), std::logic_error);
+    int status = -1;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid) << "the posix_spawn child's status stayed for its owner";
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 // The double fork of daemons: a middle process starts two grandchildren and exits. The subreaper
-// adopts them; one exits with 42, one is killed; reap_orphans reports both and leaves the status of
+// adopts them; one exits with 42, one is killed; reap_as_init reports both and leaves the status of
 // a child that a handle owns to that handle.
 TEST(reaper, double_forked_orphans_are_adopted_and_reaped) {
     struct report {
@@ -143,7 +173,7 @@ TEST(reaper, double_forked_orphans_are_adopted_and_reaped) {
         wait_until_exited(out.owned);
         if (auto info = brood::proc::read_process(out.first)) out.first_state_before_reap = info->state;
 
-        const auto orphans = brood::reap_orphans();
+        const auto orphans = brood::reap_as_init();
         out.orphans = static_cast<int>(orphans.size());
         for (std::size_t i = 0; i < orphans.size() && i < 4; ++i) {
             out.orphan_pid[i] = orphans[i].pid;
@@ -151,7 +181,7 @@ TEST(reaper, double_forked_orphans_are_adopted_and_reaped) {
         }
         out.owned_event = owned.wait().event();
         out.first_gone_after = !brood::proc::read_process(out.first);
-        out.nothing_left = brood::reap_orphans().empty() && brood::proc::children_of(::getpid()).empty();
+        out.nothing_left = brood::reap_as_init().empty() && brood::proc::children_of(::getpid()).empty();
         return out;
     }).get();
 

@@ -13,7 +13,7 @@
 // Embedded in another loop: poll mon.fd() for POLLIN, then call mon.run_once(std::chrono::milliseconds(0)).
 //
 // What it reports: a watched child's exit (exited / killed), and with report_stops its stopped and
-// continued events; with report_orphans, the exits of adopted orphans (as a subreaper); timers that
+// continued events; with init_of_tree, the exits of every child no brood::child owns (reaper.hpp); timers that
 // fire. Watched fds get their own callbacks. A watched child's exit ends its watch: the child has
 // been reaped and its handle is gone when the event is delivered.
 //
@@ -25,7 +25,7 @@
 // watched child.
 //
 // SIGCHLD and the signal mask: a monitor that reports only exits changes nothing. With report_stops
-// or report_orphans it reads SIGCHLD from a signalfd, never installing a handler: it blocks SIGCHLD
+// or init_of_tree it reads SIGCHLD from a signalfd, never installing a handler: it blocks SIGCHLD
 // in the thread that creates it (and restores the mask when destroyed). Every other thread of the
 // process must block SIGCHLD too, or the kernel may deliver it there and the monitor never sees it:
 // call brood::block_sigchld() in main() before creating threads (threads inherit the mask). SIGCHLD
@@ -69,7 +69,10 @@ enum class unwatched_stops {
 
 struct monitor_options {
     bool report_stops = false;    // stopped / continued events: SIGCHLD via signalfd
-    bool report_orphans = false;  // exits of adopted orphans (after brood::become_subreaper())
+    // This process is the init of its tree (a subreaper or PID 1, else the constructor throws):
+    // every exited child that no brood::child owns, orphans included, is reaped and reported as
+    // source::orphan. Only for a process whose other code starts no children (reaper.hpp says why).
+    bool init_of_tree = false;
     unwatched_stops unwatched = unwatched_stops::leave;
 };
 

@@ -11,6 +11,7 @@
 
 #include <brood/error.hpp>
 
+#include "child/birth_lock.hpp"
 #include "child/child_state.hpp"
 #include "child/detached_reaper.hpp"
 #include "child/pidfd.hpp"
@@ -92,9 +93,10 @@ std::optional<wait_status> child::wait_once(wait_events events, bool block) {
         if (::waitid(type, id, &info, wait_flags(events) | (block ? 0 : WNOHANG)) == 0) break;
         if (errno == EINTR) continue;
         if (errno == ECHILD) {
-            // Someone reaped it by selector (wait_child, reap_orphans): the registry has the status,
-            // or will have it in a moment if that happened in another thread just now.
-            if (auto done = detail::await_delivered(&state, std::chrono::seconds(1))) return done;
+            // Reaped by selector (wait_child, reap_as_init), perhaps in another thread just now:
+            // once that reap has delivered what it took, the registry has the status.
+            detail::await_selector_reaps();
+            if (auto done = detail::delivered_status(&state)) return done;
         }
         throw_errno(errno, "waitid for child " + std::to_string(pid_));
     }

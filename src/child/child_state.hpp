@@ -1,5 +1,5 @@
 // What brood keeps of an owned child besides its handle: where a selector wait (wait_child,
-// reap_orphans) that reaps the child leaves its status. Internal to the child module.
+// reap_as_init) that reaps the child leaves its status. Internal to the child module.
 #pragma once
 
 #include <cstddef>

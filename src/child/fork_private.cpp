@@ -8,7 +8,7 @@ namespace brood::detail {
 namespace {
 
 constexpr fork_private empty_page() {
-    return {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, nullptr, 0, 0, nullptr, nullptr, nullptr};
+    return {PTHREAD_MUTEX_INITIALIZER, PTHREAD_RWLOCK_INITIALIZER, nullptr, 0, 0, nullptr, nullptr, nullptr};
 }
 
 // Where the kernel cannot wipe the page on fork (before Linux 4.14), or zero bytes are not the

@@ -1,5 +1,5 @@
 // The child module's bookkeeping that a fork does not copy: one page that reaches a forked child
-// zero-filled (MADV_WIPEONFORK), holding a mutex and the roots of the child registry and of the
+// zero-filled (MADV_WIPEONFORK), holding the locks and the roots of the child registry and of the
 // pool of handle states.
 //
 // A forked child owns none of its parent's children, and a lock another thread held at the fork
@@ -25,7 +25,9 @@ struct registry_slot {
 
 struct fork_private {
     pthread_mutex_t mutex;
-    pthread_cond_t delivered;  // the registry handed a status to a handle
+    // Births and reaps by selector (birth_lock.hpp). Here, so a forked child starts with it free
+    // although the forking thread holds it.
+    pthread_rwlock_t births;
     // The child registry: open addressing, linear probing, in its own mapping (MADV_DONTFORK).
     registry_slot* slots;
     std::size_t capacity;  // a power of two, or 0

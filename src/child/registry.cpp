@@ -1,8 +1,6 @@
 #include "child/registry.hpp"
 
-#include <cerrno>
 #include <cstdint>
-#include <ctime>
 #include <new>
 
 #include <sys/mman.h>
@@ -83,24 +81,11 @@ bool deliver_status(pid_t pid, const wait_status& status) noexcept {
     if (!holds(*r, pid, &at)) return false;
     r->slots[at].state->final_status = status;
     erase_at(*r, at);
-    ::pthread_cond_broadcast(&r->delivered);
     return true;
 }
 
 std::optional<wait_status> delivered_status(const child_state* state) noexcept {
     fork_private_lock r;
-    return state->final_status;
-}
-
-std::optional<wait_status> await_delivered(const child_state* state, std::chrono::milliseconds timeout) noexcept {
-    timespec deadline{};
-    ::clock_gettime(CLOCK_MONOTONIC, &deadline);
-    const long long nanoseconds = deadline.tv_nsec + static_cast<long long>(timeout.count() % 1000) * 1000000;
-    deadline.tv_sec += static_cast<time_t>(timeout.count() / 1000 + nanoseconds / 1000000000);
-    deadline.tv_nsec = static_cast<long>(nanoseconds % 1000000000);
-    fork_private_lock r;
-    while (!state->final_status.has_value())
-        if (::pthread_cond_clockwait(&r->delivered, &r->mutex, CLOCK_MONOTONIC, &deadline) == ETIMEDOUT) break;
     return state->final_status;
 }
 

@@ -1,10 +1,9 @@
 // The registry of children owned by brood::child handles in this process.
 //
-// Anything that reaps by selector (wait_child, reap_orphans) may reap a child a handle owns; the
+// Anything that reaps by selector (wait_child, reap_as_init) may reap a child a handle owns; the
 // registry lets it pass the status to that handle instead of losing it.
 #pragma once
 
-#include <chrono>
 #include <optional>
 
 #include <sys/types.h>
@@ -21,8 +20,5 @@ void unregister_child(child_state* state) noexcept;
 bool deliver_status(pid_t pid, const wait_status& status) noexcept;
 // The status delivered to this child, if any (reads under the registry's lock).
 std::optional<wait_status> delivered_status(const child_state* state) noexcept;
-// As delivered_status, but waits up to timeout for a delivery: a selector wait in another thread
-// reaps first and delivers just after, so a handle's waitid can see ECHILD in between.
-std::optional<wait_status> await_delivered(const child_state* state, std::chrono::milliseconds timeout) noexcept;
 
 }  // namespace brood::detail

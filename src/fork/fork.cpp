@@ -12,6 +12,8 @@
 
 #include <brood/error.hpp>
 
+#include "child/birth_lock.hpp"
+
 namespace brood {
 namespace {
 
@@ -53,13 +55,19 @@ void flush_pending_standard_streams() noexcept {
 
 std::optional<child> fork_here() {
     flush_pending_standard_streams();
+    // Until the handle is registered, no reap by selector may take the child (birth_lock.hpp).
+    detail::birth_scope birth;
     const pid_t pid = ::fork();
     if (pid == -1) throw_errno(errno, "fork");
-    if (pid == 0) return std::nullopt;
+    if (pid == 0) {
+        birth.forget_in_child();
+        return std::nullopt;
+    }
     try {
         return child::adopt(pid);
     } catch (...) {
-        // Without a handle nobody would reap it.
+        // Without a handle nobody would reap it. No reap by selector can have taken it (the birth
+        // is still held), so the pid is still ours.
         ::kill(pid, SIGKILL);
         while (::waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {
         }

@@ -8,6 +8,7 @@
 #include <brood/reaper.hpp>
 
 #include "monitor/monitor_state.hpp"
+#include "reaper/reap_unowned.hpp"
 
 namespace brood::detail {
 namespace {
@@ -27,9 +28,9 @@ void reap_exit(monitor_state& state, std::uint64_t id) {
 // A batch per turn: a storm of thousands of orphans is handed out as it is reaped, through the
 // same few pages of queue (fresh pages are what such a storm would cost most), and the loop's
 // other sources get their turns in between. A full batch leaves the loop awake for the rest.
-void reap_adopted_orphans(monitor_state& state) {
+void reap_unowned_children(monitor_state& state) {
     std::array<reaped_orphan, orphan_batch> batch;
-    const std::size_t n = reap_orphans(batch);
+    const std::size_t n = reap_unowned(batch);
     for (std::size_t i = 0; i < n; ++i) {
         monitor::event e;
         e.from = monitor::source::orphan;
@@ -44,7 +45,7 @@ void reap_adopted_orphans(monitor_state& state) {
 void do_sigchld_work(monitor_state& state) {
     state.sigchld_work_due.reset();
     if (state.options.report_stops) drain_stops(state);
-    if (state.options.report_orphans) reap_adopted_orphans(state);
+    if (state.options.init_of_tree) reap_unowned_children(state);
 }
 
 bool only_watched_exits(const monitor_state& state, std::span<const sigchld_source::note> notes, std::size_t read) {
@@ -113,7 +114,7 @@ void poll_sources(monitor& loop, monitor_state& state, int timeout_ms) {
     if (sigchld) {
         on_sigchld(state);
     } else if (state.orphans_pending) {
-        reap_adopted_orphans(state);
+        reap_unowned_children(state);
     }
     for (std::size_t i = 0; i < n; ++i)
         if (key_kind(state.ready[i].data.u64) == source_kind::child) reap_exit(state, key_payload(state.ready[i].data.u64));

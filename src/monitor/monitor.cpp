@@ -7,16 +7,18 @@
 #include <system_error>
 
 #include "monitor/monitor_state.hpp"
+#include "reaper/reap_unowned.hpp"
 
 namespace brood {
 namespace detail {
 
 monitor_state::monitor_state(monitor_options opts)
-    : options(opts), children(opts.report_stops || opts.report_orphans), fds(epoll) {
+    : options(opts), children(opts.report_stops || opts.init_of_tree), fds(epoll) {
+    if (options.init_of_tree) require_adopter("brood::monitor (init_of_tree)");
     check_sigchld_disposition(options.report_stops);
     epoll.add(timers.fd(), EPOLLIN, make_key(source_kind::timer, 0));
     epoll.add(tasks.fd(), EPOLLIN, make_key(source_kind::wake, 0));
-    if (options.report_stops || options.report_orphans) {
+    if (options.report_stops || options.init_of_tree) {
         sigchld = std::make_unique<sigchld_source>();
         epoll.add(sigchld->fd(), EPOLLIN, make_key(source_kind::sigchld, 0));
     }

@@ -41,7 +41,7 @@ struct monitor_state {
     timer_queue timers;
     fd_watches fds;
     task_queue tasks;
-    std::unique_ptr<sigchld_source> sigchld;  // only with report_stops or report_orphans
+    std::unique_ptr<sigchld_source> sigchld;  // only with report_stops or init_of_tree
     std::deque<monitor::event> queue;         // gathered, not yet handed out
     std::shared_ptr<monitor::handler> handler;
     std::optional<std::chrono::steady_clock::time_point> sigchld_work_due;  // deferred SIGCHLD work

@@ -42,7 +42,7 @@ sigchld_source::sigchld_source() : thread_(std::this_thread::get_id()) {
     if (sigchld_claimed.exchange(true))
         throw std::logic_error(
             "brood::monitor: another monitor of this process already reads SIGCHLD (report_stops or "
-            "report_orphans); only one may, any number may report exits only");
+            "init_of_tree); only one may, any number may report exits only");
     try {
         const sigset_t set = sigchld_set();
         sigset_t old;

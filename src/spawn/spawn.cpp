@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child/birth_lock.hpp"
 #include "spawn/spawn_plan.hpp"
 
 #ifndef P_PIDFD
@@ -34,6 +35,8 @@ child spawn_command(const command& cmd, const stdio& in, const stdio& out, const
 
     const int cgroup_fd = detail_spawn_access::cgroup_fd(cmd);
     int raw_pidfd = -1;
+    // Until the handle is registered, no reap by selector may take the child (birth_lock.hpp).
+    birth_scope birth;
     const pid_t pid = launch_child(prepared.plan(), cgroup_fd, raw_pidfd);
     if (pid < 0) {
         const int error = -pid;
@@ -58,7 +61,7 @@ child spawn_command(const command& cmd, const stdio& in, const stdio& out, const
         process = child::adopt(pid, std::move(pidfd));
     } catch (...) {
         // No handle could be made (out of memory, out of fds for a pidfd): leave no child behind.
-        // The pid is still ours (not reaped), so it cannot have been reused.
+        // No reap by selector can have taken it (the birth is still held), so the pid is still ours.
         ::kill(pid, SIGKILL);
         reap(pid, -1);
         throw;

@@ -75,7 +75,7 @@ private:
         if (options.subreaper && ::getpid() != 1) become_subreaper();
         monitor_options m;
         m.report_stops = options.report_stops;
-        m.report_orphans = adopts_orphans;
+        m.init_of_tree = adopts_orphans;  // as a subreaper or PID 1, brood is the init of its tree
         // The only unwatched children are adopted orphans: their stops are ours to see.
         m.unwatched = unwatched_stops::consume;
         return m;

@@ -67,7 +67,7 @@ monitor_options loop_options() {
     if (::getpid() != 1) become_subreaper();
     monitor_options options;
     options.report_stops = true;
-    options.report_orphans = true;
+    options.init_of_tree = true;  // brood up is the init of its tree
     // The only unwatched children are adopted orphans: their stops are brood's to consume.
     options.unwatched = unwatched_stops::consume;
     return options;
