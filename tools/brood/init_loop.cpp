@@ -107,9 +107,12 @@ private:
         while (std::optional<received_signal> s = inbox_.next()) {
             if (!should_forward(*s) || result_) continue;  // the program has ended: nothing to do
             bool sent = false;
+            child* program = monitor_.find(program_watch_);
+            // Reaped this turn, its exit not handled yet: the group id may name another group now.
+            if (program == nullptr || program->exit_status()) continue;
             if (options_.to_group) {
                 sent = ::kill(-program_pid_, s->signal) == 0;
-            } else if (child* program = monitor_.find(program_watch_)) {
+            } else {
                 try {
                     sent = program->send_signal(s->signal);
                 } catch (const std::system_error&) {

@@ -255,8 +255,12 @@ void instance::signal_for_state_machine(int signal, pending& p) {
 }
 
 bool instance::send(int signal) {
-    if (pid_ == 0) return false;
-    // The leader is not reaped until its exit is reported, so its group id cannot name anyone else.
+    // The group id names this instance's group only while its leader is unreaped: a zombie leader
+    // still holds the id, a reaped one lets it go to a new process. The monitor may reap the leader
+    // in the turn in which a control request asks for a signal, before the exit reaches the state
+    // machine; then nothing is sent, and the exit that is on its way decides what happens next.
+    const child* leader = host_.loop().find(watch_);
+    if (pid_ == 0 || leader == nullptr || leader->exit_status()) return false;
     return ::kill(-pid_, signal) == 0;
 }
 
