@@ -25,7 +25,7 @@ namespace brood::cli {
 
 namespace {
 
-enum class timer_tag : std::uint64_t { grace, rekill };
+enum class timer_tag : std::uint64_t { grace, rekill, stop_grace };
 
 // While brood kills what is left, a process forked in the instant of the /proc walk may have been
 // missed; it is looked for again at this pace until none is left.
@@ -119,6 +119,12 @@ private:
                     // EPERM: the program became another user (a setuid program). Not brood's end.
                 }
             }
+            // A container's stop is a SIGTERM: a program that ignores it is killed --grace later, so
+            // that brood ends with a status of its own before the runtime's SIGKILL takes everyone.
+            if (sent && s->signal == SIGTERM && !stop_grace_armed_) {
+                stop_grace_armed_ = true;
+                monitor_.add_timer(options_.grace, static_cast<std::uint64_t>(timer_tag::stop_grace));
+            }
             if (sent && options_.report_forwarding) {
                 lifecycle_event e;
                 e.what = lifecycle_event::kind::forwarded;
@@ -143,6 +149,10 @@ private:
                 if (result_) finish_if_alone();
                 break;
             case monitor::source::timer:
+                if (static_cast<timer_tag>(e.tag) == timer_tag::stop_grace) {
+                    kill_program_after_grace();
+                    break;
+                }
                 if (static_cast<timer_tag>(e.tag) == timer_tag::grace) {
                     signal_leftovers(SIGKILL);
                 } else {
@@ -152,6 +162,22 @@ private:
                     monitor_.add_timer(rekill_interval, static_cast<std::uint64_t>(timer_tag::rekill));
                 break;
         }
+    }
+
+    // The program outlived --grace after a forwarded SIGTERM: SIGKILL, to its group with -g.
+    void kill_program_after_grace() {
+        child* program = monitor_.find(program_watch_);
+        if (result_ || program == nullptr || program->exit_status()) return;
+        if (options_.log != nullptr) {
+            lifecycle_event e;
+            e.what = lifecycle_event::kind::terminating;
+            e.pid = proc_self_pid();
+            e.signal = SIGKILL;
+            e.count = 1;
+            options_.log->write(e);
+        }
+        if (options_.to_group) ::kill(-program_pid_, SIGKILL);
+        program->kill();
     }
 
     void report_orphan(pid_t pid, const wait_status& status) {
@@ -204,6 +230,7 @@ private:
     pid_t program_pid_ = 0;
     pid_t terminal_pgrp_ = -1;
     std::optional<wait_status> result_;
+    bool stop_grace_armed_ = false;
 };
 
 }  // namespace

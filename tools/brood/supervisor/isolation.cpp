@@ -46,7 +46,10 @@ void remove_stale(const std::filesystem::path& dir) {
 
 isolation::isolation(const reporter& say) : say_(say) {
     const std::optional<std::filesystem::path> current = current_cgroup();
-    if (!current) return;
+    if (!current) {
+        say_("no cgroup v2 hierarchy here: instances are isolated by process groups");
+        return;
+    }
     std::error_code error;
     for (const auto& entry : std::filesystem::directory_iterator(*current, error)) {
         const std::optional<pid_t> owner = owner_of(entry.path().filename().string());
@@ -60,8 +63,9 @@ isolation::isolation(const reporter& say) : say_(say) {
     }
     try {
         base_ = cgroup::create(*current / (std::string(group_prefix) + std::to_string(::getpid())));
-    } catch (const std::system_error&) {
-        // Not writable here (no delegation, a read-only mount): process groups it is.
+    } catch (const std::system_error& failure) {
+        // Not writable here (no delegation, a read-only mount): process groups it is, said once.
+        say_(std::string("cannot make a cgroup (") + failure.what() + "): instances are isolated by process groups");
     }
 }
 

@@ -299,6 +299,18 @@ private:
         if (all_down) begin_reaping();
     }
 
+    // Shut down by a signal or a request: brood exits as its essential program did, so that a
+    // container whose entrypoint is brood up reports its main program's code. The first non-zero
+    // code of an essential instance; 0 when they all exited cleanly or there is none.
+    int essential_stop_code() const {
+        for (const auto& slot : slots_) {
+            if (!slot->config.essential) continue;
+            for (const auto& i : slot->instances)
+                if (i->last_end() && i->last_end()->shell_code() != 0) return i->last_end()->shell_code();
+        }
+        return exit_code_;
+    }
+
     bool nothing_depending_runs(const program_slot& slot) {
         return std::all_of(slots_.begin(), slots_.end(), [&](const auto& other) {
             return !other->depends_on(slot.config.name) || other->down();
@@ -309,6 +321,7 @@ private:
     // those that setsid() included: SIGTERM, then SIGKILL after the largest stop_timeout.
     void begin_reaping() {
         phase_ = phase::reaping;
+        if (!essential_code_) exit_code_ = essential_stop_code();
         if (finish_if_alone()) return;
         std::chrono::milliseconds grace{0};
         for (const auto& slot : slots_) grace = std::max(grace, slot->config.stop_timeout);
