@@ -1,5 +1,7 @@
 // brood: run a program as an init (run), watch its lifecycle (watch), inspect a process tree (tree).
 #include <exception>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/core.h>
@@ -20,6 +22,26 @@ std::string check_signal(const std::string& text) {
     return parse_signal(text) ? std::string() : "not a signal (try TERM, SIGKILL, 9): " + text;
 }
 
+namespace {
+
+// Building a parser for every subcommand and option is most of what brood run does before it
+// spawns (about a million instructions, from CLI11's option objects): as an init its start is
+// on the container's critical path. So a command named first is the only one built; anything
+// else (help, a control verb, a mistake) gets them all.
+std::vector<subcommand> add_commands(CLI::App& app, std::string_view first) {
+    using adder = subcommand (*)(CLI::App&);
+    const std::pair<std::string_view, adder> commands[] = {
+        {"run", add_run_command}, {"watch", add_watch_command}, {"tree", add_tree_command}, {"up", add_up_command}};
+    for (const auto& [name, add] : commands)
+        if (first == name) return {add(app)};
+    std::vector<subcommand> all;
+    for (const auto& command : commands) all.push_back(command.second(app));
+    for (subcommand& verb : add_control_commands(app)) all.push_back(std::move(verb));
+    return all;
+}
+
+}  // namespace
+
 }  // namespace brood::cli
 
 int main(int argc, char** argv) {
@@ -35,9 +57,7 @@ int main(int argc, char** argv) {
                "  brood tree                            the processes of this terminal's session\n"
                "  brood up                              supervise the programs of ./brood.toml\n"
                "Run 'brood COMMAND --help' for each command's options.");
-    const subcommand commands[] = {add_run_command(app), add_watch_command(app), add_tree_command(app),
-                                   add_up_command(app)};
-    const std::vector<subcommand> control_verbs = add_control_commands(app);
+    const std::vector<subcommand> commands = add_commands(app, argc > 1 ? argv[1] : "");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -46,8 +66,6 @@ int main(int argc, char** argv) {
     }
     try {
         for (const subcommand& command : commands)
-            if (command.app->parsed()) return command.main();
-        for (const subcommand& command : control_verbs)
             if (command.app->parsed()) return command.main();
     } catch (const std::exception& error) {
         fmt::print(stderr, "brood: {}\n", error.what());
