@@ -443,7 +443,7 @@ TEST(command, die_with_parent_signals_when_the_spawning_thread_exits) {
                 .set_stdout(stdio::pipe())
                 .die_with_parent(SIGTERM)
                 .spawn();
-        // Wait until it runs (pause writes the text, then a newline).
+        // Wait until it runs (pause writes its line).
         char ch;
         while (first_words.size() < 3 && ::read(c.stdout_pipe().get(), &ch, 1) == 1) first_words += ch;
     });
