@@ -205,13 +205,32 @@ TEST(command, looks_up_program_in_path_in_order) {
     EXPECT_EQ(r.out, "second\n");
 }
 
-TEST(command, path_comes_from_the_parent_when_the_command_sets_none) {
+TEST(command, path_is_searched_as_the_child_inherits_it) {
+    temp_dir dir;
+    write_file(dir.path() / "brood-only-here", "#!/bin/sh\necho found\n", fs::perms::owner_all);
+    scoped_env path("PATH", (dir.path().string() + ":/usr/bin:/bin").c_str());
+    const auto r = command("brood-only-here").output();
+    EXPECT_TRUE(r.status.success()) << r.status.to_string() << r.err;
+    EXPECT_EQ(r.out, "found\n");
+}
+
+TEST(command, path_is_searched_as_the_command_replaces_it) {
     temp_dir dir;
     write_file(dir.path() / "brood-only-here", "#!/bin/sh\necho found\n", fs::perms::owner_all);
     {
-        scoped_env path("PATH", (dir.path().string() + ":/usr/bin:/bin").c_str());
-        const auto r = command("brood-only-here").env_clear().output();
-        EXPECT_EQ(r.out, "found\n");
+        // Only the child's PATH leads to the program: this process's does not.
+        scoped_env path("PATH", "/usr/bin:/bin");
+        const auto r = command("brood-only-here").env_clear().env("PATH", dir.path().string()).output();
+        EXPECT_EQ(r.out, "found\n") << r.err;
+    }
+    {
+        // Only this process's PATH leads to it; the child has none after env_clear() or env_remove():
+        // the default is searched and names itself in the error.
+        scoped_env path("PATH", dir.path().string().c_str());
+        for (const command& c : {command("brood-only-here").env_clear(), command("brood-only-here").env_remove("PATH")}) {
+            const auto e = expect_spawn_failure(c, spawn_stage::exec, ENOENT);
+            EXPECT_TRUE(contains(e.what(), "in PATH \"/usr/local/bin:/usr/bin:/bin\"")) << e.what();
+        }
     }
     {
         // No PATH anywhere: /usr/local/bin:/usr/bin:/bin, where `true` lives.

@@ -70,7 +70,8 @@ struct process_output {
 
 class command {
 public:
-    // program is looked up in PATH (of the child's environment) unless it contains a '/'.
+    // program is looked up in the PATH of the child's environment (set with env(), else inherited;
+    // /usr/local/bin:/usr/bin:/bin when the child has none) unless it contains a '/'.
     explicit command(std::string program);
 
     command& arg(std::string value);

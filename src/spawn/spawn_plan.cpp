@@ -125,17 +125,15 @@ void spawn_plan::prepare_strings() {
     std::string& path_var = buf_.path;
     path_var.clear();
     if (search) {
-        // PATH of the child's environment when the command sets one, else the parent's, else default.
-        const std::string* set_path = nullptr;
-        for (const auto& [key, value] : changes)
-            if (key == "PATH") set_path = value ? &*value : nullptr;
-        if (set_path != nullptr) {
-            path_var = *set_path;
-        } else if (const char* p = ::getenv("PATH")) {
-            path_var = p;
-        } else {
-            path_var = default_path;
-        }
+        // The PATH of the child's environment, as Python's subprocess searches: the one the command
+        // sets, else the inherited one (none after env_clear() or env_remove("PATH")), else default.
+        const auto change = std::find_if(changes.begin(), changes.end(),
+                                         [](const auto& c) { return c.first == "PATH"; });
+        const char* inherited = access::env_clear(cmd_) ? nullptr : ::getenv("PATH");
+        if (change != changes.end())
+            path_var = change->second ? std::string_view(*change->second) : default_path;
+        else
+            path_var = inherited != nullptr ? std::string_view(inherited) : default_path;
     }
     const std::size_t path_entries = search ? std::count(path_var_.begin(), path_var_.end(), ':') + 1 : 1;
 
