@@ -138,6 +138,27 @@ TEST(fork, an_escaping_exception_is_a_distinct_code_with_its_message) {
     EXPECT_EQ(std::string(buffer), "brood: uncaught exception in forked child " + std::to_string(c.pid()) + ": boom\n");
 }
 
+// Unlike the pool's workers, a forked callable keeps the caller's signal state, as fork() does.
+TEST(fork, the_child_keeps_the_callers_signal_mask_and_handlers) {
+    sigset_t usr2, old_mask;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    ::pthread_sigmask(SIG_BLOCK, &usr2, &old_mask);
+    struct sigaction handler {}, old_usr1 {};
+    handler.sa_handler = [](int) {};
+    ::sigaction(SIGUSR1, &handler, &old_usr1);
+    child c = brood::fork([] {
+        sigset_t mask;
+        ::pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+        struct sigaction usr1 {};
+        ::sigaction(SIGUSR1, nullptr, &usr1);
+        return (sigismember(&mask, SIGUSR2) ? 0 : 1) + (usr1.sa_handler != SIG_DFL ? 0 : 2);
+    });
+    ::sigaction(SIGUSR1, &old_usr1, nullptr);
+    ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    EXPECT_EQ(c.wait().code(), 0) << "1: SIGUSR2 not blocked in the child; 2: SIGUSR1's handler gone; 3: both";
+}
+
 TEST(fork_here, returns_a_handle_in_the_parent_and_nothing_in_the_child) {
     int report[2];
     ASSERT_EQ(::pipe(report), 0);

@@ -12,6 +12,10 @@
 // "brood: uncaught exception in forked child <pid>: <what>" to stderr and exits with
 // uncaught_exception_exit_code (70, EX_SOFTWARE from sysexits.h).
 //
+// The child keeps the forking thread's signal mask and the process's handlers and ignored signals,
+// as fork() does: a caller that blocks SIGTERM gets a child that blocks it too. Reset them in the
+// callable if the child should not have them (brood's pool workers start clean instead).
+//
 // In a multi-threaded parent only async-signal-safe work is portable in the child (POSIX); glibc
 // makes malloc usable after fork. Prefer brood::command to run programs: it never copies page tables.
 #pragma once
