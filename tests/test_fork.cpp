@@ -10,10 +10,28 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
 using namespace brood;
+
+namespace {
+
+// Set in a forked child to make every later operator new throw std::bad_alloc there: a child out of
+// memory, on demand. The replacement below is this test program's only allocator.
+std::atomic<bool> fail_allocations{false};
+
+}  // namespace
+
+void* operator new(std::size_t size) {
+    if (fail_allocations.load(std::memory_order_relaxed)) throw std::bad_alloc();
+    if (void* p = std::malloc(size != 0 ? size : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -138,6 +156,25 @@ TEST(fork, an_escaping_exception_is_a_distinct_code_with_its_message) {
     EXPECT_EQ(std::string(buffer), "brood: uncaught exception in forked child " + std::to_string(c.pid()) + ": boom\n");
 }
 
+TEST(fork, an_exception_in_a_child_out_of_memory_is_still_reported) {
+    int err[2];
+    ASSERT_EQ(::pipe(err), 0);
+    child c = brood::fork([&]() -> int {
+        ::dup2(err[1], STDERR_FILENO);
+        const std::runtime_error error("out of everything");  // made while memory lasts
+        fail_allocations = true;
+        throw error;
+    });
+    ::close(err[1]);
+    char buffer[256] = {};
+    const ssize_t n = ::read(err[0], buffer, sizeof buffer - 1);
+    ::close(err[0]);
+    EXPECT_EQ(c.wait().code(), uncaught_exception_exit_code);
+    ASSERT_GT(n, 0);
+    EXPECT_EQ(std::string(buffer),
+              "brood: uncaught exception in forked child " + std::to_string(c.pid()) + ": out of everything\n");
+}
+
 // Unlike the pool's workers, a forked callable keeps the caller's signal state, as fork() does.
 TEST(fork, the_child_keeps_the_callers_signal_mask_and_handlers) {
     sigset_t usr2, old_mask;
@@ -202,6 +239,45 @@ TEST(fork_call, a_thrown_exception_comes_back_as_child_failed) {
         EXPECT_STREQ(e.what(), "forked child threw: no result");
         EXPECT_EQ(e.status().code(), uncaught_exception_exit_code);
     }
+}
+
+// fork_call(fn), except that a child that comes back out of fork_call into this frame, by a return
+// or an exception, exits 99 here.
+template <class F>
+auto fork_call_that_must_not_return_in_the_child(F fn) {
+    const pid_t parent = ::getpid();
+    try {
+        auto result = fork_call(fn);
+        if (::getpid() != parent) ::_exit(99);
+        return result;
+    } catch (...) {
+        if (::getpid() != parent) ::_exit(99);
+        throw;
+    }
+}
+
+// The child's reply allocates nothing: where memory has run out it is still sent, and the child
+// never comes back out of fork_call into the caller's frames.
+TEST(fork_call, a_child_out_of_memory_reports_and_never_returns_into_the_caller) {
+    auto threw = fork_call_that_must_not_return_in_the_child([]() -> int {
+        const std::runtime_error error("out of everything");  // made while memory lasts
+        fail_allocations = true;
+        throw error;
+    });
+    try {
+        threw.get();
+        FAIL() << "no exception";
+    } catch (const child_failed& e) {
+        EXPECT_STREQ(e.what(), "forked child threw: out of everything");
+        EXPECT_EQ(e.status().code(), uncaught_exception_exit_code);
+    }
+
+    auto value = fork_call_that_must_not_return_in_the_child([] {
+        std::string text(100, 'x');  // full: adding a byte in front would have to reallocate
+        fail_allocations = true;
+        return text;
+    });
+    EXPECT_EQ(value.get(), std::string(100, 'x'));
 }
 
 TEST(fork_call, a_killed_child_is_reported) {
