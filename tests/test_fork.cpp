@@ -140,12 +140,15 @@ TEST(fork, atexit_handlers_do_not_run_in_the_child) {
     EXPECT_EQ(text, "atexit;");
 }
 
-TEST(fork, an_escaping_exception_is_a_distinct_code_with_its_message) {
+// Forks a child that runs throw_it with its stderr on a pipe; checks that it exits with
+// uncaught_exception_exit_code and printed the report for what.
+template <class F>
+void expect_uncaught_exception_report(F throw_it, const std::string& what) {
     int err[2];
     ASSERT_EQ(::pipe(err), 0);
-    child c = brood::fork([&]() -> int {
+    child c = brood::fork([&] {
         ::dup2(err[1], STDERR_FILENO);
-        throw std::runtime_error("boom");
+        throw_it();
     });
     ::close(err[1]);
     char buffer[256] = {};
@@ -153,26 +156,21 @@ TEST(fork, an_escaping_exception_is_a_distinct_code_with_its_message) {
     ::close(err[0]);
     EXPECT_EQ(c.wait().code(), uncaught_exception_exit_code);
     ASSERT_GT(n, 0);
-    EXPECT_EQ(std::string(buffer), "brood: uncaught exception in forked child " + std::to_string(c.pid()) + ": boom\n");
+    EXPECT_EQ(std::string(buffer), "brood: uncaught exception in forked child " + std::to_string(c.pid()) + ": " + what + "\n");
+}
+
+TEST(fork, an_escaping_exception_is_a_distinct_code_with_its_message) {
+    expect_uncaught_exception_report([] { throw std::runtime_error("boom"); }, "boom");
 }
 
 TEST(fork, an_exception_in_a_child_out_of_memory_is_still_reported) {
-    int err[2];
-    ASSERT_EQ(::pipe(err), 0);
-    child c = brood::fork([&]() -> int {
-        ::dup2(err[1], STDERR_FILENO);
-        const std::runtime_error error("out of everything");  // made while memory lasts
-        fail_allocations = true;
-        throw error;
-    });
-    ::close(err[1]);
-    char buffer[256] = {};
-    const ssize_t n = ::read(err[0], buffer, sizeof buffer - 1);
-    ::close(err[0]);
-    EXPECT_EQ(c.wait().code(), uncaught_exception_exit_code);
-    ASSERT_GT(n, 0);
-    EXPECT_EQ(std::string(buffer),
-              "brood: uncaught exception in forked child " + std::to_string(c.pid()) + ": out of everything\n");
+    expect_uncaught_exception_report(
+        [] {
+            const std::runtime_error error("out of everything");  // made while memory lasts
+            fail_allocations = true;
+            throw error;
+        },
+        "out of everything");
 }
 
 // Unlike the pool's workers, a forked callable keeps the caller's signal state, as fork() does.
@@ -230,15 +228,21 @@ TEST(fork_call, a_large_result_does_not_deadlock) {
     EXPECT_EQ(big.size(), 8u << 20);
 }
 
-TEST(fork_call, a_thrown_exception_comes_back_as_child_failed) {
-    auto result = fork_call([]() -> int { throw std::runtime_error("no result"); });
+// get() must throw child_failed with the message of what the child threw.
+template <class T>
+void expect_child_threw(forked_result<T>& result, const std::string& message) {
     try {
         result.get();
         FAIL() << "no exception";
     } catch (const child_failed& e) {
-        EXPECT_STREQ(e.what(), "forked child threw: no result");
+        EXPECT_EQ(e.what(), "forked child threw: " + message);
         EXPECT_EQ(e.status().code(), uncaught_exception_exit_code);
     }
+}
+
+TEST(fork_call, a_thrown_exception_comes_back_as_child_failed) {
+    auto result = fork_call([]() -> int { throw std::runtime_error("no result"); });
+    expect_child_threw(result, "no result");
 }
 
 // fork_call(fn), except that a child that comes back out of fork_call into this frame, by a return
@@ -264,13 +268,7 @@ TEST(fork_call, a_child_out_of_memory_reports_and_never_returns_into_the_caller)
         fail_allocations = true;
         throw error;
     });
-    try {
-        threw.get();
-        FAIL() << "no exception";
-    } catch (const child_failed& e) {
-        EXPECT_STREQ(e.what(), "forked child threw: out of everything");
-        EXPECT_EQ(e.status().code(), uncaught_exception_exit_code);
-    }
+    expect_child_threw(threw, "out of everything");
 
     auto value = fork_call_that_must_not_return_in_the_child([] {
         std::string text(100, 'x');  // full: adding a byte in front would have to reallocate
