@@ -28,18 +28,10 @@
 namespace {
 
 brood::prefork_server* running = nullptr;
-pid_t supervisor = 0;
 
-// Workers forked after this handler was installed have it too: in a worker it does what the
-// default would (die by the signal) instead of stopping the supervisor. All async-signal-safe.
-void on_stop_signal(int signal) {
-    if (::getpid() != supervisor) {
-        std::signal(signal, SIG_DFL);
-        std::raise(signal);
-        return;
-    }
-    running->request_stop();
-}
+// The supervisor's handler only: workers start with every handled signal back to its default, so
+// stop()'s SIGTERM ends them. request_stop() is async-signal-safe.
+void on_stop_signal(int) { running->request_stop(); }
 
 brood::unique_fd listen_on_localhost(unsigned short port) {
     brood::unique_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -121,7 +113,6 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
     });
     running = &server;
-    supervisor = ::getpid();
     std::signal(SIGTERM, on_stop_signal);
     std::signal(SIGINT, on_stop_signal);
 

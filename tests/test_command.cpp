@@ -4,6 +4,7 @@
 #include <brood/child.hpp>
 #include <brood/command.hpp>
 #include <brood/error.hpp>
+#include <brood/fork.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -19,8 +20,11 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -57,15 +61,19 @@ std::vector<std::string> lines(const std::string& text) {
 }
 
 // The "key=value" lines printed by the self_info helper.
-std::map<std::string, std::string> self_info(command cmd) {
-    const auto r = cmd.set_stdin(stdio::null()).output();
-    EXPECT_TRUE(r.status.success()) << r.status.to_string() << " " << r.err;
+std::map<std::string, std::string> info_lines(const std::string& out) {
     std::map<std::string, std::string> info;
-    for (const auto& line : lines(r.out)) {
+    for (const auto& line : lines(out)) {
         const auto eq = line.find('=');
         if (eq != std::string::npos) info[line.substr(0, eq)] = line.substr(eq + 1);
     }
     return info;
+}
+
+std::map<std::string, std::string> self_info(command cmd) {
+    const auto r = cmd.set_stdin(stdio::null()).output();
+    EXPECT_TRUE(r.status.success()) << r.status.to_string() << " " << r.err;
+    return info_lines(r.out);
 }
 
 std::string read_all(int fd) {
@@ -205,13 +213,32 @@ TEST(command, looks_up_program_in_path_in_order) {
     EXPECT_EQ(r.out, "second\n");
 }
 
-TEST(command, path_comes_from_the_parent_when_the_command_sets_none) {
+TEST(command, path_is_searched_as_the_child_inherits_it) {
+    temp_dir dir;
+    write_file(dir.path() / "brood-only-here", "#!/bin/sh\necho found\n", fs::perms::owner_all);
+    scoped_env path("PATH", (dir.path().string() + ":/usr/bin:/bin").c_str());
+    const auto r = command("brood-only-here").output();
+    EXPECT_TRUE(r.status.success()) << r.status.to_string() << r.err;
+    EXPECT_EQ(r.out, "found\n");
+}
+
+TEST(command, path_is_searched_as_the_command_replaces_it) {
     temp_dir dir;
     write_file(dir.path() / "brood-only-here", "#!/bin/sh\necho found\n", fs::perms::owner_all);
     {
-        scoped_env path("PATH", (dir.path().string() + ":/usr/bin:/bin").c_str());
-        const auto r = command("brood-only-here").env_clear().output();
-        EXPECT_EQ(r.out, "found\n");
+        // Only the child's PATH leads to the program: this process's does not.
+        scoped_env path("PATH", "/usr/bin:/bin");
+        const auto r = command("brood-only-here").env_clear().env("PATH", dir.path().string()).output();
+        EXPECT_EQ(r.out, "found\n") << r.err;
+    }
+    {
+        // Only this process's PATH leads to it; the child has none after env_clear() or env_remove():
+        // the default is searched and names itself in the error.
+        scoped_env path("PATH", dir.path().string().c_str());
+        for (const command& c : {command("brood-only-here").env_clear(), command("brood-only-here").env_remove("PATH")}) {
+            const auto e = expect_spawn_failure(c, spawn_stage::exec, ENOENT);
+            EXPECT_TRUE(contains(e.what(), "in PATH \"/usr/local/bin:/usr/bin:/bin\"")) << e.what();
+        }
     }
     {
         // No PATH anywhere: /usr/local/bin:/usr/bin:/bin, where `true` lives.
@@ -443,7 +470,7 @@ TEST(command, die_with_parent_signals_when_the_spawning_thread_exits) {
                 .set_stdout(stdio::pipe())
                 .die_with_parent(SIGTERM)
                 .spawn();
-        // Wait until it runs (pause writes the text, then a newline).
+        // Wait until it runs (pause writes its line).
         char ch;
         while (first_words.size() < 3 && ::read(c.stdout_pipe().get(), &ch, 1) == 1) first_words += ch;
     });
@@ -482,12 +509,98 @@ TEST(command, user_and_groups) {
     auto info = self_info(command(helper("self_info")).user(65534).group(65534));
     EXPECT_EQ(info["uid"], "65534");
     EXPECT_EQ(info["gid"], "65534");
-    EXPECT_EQ(info["groups"], "") << "root's supplementary groups must be dropped with its uid";
+    EXPECT_EQ(info["groups"], "65534") << "root's supplementary groups must be dropped with its uid";
 
     info = self_info(command(helper("self_info")).group(100).supplementary_groups({100, 65534}).user(65534));
     EXPECT_EQ(info["uid"], "65534");
     EXPECT_EQ(info["gid"], "100");
     EXPECT_EQ(info["groups"], "100,65534");
+}
+
+TEST(command, user_alone_brings_its_groups) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (setuid, setgroups)";
+    const passwd* nobody = ::getpwuid(65534);
+    ASSERT_NE(nobody, nullptr) << "no user 65534 (nobody) in this system's user database";
+    const std::string gid = std::to_string(nobody->pw_gid);
+    auto info = self_info(command(helper("self_info")).user(65534));
+    EXPECT_EQ(info["uid"], "65534");
+    EXPECT_EQ(info["gid"], gid) << "nobody's primary group, not root's 0";
+    EXPECT_EQ(info["groups"], gid) << "nobody is in no other group on Debian";
+}
+
+// A user database of the test's own: a user with two supplementary groups, and one group it is not in.
+constexpr std::string_view test_passwd = "root:x:0:0:root:/root:/bin/sh\n"
+                                         "brood-test:x:4242:4242::/nonexistent:/bin/sh\n";
+constexpr std::string_view test_group = "root:x:0:\n"
+                                        "brood-test:x:4242:\n"
+                                        "brood-a:x:4243:someone,brood-test\n"
+                                        "brood-b:x:4244:brood-test\n"
+                                        "brood-c:x:4245:someone\n";
+
+// What self_info prints when cmd is spawned with the test's user database: in a forked child with a
+// mount namespace of its own, where the test's passwd and group files are bind-mounted over
+// /etc/passwd and /etc/group. A spawn_error comes back as "spawn_error <errno name>: <what>".
+std::string with_test_users(const command& cmd) {
+    temp_dir dir;
+    write_file(dir.path() / "passwd", test_passwd, fs::perms::owner_read | fs::perms::owner_write);
+    write_file(dir.path() / "group", test_group, fs::perms::owner_read | fs::perms::owner_write);
+    auto result = brood::fork_call([&]() -> std::string {
+        auto check = [](bool ok, const std::string& what) {
+            if (!ok) throw std::runtime_error(what + ": " + brood::errno_name(errno));
+        };
+        check(::unshare(CLONE_NEWNS) == 0, "unshare(CLONE_NEWNS)");
+        check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0, "mount --make-rprivate /");
+        for (const char* file : {"passwd", "group"}) {
+            const std::string source = (dir.path() / file).string(), target = std::string("/etc/") + file;
+            check(::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) == 0, "bind mount " + target);
+        }
+        try {
+            const auto r = command(cmd).set_stdin(stdio::null()).output();
+            if (!r.status.success()) throw std::runtime_error("self_info " + r.status.to_string() + ": " + r.err);
+            return r.out;
+        } catch (const spawn_error& e) {
+            return "spawn_error " + brood::errno_name(e.error()) + ": " + e.what();
+        }
+    });
+    return result.get();
+}
+
+TEST(command, user_takes_its_groups_from_the_user_database) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (setuid, setgroups, mount namespaces)";
+    for (const command& c : {command(helper("self_info")).user(4242), command(helper("self_info")).user("brood-test")}) {
+        auto info = info_lines(with_test_users(c));
+        EXPECT_EQ(info["uid"], "4242");
+        EXPECT_EQ(info["gid"], "4242");
+        EXPECT_EQ(info["groups"], "4242,4243,4244");
+    }
+}
+
+TEST(command, explicit_group_and_groups_win_over_the_user_database) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (setuid, setgroups, mount namespaces)";
+    // Another primary group: the user's supplementary groups with it, as su -g and systemd's Group= do.
+    auto info = info_lines(with_test_users(command(helper("self_info")).user(4242).group(4245)));
+    EXPECT_EQ(info["gid"], "4245");
+    EXPECT_EQ(info["groups"], "4243,4244,4245");
+
+    info = info_lines(with_test_users(command(helper("self_info")).user(4242).supplementary_groups({4245})));
+    EXPECT_EQ(info["gid"], "4242");
+    EXPECT_EQ(info["groups"], "4245");
+
+    // A uid with no entry: its group must be given, and it has no supplementary groups.
+    info = info_lines(with_test_users(command(helper("self_info")).user(4300).group(4301)));
+    EXPECT_EQ(info["uid"], "4300");
+    EXPECT_EQ(info["gid"], "4301");
+    EXPECT_EQ(info["groups"], "");
+}
+
+TEST(command, user_without_an_entry_needs_a_group) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (setuid, setgroups, mount namespaces)";
+    const auto uid = with_test_users(command(helper("self_info")).user(4300));
+    EXPECT_EQ(uid.rfind("spawn_error ENOENT: ", 0), 0u) << uid;
+    EXPECT_TRUE(contains(uid, "prepare group of uid 4300 (no entry in the user database: set group())")) << uid;
+    const auto name = with_test_users(command(helper("self_info")).user("brood-nobody"));
+    EXPECT_EQ(name.rfind("spawn_error ENOENT: ", 0), 0u) << name;
+    EXPECT_TRUE(contains(name, "prepare user \"brood-nobody\" (no entry in the user database)")) << name;
 }
 
 TEST(command, user_change_is_not_seen_by_the_parents_threads) {

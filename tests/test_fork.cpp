@@ -10,10 +10,28 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
 using namespace brood;
+
+namespace {
+
+// Set in a forked child to make every later operator new throw std::bad_alloc there: a child out of
+// memory, on demand. The replacement below is this test program's only allocator.
+std::atomic<bool> fail_allocations{false};
+
+}  // namespace
+
+void* operator new(std::size_t size) {
+    if (fail_allocations.load(std::memory_order_relaxed)) throw std::bad_alloc();
+    if (void* p = std::malloc(size != 0 ? size : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -122,12 +140,15 @@ TEST(fork, atexit_handlers_do_not_run_in_the_child) {
     EXPECT_EQ(text, "atexit;");
 }
 
-TEST(fork, an_escaping_exception_is_a_distinct_code_with_its_message) {
+// Forks a child that runs throw_it with its stderr on a pipe; checks that it exits with
+// uncaught_exception_exit_code and printed the report for what.
+template <class F>
+void expect_uncaught_exception_report(F throw_it, const std::string& what) {
     int err[2];
     ASSERT_EQ(::pipe(err), 0);
-    child c = brood::fork([&]() -> int {
+    child c = brood::fork([&] {
         ::dup2(err[1], STDERR_FILENO);
-        throw std::runtime_error("boom");
+        throw_it();
     });
     ::close(err[1]);
     char buffer[256] = {};
@@ -135,7 +156,42 @@ TEST(fork, an_escaping_exception_is_a_distinct_code_with_its_message) {
     ::close(err[0]);
     EXPECT_EQ(c.wait().code(), uncaught_exception_exit_code);
     ASSERT_GT(n, 0);
-    EXPECT_EQ(std::string(buffer), "brood: uncaught exception in forked child " + std::to_string(c.pid()) + ": boom\n");
+    EXPECT_EQ(std::string(buffer), "brood: uncaught exception in forked child " + std::to_string(c.pid()) + ": " + what + "\n");
+}
+
+TEST(fork, an_escaping_exception_is_a_distinct_code_with_its_message) {
+    expect_uncaught_exception_report([] { throw std::runtime_error("boom"); }, "boom");
+}
+
+TEST(fork, an_exception_in_a_child_out_of_memory_is_still_reported) {
+    expect_uncaught_exception_report(
+        [] {
+            const std::runtime_error error("out of everything");  // made while memory lasts
+            fail_allocations = true;
+            throw error;
+        },
+        "out of everything");
+}
+
+// Unlike the pool's workers, a forked callable keeps the caller's signal state, as fork() does.
+TEST(fork, the_child_keeps_the_callers_signal_mask_and_handlers) {
+    sigset_t usr2, old_mask;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    ::pthread_sigmask(SIG_BLOCK, &usr2, &old_mask);
+    struct sigaction handler {}, old_usr1 {};
+    handler.sa_handler = [](int) {};
+    ::sigaction(SIGUSR1, &handler, &old_usr1);
+    child c = brood::fork([] {
+        sigset_t mask;
+        ::pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+        struct sigaction usr1 {};
+        ::sigaction(SIGUSR1, nullptr, &usr1);
+        return (sigismember(&mask, SIGUSR2) ? 0 : 1) + (usr1.sa_handler != SIG_DFL ? 0 : 2);
+    });
+    ::sigaction(SIGUSR1, &old_usr1, nullptr);
+    ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    EXPECT_EQ(c.wait().code(), 0) << "1: SIGUSR2 not blocked in the child; 2: SIGUSR1's handler gone; 3: both";
 }
 
 TEST(fork_here, returns_a_handle_in_the_parent_and_nothing_in_the_child) {
@@ -172,15 +228,54 @@ TEST(fork_call, a_large_result_does_not_deadlock) {
     EXPECT_EQ(big.size(), 8u << 20);
 }
 
-TEST(fork_call, a_thrown_exception_comes_back_as_child_failed) {
-    auto result = fork_call([]() -> int { throw std::runtime_error("no result"); });
+// get() must throw child_failed with the message of what the child threw.
+template <class T>
+void expect_child_threw(forked_result<T>& result, const std::string& message) {
     try {
         result.get();
         FAIL() << "no exception";
     } catch (const child_failed& e) {
-        EXPECT_STREQ(e.what(), "forked child threw: no result");
+        EXPECT_EQ(e.what(), "forked child threw: " + message);
         EXPECT_EQ(e.status().code(), uncaught_exception_exit_code);
     }
+}
+
+TEST(fork_call, a_thrown_exception_comes_back_as_child_failed) {
+    auto result = fork_call([]() -> int { throw std::runtime_error("no result"); });
+    expect_child_threw(result, "no result");
+}
+
+// fork_call(fn), except that a child that comes back out of fork_call into this frame, by a return
+// or an exception, exits 99 here.
+template <class F>
+auto fork_call_that_must_not_return_in_the_child(F fn) {
+    const pid_t parent = ::getpid();
+    try {
+        auto result = fork_call(fn);
+        if (::getpid() != parent) ::_exit(99);
+        return result;
+    } catch (...) {
+        if (::getpid() != parent) ::_exit(99);
+        throw;
+    }
+}
+
+// The child's reply allocates nothing: where memory has run out it is still sent, and the child
+// never comes back out of fork_call into the caller's frames.
+TEST(fork_call, a_child_out_of_memory_reports_and_never_returns_into_the_caller) {
+    auto threw = fork_call_that_must_not_return_in_the_child([]() -> int {
+        const std::runtime_error error("out of everything");  // made while memory lasts
+        fail_allocations = true;
+        throw error;
+    });
+    expect_child_threw(threw, "out of everything");
+
+    auto value = fork_call_that_must_not_return_in_the_child([] {
+        std::string text(100, 'x');  // full: adding a byte in front would have to reallocate
+        fail_allocations = true;
+        return text;
+    });
+    EXPECT_EQ(value.get(), std::string(100, 'x'));
 }
 
 TEST(fork_call, a_killed_child_is_reported) {

@@ -44,6 +44,50 @@ using brood::testing::under_tsan;
     ::_exit(99);
 }
 
+// The signal state a program that reads SIGTERM from a signalfd, catches SIGUSR1 and ignores
+// SIGPIPE sets up, for one test: SIGTERM blocked in this thread, a handler for SIGUSR1, SIGPIPE ignored.
+class caller_signals {
+public:
+    caller_signals() {
+        sigset_t term;
+        sigemptyset(&term);
+        sigaddset(&term, SIGTERM);
+        ::pthread_sigmask(SIG_BLOCK, &term, &mask_);
+        struct sigaction handler {};
+        handler.sa_handler = [](int) {};
+        ::sigaction(SIGUSR1, &handler, &usr1_);
+        struct sigaction ignore {};
+        ignore.sa_handler = SIG_IGN;
+        ::sigaction(SIGPIPE, &ignore, &pipe_);
+    }
+    ~caller_signals() {
+        ::sigaction(SIGPIPE, &pipe_, nullptr);
+        ::sigaction(SIGUSR1, &usr1_, nullptr);
+        ::pthread_sigmask(SIG_SETMASK, &mask_, nullptr);
+    }
+    caller_signals(const caller_signals&) = delete;
+    caller_signals& operator=(const caller_signals&) = delete;
+
+private:
+    sigset_t mask_;
+    struct sigaction usr1_, pipe_;
+};
+
+// What this thread has of caller_signals' set-up, for a worker to send back.
+std::string signal_state() {
+    sigset_t mask;
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+    struct sigaction usr1 {}, pipe {};
+    ::sigaction(SIGUSR1, nullptr, &usr1);
+    ::sigaction(SIGPIPE, nullptr, &pipe);
+    return std::string(sigismember(&mask, SIGTERM) ? "SIGTERM blocked" : "SIGTERM open") +
+           (usr1.sa_handler == SIG_DFL ? ", SIGUSR1 default" : ", SIGUSR1 handled") +
+           (pipe.sa_handler == SIG_IGN ? ", SIGPIPE ignored" : ", SIGPIPE default");
+}
+
+constexpr std::string_view callers_signals = "SIGTERM blocked, SIGUSR1 handled, SIGPIPE ignored";
+constexpr std::string_view clean_signals = "SIGTERM open, SIGUSR1 default, SIGPIPE ignored";
+
 struct order {
     std::uint64_t id = 0;
     std::string customer;
@@ -293,6 +337,18 @@ TEST(parallel_map, a_worker_killed_from_outside_fails_the_call) {
 
 // ------------------------------------------------------------------------------------------------ pool
 
+TEST(parallel_map, workers_start_with_default_signals_unless_asked_to_inherit) {
+    caller_signals setup;
+    // parallel_map's results are trivially copyable: each worker says whether its state is clean.
+    const auto clean = brood::parallel_map(std::views::iota(0, 2), [](int) { return signal_state() == clean_signals ? 1 : 0; },
+                                           {.workers = 2});
+    EXPECT_EQ(clean, (std::vector<int>{1, 1}));
+    const auto kept = brood::parallel_map(std::views::iota(0, 2), [](int) { return signal_state() == callers_signals ? 1 : 0; },
+                                          {.workers = 2, .inherit_signals = true});
+    EXPECT_EQ(kept, (std::vector<int>{1, 1}));
+    EXPECT_EQ(signal_state(), callers_signals) << "the caller's own signal state must be restored";
+}
+
 TEST(pool, submit_and_get) {
     brood::pool<int, int> workers([](int x) { return x + 1; }, {.workers = 2});
     EXPECT_EQ(workers.workers(), 2u);
@@ -539,6 +595,15 @@ TEST(pool, init_runs_in_each_worker_after_fork) {
     EXPECT_EQ(slot, 999u);  // the parent's copy is untouched
 }
 
+TEST(pool, workers_start_with_default_signals_unless_asked_to_inherit) {
+    caller_signals setup;
+    brood::pool<int, std::string> clean([](int) { return signal_state(); }, {.workers = 1});
+    EXPECT_EQ(clean.submit(0).get(), clean_signals);
+    brood::pool<int, std::string> kept([](int) { return signal_state(); }, {.workers = 1, .inherit_signals = true});
+    EXPECT_EQ(kept.submit(0).get(), callers_signals);
+    EXPECT_EQ(signal_state(), callers_signals) << "the caller's own signal state must be restored";
+}
+
 TEST(pool, an_init_that_always_fails_fails_the_tasks_instead_of_forking_forever) {
     brood::pool<int, int> workers([](int x) { return x; },
                                   {.workers = 2, .init = [](std::size_t) { throw std::runtime_error("no database"); }});
@@ -744,6 +809,29 @@ TEST(prefork_server, request_stop_ends_run) {
     stopper.join();
     EXPECT_TRUE(server.stop_requested());
     server.stop();
+}
+
+// A supervisor that blocks SIGTERM (to read it from a signalfd) still stops its workers with it at
+// once, instead of waiting out stop_grace before SIGKILL; inherit_signals brings the wait back.
+TEST(prefork_server, stop_is_quick_while_the_supervisor_blocks_sigterm) {
+    caller_signals setup;
+    const auto idle = [](int, std::size_t) {
+        for (;;) ::pause();
+    };
+    {
+        brood::prefork_server server(listen_on_localhost(), idle, {.workers = 2, .stop_grace = 2s});
+        const auto start = std::chrono::steady_clock::now();
+        server.stop();
+        const auto took = std::chrono::steady_clock::now() - start;
+        EXPECT_LT(took, 1s) << "the workers ignored SIGTERM: stop() waited out its grace";
+    }
+    {
+        brood::prefork_server server(listen_on_localhost(), idle,
+                                     {.workers = 1, .stop_grace = 200ms, .inherit_signals = true});
+        const auto start = std::chrono::steady_clock::now();
+        server.stop();
+        EXPECT_GE(std::chrono::steady_clock::now() - start, 200ms) << "a worker with SIGTERM blocked ended by it";
+    }
 }
 
 // The example program, as a user would run it: many connections, a worker killed mid-way, SIGTERM.

@@ -70,7 +70,8 @@ struct process_output {
 
 class command {
 public:
-    // program is looked up in PATH (of the child's environment) unless it contains a '/'.
+    // program is looked up in the PATH of the child's environment (set with env(), else inherited;
+    // /usr/local/bin:/usr/bin:/bin when the child has none) unless it contains a '/'.
     explicit command(std::string program);
 
     command& arg(std::string value);
@@ -103,7 +104,15 @@ public:
     command& die_with_parent(int signal = SIGKILL);
     command& umask(mode_t mask);
     command& rlimit(int resource, rlim_t soft, rlim_t hard);
+    // The child's user (setuid, after the groups). From root the child also gets the user's groups,
+    // read from the user database (getpwuid_r, getgrouplist) by this process at each spawn, as su
+    // and systemd's User= do: its primary group unless group() is set, the groups it is a member of
+    // (with that primary group) unless supplementary_groups() is set. A uid with no entry needs
+    // group(); it then has no supplementary groups. A process that is not root gets no defaults (it
+    // can only take on ids it already has).
     command& user(uid_t uid);
+    // The same by name, looked up at each spawn; a name with no entry fails (stage prepare, ENOENT).
+    command& user(std::string name);
     command& group(gid_t gid);
     command& supplementary_groups(std::vector<gid_t> groups);
     // Start the child inside the cgroup v2 directory open at fd (clone3 CLONE_INTO_CGROUP).
@@ -144,6 +153,7 @@ private:
     };
     std::vector<limit> rlimits_;
     std::optional<uid_t> uid_;
+    std::optional<std::string> user_name_;
     std::optional<gid_t> gid_;
     std::optional<std::vector<gid_t>> groups_;
     int cgroup_fd_ = -1;

@@ -10,7 +10,13 @@
 // A forked callable ends the child with exit_child: the parent's atexit handlers and static
 // destructors never run a second time. An exception escaping the callable prints
 // "brood: uncaught exception in forked child <pid>: <what>" to stderr and exits with
-// uncaught_exception_exit_code (70, EX_SOFTWARE from sysexits.h).
+// uncaught_exception_exit_code (70, EX_SOFTWARE from sysexits.h). Reporting it allocates nothing, nor
+// does sending fork_call's result: a child out of memory still reports, and a forked callable's
+// child never returns into the caller's code, whatever fails.
+//
+// The child keeps the forking thread's signal mask and the process's handlers and ignored signals,
+// as fork() does: a caller that blocks SIGTERM gets a child that blocks it too. Reset them in the
+// callable if the child should not have them (brood's pool workers start clean instead).
 //
 // In a multi-threaded parent only async-signal-safe work is portable in the child (POSIX); glibc
 // makes malloc usable after fork. Prefer brood::command to run programs: it never copies page tables.
@@ -121,7 +127,38 @@ private:
 namespace detail {
 // A pipe whose read end is returned; the write end is stored in *write_end.
 unique_fd result_pipe(unique_fd* write_end);
+
+// fork_call's child: runs fn and writes 'v' and the value, or 'e' and what it threw, to fd, then
+// exits. Sending allocates nothing, so running out of memory cannot make it fail; and being
+// noexcept, it can never return into the caller's frames.
+template <class T, class F>
+[[noreturn]] void send_result_and_exit(F& fn, int fd) noexcept {
+    try {
+        if constexpr (std::is_void_v<T>) {
+            fn();
+            write_all(fd, "v", 1);
+        } else if constexpr (std::same_as<T, std::string>) {
+            const std::string value = fn();
+            write_all(fd, "v", 1);
+            write_all(fd, value.data(), value.size());
+        } else {
+            const T value = fn();
+            char buffer[1 + sizeof(T)];
+            buffer[0] = 'v';
+            std::memcpy(buffer + 1, &value, sizeof(T));
+            write_all(fd, buffer, sizeof buffer);
+        }
+    } catch (const std::exception& e) {
+        write_all(fd, "e", 1);
+        write_all(fd, e.what(), std::strlen(e.what()));
+        exit_child(uncaught_exception_exit_code);
+    } catch (...) {
+        write_all(fd, "eunknown exception", 18);
+        exit_child(uncaught_exception_exit_code);
+    }
+    exit_child(0);
 }
+}  // namespace detail
 
 // Runs fn in a forked child and brings its return value back over a pipe.
 template <class F>
@@ -133,30 +170,7 @@ auto fork_call(F&& fn) -> forked_result<std::invoke_result_t<F&>> {
     std::optional<child> kid = fork_here();
     if (!kid) {
         read_end.reset();
-        try {
-            if constexpr (std::is_void_v<T>) {
-                fn();
-                detail::write_all(write_end.get(), "v", 1);
-            } else if constexpr (std::same_as<T, std::string>) {
-                std::string value = fn();
-                value.insert(value.begin(), 'v');
-                detail::write_all(write_end.get(), value.data(), value.size());
-            } else {
-                T value = fn();
-                char buffer[1 + sizeof(T)];
-                buffer[0] = 'v';
-                std::memcpy(buffer + 1, &value, sizeof(T));
-                detail::write_all(write_end.get(), buffer, sizeof buffer);
-            }
-        } catch (const std::exception& e) {
-            std::string message = std::string("e") + e.what();
-            detail::write_all(write_end.get(), message.data(), message.size());
-            exit_child(uncaught_exception_exit_code);
-        } catch (...) {
-            detail::write_all(write_end.get(), "eunknown exception", 18);
-            exit_child(uncaught_exception_exit_code);
-        }
-        exit_child(0);
+        detail::send_result_and_exit<T>(fn, write_end.get());
     }
     write_end.reset();
     return forked_result<T>(std::move(*kid), std::move(read_end));

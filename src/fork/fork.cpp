@@ -82,8 +82,9 @@ void exit_child(int code) noexcept {
 
 namespace detail {
 
+// Allocates nothing: the exception may be bad_alloc. what() stays valid while error holds it.
 void exit_after_exception(std::exception_ptr error) noexcept {
-    std::string what = "unknown exception";
+    const char* what = "unknown exception";
     try {
         std::rethrow_exception(error);
     } catch (const std::exception& e) {
@@ -91,8 +92,7 @@ void exit_after_exception(std::exception_ptr error) noexcept {
     } catch (...) {
     }
     flush_pending_standard_streams();
-    std::fprintf(stderr, "brood: uncaught exception in forked child %d: %s\n", static_cast<int>(::getpid()),
-                 what.c_str());
+    std::fprintf(stderr, "brood: uncaught exception in forked child %d: %s\n", static_cast<int>(::getpid()), what);
     exit_child(uncaught_exception_exit_code);
 }
 

@@ -16,6 +16,7 @@
 #include <brood/fork.hpp>
 #include <brood/pool/pool_core.hpp>
 
+#include "fork/fork_worker.hpp"
 #include "pool/shared_memory.hpp"
 
 namespace brood {
@@ -144,7 +145,7 @@ result_file run_parallel(std::size_t n, std::size_t result_size, const parallel_
     std::vector<child> workers;
     workers.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
-        std::optional<child> kid = fork_here();
+        std::optional<child> kid = fork_worker(options.inherit_signals);
         if (!kid) work(*shared, shared->report(i), plan);
         if (kid->pidfd() < 0) throw std::runtime_error("brood::parallel_map needs pidfd support (Linux 5.3 or later)");
         workers.push_back(std::move(*kid));

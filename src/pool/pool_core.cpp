@@ -18,6 +18,7 @@
 #include <brood/error.hpp>
 #include <brood/fork.hpp>
 
+#include "fork/fork_worker.hpp"
 #include "pool/bell.hpp"
 #include "pool/channel.hpp"
 #include "pool/frame.hpp"
@@ -118,7 +119,7 @@ struct pool_core::state {
                                      options.spin,    bell.get(), ::getpid()};
         std::optional<child> kid;
         try {
-            kid = fork_here();
+            kid = fork_worker(options.inherit_signals);
         } catch (...) {
             slot.ring.reset();
             throw;

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 
 #include <poll.h>
@@ -13,6 +14,8 @@
 
 #include <brood/error.hpp>
 #include <brood/fork.hpp>
+
+#include "fork/fork_worker.hpp"
 
 namespace brood {
 
@@ -34,13 +37,16 @@ prefork_server::~prefork_server() {
 void prefork_server::start(std::size_t index) {
     slot& s = slots_[index];
     const pid_t supervisor = ::getpid();
-    s.process = brood::fork([this, index, supervisor] {
+    auto worker = [this, index, supervisor] {
         if (options_.die_with_supervisor) {
             ::prctl(PR_SET_PDEATHSIG, SIGKILL);
             if (::getppid() != supervisor) return;  // it died before the prctl
         }
         fn_(listener_.get(), index);
-    });
+    };
+    std::optional<child> kid = detail::fork_worker(options_.inherit_signals);
+    if (!kid) detail::run_and_exit(worker);
+    s.process = std::move(*kid);
     if (s.process.pidfd() < 0) throw std::runtime_error("brood::prefork_server needs pidfd support (Linux 5.3 or later)");
     s.started = clock::now();
 }

@@ -15,8 +15,9 @@
 //   - write nothing in the parent's memory but the report (and the fd moves, scratch for the child);
 //   - never return: exec, or exit_group(127) after filling the report.
 //
-// Signals are all blocked when the child starts (the parent blocked them around clone): no handler
-// of the parent's can run here. They are reset to default first and unblocked just before exec.
+// Signals are all blocked when the child starts, glibc's internal 32 and 33 included (the parent
+// blocked all 64 around clone with a raw rt_sigprocmask): no handler of the parent's can run here.
+// They are reset to default first and unblocked just before exec.
 #include "spawn/child_plan.hpp"
 
 #include <brood/error.hpp>

@@ -56,7 +56,7 @@ struct child_plan {
     std::size_t limit_count = 0;
 
     bool set_groups = false;
-    bool groups_best_effort = false;  // clearing a root parent's groups before setuid; errors ignored
+    bool groups_best_effort = false;  // the user's groups by default (not asked for): errors ignored
     const gid_t* groups = nullptr;
     std::size_t group_count = 0;
     bool set_gid = false;

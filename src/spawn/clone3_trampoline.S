@@ -18,9 +18,7 @@
         .p2align 4
 brood_clone3:
         .cfi_startproc
-#if defined(__CET__)
-        endbr64
-#endif
+        endbr64                         /* IBT: a valid target of an indirect call (a no-op elsewhere) */
         movq    %rdx, %r8               /* fn */
         movq    %rcx, %r9               /* arg */
         movl    $435, %eax              /* __NR_clone3; rdi = args, rsi = size */
@@ -42,6 +40,28 @@ brood_clone3:
         .size   brood_clone3, .-brood_clone3
 
         .section .note.GNU-stack,"",@progbits
+
+/* This object is compatible with IBT and SHSTK (CET): the linker marks a program or library with
+ * them only if every object it links says so, and without this note, libbrood would switch them
+ * off in every program that links it. The note is written out rather than taken from <cet.h>,
+ * which emits it only when the assembler is run with -fcf-protection: build systems rarely pass
+ * the C flags to assembly (CMake's ASM flags are separate). Both are true whatever the flags:
+ * - IBT: the one entry point starts with endbr64. fn is reached by an indirect call, so it must
+ *   start with one too: the compiler adds it wherever -fcf-protection is on, which is also the
+ *   only case in which IBT can be on for the whole library.
+ * - SHSTK: calls and returns pair up. With CLONE_VFORK the kernel gives the child the parent's
+ *   shadow stack: the child pushes below the suspended parent's entries and never returns past
+ *   its own first call; the parent returns as it was called. */
+        .section .note.gnu.property,"a"
+        .p2align 3
+        .long   4                       /* name size: "GNU\0" */
+        .long   16                      /* descriptor size */
+        .long   5                       /* NT_GNU_PROPERTY_TYPE_0 */
+        .asciz  "GNU"
+        .long   0xc0000002              /* GNU_PROPERTY_X86_FEATURE_1_AND */
+        .long   4                       /* its data: 4 bytes */
+        .long   3                       /* GNU_PROPERTY_X86_FEATURE_1_IBT | _SHSTK */
+        .p2align 3
 
 #elif defined(__aarch64__)
 

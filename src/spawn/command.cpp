@@ -132,6 +132,13 @@ command& command::rlimit(int resource, rlim_t soft, rlim_t hard) {
 
 command& command::user(uid_t uid) {
     uid_ = uid;
+    user_name_.reset();
+    return *this;
+}
+
+command& command::user(std::string name) {
+    user_name_ = std::move(name);
+    uid_.reset();
     return *this;
 }
 

@@ -5,8 +5,9 @@
 #include <csignal>
 #include <cstdint>
 
-#include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "spawn/spawn_plan.hpp"
 
@@ -65,9 +66,11 @@ __attribute__((noinline)) pid_t launch_child(child_plan& plan, int cgroup_fd, in
     long result = -ENOSYS;
 
     // With every signal blocked no handler of ours can run in the child before it has reset them.
-    sigset_t all, saved;
-    ::sigfillset(&all);
-    ::pthread_sigmask(SIG_SETMASK, &all, &saved);
+    // A raw rt_sigprocmask: pthread_sigmask would leave glibc's own SIGCANCEL and SIGSETXID (32 and
+    // 33) unblocked, and where CLONE_CLEAR_SIGHAND is missing the child has their handlers, which
+    // would run glibc's thread code on the child's stack with the suspended thread's TLS.
+    std::uint64_t all = ~std::uint64_t{0}, saved = 0;
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, sizeof all);
 
     const bool into_cgroup = cgroup_fd >= 0;
     if (have_trampoline && (into_cgroup || clone3_support.load(std::memory_order_relaxed) != support::no)) {
@@ -119,7 +122,7 @@ __attribute__((noinline)) pid_t launch_child(child_plan& plan, int cgroup_fd, in
         }
     }
 
-    ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, sizeof saved);
     // The child wrote the report in this memory behind the compiler's back: read it afresh.
     std::atomic_signal_fence(std::memory_order_seq_cst);
     pidfd = result >= 0 ? fd : -1;

@@ -10,6 +10,8 @@
 
 #include <brood/signal.hpp>
 
+#include "spawn/user_database.hpp"
+
 extern char** environ;
 
 namespace brood::detail {
@@ -125,17 +127,15 @@ void spawn_plan::prepare_strings() {
     std::string& path_var = buf_.path;
     path_var.clear();
     if (search) {
-        // PATH of the child's environment when the command sets one, else the parent's, else default.
-        const std::string* set_path = nullptr;
-        for (const auto& [key, value] : changes)
-            if (key == "PATH") set_path = value ? &*value : nullptr;
-        if (set_path != nullptr) {
-            path_var = *set_path;
-        } else if (const char* p = ::getenv("PATH")) {
-            path_var = p;
-        } else {
-            path_var = default_path;
-        }
+        // The PATH of the child's environment, as Python's subprocess searches: the one the command
+        // sets, else the inherited one (none after env_clear() or env_remove("PATH")), else default.
+        const auto change = std::find_if(changes.begin(), changes.end(),
+                                         [](const auto& c) { return c.first == "PATH"; });
+        const char* inherited = access::env_clear(cmd_) ? nullptr : ::getenv("PATH");
+        if (change != changes.end())
+            path_var = change->second ? std::string_view(*change->second) : default_path;
+        else
+            path_var = inherited != nullptr ? std::string_view(inherited) : default_path;
     }
     const std::size_t path_entries = search ? std::count(path_var_.begin(), path_var_.end(), ':') + 1 : 1;
 
@@ -272,22 +272,50 @@ void spawn_plan::prepare_fds() {
     plan_.keep_count = keep.size();
 }
 
+// From root, a user means its groups too (as su and systemd's User= do): the primary group and the
+// supplementary groups the user database gives it, unless group() or supplementary_groups() say
+// otherwise. Looked up here, in the parent: the child cannot use NSS.
 void spawn_plan::prepare_credentials() {
     using access = detail_spawn_access;
-    if (const auto& groups = access::groups(cmd_)) {
-        plan_.set_groups = true;
-        plan_.groups = groups->data();
-        plan_.group_count = groups->size();
-    } else if (access::uid(cmd_) && ::geteuid() == 0) {
-        // Dropping root's uid without naming groups would keep root's supplementary groups.
-        plan_.set_groups = true;
-        plan_.groups_best_effort = true;
+    std::optional<uid_t> uid = access::uid(cmd_);
+    std::optional<gid_t> gid = access::gid(cmd_);
+    const auto& groups = access::groups(cmd_);
+    std::optional<user_entry> entry;
+    int error = 0;
+    if (const auto& name = access::user_name(cmd_)) {
+        entry = find_user(*name, error);
+        if (!entry)
+            fail(error != 0 ? error : ENOENT,
+                 "user " + in_quotes(*name) + (error != 0 ? " in the user database" : " (no entry in the user database)"));
+        uid = entry->uid;
     }
-    if (const auto& gid = access::gid(cmd_)) {
+    const bool from_root = ::geteuid() == 0;
+    const bool default_groups = uid && from_root && !groups;
+    if (uid && from_root && (!gid || !groups)) {
+        if (!entry) {
+            entry = find_user(*uid, error);
+            if (error != 0) fail(error, "look up uid " + std::to_string(*uid) + " in the user database");
+        }
+        if (!entry && !gid)
+            fail(ENOENT, "group of uid " + std::to_string(*uid) + " (no entry in the user database: set group())");
+        if (!gid) gid = entry->gid;
+        // A uid with no entry but an explicit group has no supplementary groups.
+        user_groups_ = entry ? groups_of(*entry, *gid) : std::vector<gid_t>();
+    }
+    if (groups || default_groups) {
+        const auto& list = groups ? *groups : user_groups_;
+        plan_.set_groups = true;
+        // The defaults are skipped where setgroups is refused to root (a user namespace that denies
+        // it), as they were when they only cleared root's groups; an explicit list is not.
+        plan_.groups_best_effort = !groups;
+        plan_.groups = list.data();
+        plan_.group_count = list.size();
+    }
+    if (gid) {
         plan_.set_gid = true;
         plan_.gid = *gid;
     }
-    if (const auto& uid = access::uid(cmd_)) {
+    if (uid) {
         plan_.set_uid = true;
         plan_.uid = *uid;
     }

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/types.h>
+
 #include <brood/command.hpp>
 #include <brood/error.hpp>
 #include <brood/unique_fd.hpp>
@@ -27,6 +29,7 @@ struct detail_spawn_access {
     static const auto& umask(const command& c) noexcept { return c.umask_; }
     static const auto& rlimits(const command& c) noexcept { return c.rlimits_; }
     static const auto& uid(const command& c) noexcept { return c.uid_; }
+    static const auto& user_name(const command& c) noexcept { return c.user_name_; }
     static const auto& gid(const command& c) noexcept { return c.gid_; }
     static const auto& groups(const command& c) noexcept { return c.groups_; }
     static int cgroup_fd(const command& c) noexcept { return c.cgroup_fd_; }
@@ -77,6 +80,7 @@ private:
     spawn_buffers& buf_;
     child_plan plan_;
     const std::string& path_var_;   // PATH searched, when the program has no '/' (in buf_)
+    std::vector<gid_t> user_groups_;  // the user's groups from the user database, when they apply
     unique_fd null_fd_;
     unique_fd child_ends_[3];
     unique_fd parent_ends_[3];

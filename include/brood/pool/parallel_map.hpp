@@ -39,6 +39,10 @@ struct parallel_map_options {
     std::size_t workers = 0;
     // Elements a worker claims at a time; 0: about 16 chunks per worker.
     std::size_t chunk = 0;
+    // false: each worker starts with an empty signal mask, and every signal this process handles
+    // back to its default action (ignored ones stay ignored), as after exec. true: workers keep the
+    // forking thread's mask and handlers, as with brood::fork.
+    bool inherit_signals = false;
 };
 
 class parallel_map_error : public std::runtime_error {

@@ -25,6 +25,10 @@ struct pool_options {
     // Bytes of each of a worker's two shared-memory rings (tasks in, results out); rounded up to a
     // power of two of at least a page. Messages larger than this still pass, streamed in pieces.
     std::size_t ring_bytes = std::size_t{1} << 20;
+    // false: each worker starts with an empty signal mask, and every signal this process handles
+    // back to its default action (ignored ones stay ignored), as after exec. true: workers keep the
+    // forking thread's mask and handlers, as with brood::fork.
+    bool inherit_signals = false;
 };
 
 }  // namespace brood

@@ -16,8 +16,9 @@
 // that slot, up to backoff_max.
 //
 // Thread safety: one supervisor thread; request_stop() is safe from any thread and from a signal
-// handler (it writes an eventfd). Workers start with the supervisor's signal dispositions (fork
-// semantics). Needs Linux 5.3 or later (pidfd).
+// handler (it writes an eventfd). Workers start with an empty signal mask and default actions for
+// the signals the supervisor handles (inherit_signals keeps them), so stop()'s SIGTERM ends a worker
+// even when the supervisor blocks SIGTERM to read it from a signalfd. Needs Linux 5.3 or later (pidfd).
 #pragma once
 
 #include <atomic>
@@ -46,6 +47,10 @@ struct prefork_options {
     // leaves no worker holding the socket. Linux sends it when the *thread* that forked the worker
     // ends: construct and run the server on a thread that lives as long as it, or turn this off.
     bool die_with_supervisor = true;
+    // false: each worker starts with an empty signal mask, and every signal this process handles
+    // back to its default action (ignored ones stay ignored), as after exec. true: workers keep the
+    // supervisor thread's mask and handlers, as with brood::fork.
+    bool inherit_signals = false;
 };
 
 // A worker that ended, as the supervisor saw it.

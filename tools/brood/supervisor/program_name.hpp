@@ -1,4 +1,4 @@
-// Program names: they appear on the command line (brood ctl stop web), in log file names and in
+// Program names: they appear on the command line (brood stop web), in log file names and in
 // messages, so they are kept to characters that need no quoting anywhere.
 #pragma once
 
