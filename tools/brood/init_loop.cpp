@@ -25,11 +25,14 @@ namespace brood::cli {
 
 namespace {
 
-enum class timer_tag : std::uint64_t { grace, rekill, stop_grace };
+enum class timer_tag : std::uint64_t { grace, rekill, stop_grace, settled };
 
 // While brood kills what is left, a process forked in the instant of the /proc walk may have been
 // missed; it is looked for again at this pace until none is left.
 constexpr std::chrono::milliseconds rekill_interval{50};
+// Start-up's pages are given back once the program has run this long: a short-lived program (a
+// job, a probe) ends before, and brood then spends no faults taking back the code it still runs.
+constexpr std::chrono::milliseconds settle_time{200};
 
 class init_loop {
 public:
@@ -65,7 +68,7 @@ public:
         if (tree_ && tree_->fd() >= 0)
             monitor_.add_fd(tree_->fd(), EPOLLIN, [this](int, std::uint32_t) { tree_->read_events(); });
         monitor_.on_event([this](const monitor::event& e) { handle(e); });
-        drop_startup_pages();
+        monitor_.add_timer(settle_time, static_cast<std::uint64_t>(timer_tag::settled));
         monitor_.run();
         return result_ ? result_->shell_code() : exit_internal;
     }
@@ -149,6 +152,10 @@ private:
                 if (result_) finish_if_alone();
                 break;
             case monitor::source::timer:
+                if (static_cast<timer_tag>(e.tag) == timer_tag::settled) {
+                    drop_startup_pages();
+                    break;
+                }
                 if (static_cast<timer_tag>(e.tag) == timer_tag::stop_grace) {
                     kill_program_after_grace();
                     break;

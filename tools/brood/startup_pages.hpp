@@ -1,8 +1,9 @@
 // brood run and brood up sit idle most of their lives, in a loop that needs a few pages of code.
 // Parsing arguments (CLI11) and starting up touched far more, and the kernel maps a file's pages
 // around every fault (whole large folios), so the idle process would keep ~1.5 MiB of its own
-// executable mapped. Dropping those mappings just before the loop starts gives that back; a page
-// needed again is mapped again from the page cache on first use.
+// executable mapped. Dropping those mappings once the loop runs gives that back; a page needed
+// again is mapped again from the page cache on first use (a fault each, so brood run waits until
+// its program has run a moment, and a short-lived one ends first).
 #pragma once
 
 namespace brood::cli {
