@@ -169,6 +169,19 @@ TEST(control_request, names_what_is_wrong) {
     EXPECT_EQ(parse_request(R"({"id":9,"verb":"explode"})").value.id, 9u);
 }
 
+TEST(control_request, refuses_a_field_given_twice_naming_it) {
+    // nlohmann alone would keep the last one: this request would shut brood down.
+    const auto twice = parse_request(R"({"id":4,"verb":"status","verb":"shutdown"})");
+    EXPECT_EQ(twice.error, "duplicate field 'verb'");
+    EXPECT_EQ(twice.value.id, 4u);  // the error reply still answers request 4
+    EXPECT_EQ(parse_request(R"({"verb":"stop","targets":["web"],"targets":["all"]})").error, "duplicate field 'targets'");
+    EXPECT_EQ(parse_request(R"({"verb":"status","v\u0065rb":"shutdown"})").error, "duplicate field 'verb'");
+    // Which of two ids would the reply carry? Neither: 0.
+    const auto two_ids = parse_request(R"({"id":1,"id":2,"verb":"status"})");
+    EXPECT_EQ(two_ids.error, "duplicate field 'id'");
+    EXPECT_EQ(two_ids.value.id, 0u);
+}
+
 TEST(control_request, echoes_long_names_cut_short) {
     const std::string verb(10000, 'x');
     const auto parsed = parse_request(R"({"verb":")" + verb + "\"}");
