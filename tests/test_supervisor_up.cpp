@@ -23,6 +23,7 @@
 
 #include <brood/brood.hpp>
 
+#include "control/limits.hpp"
 #include "support/leak_check.hpp"
 #include "support/running_brood.hpp"
 #include "support/temp_dir.hpp"
@@ -113,18 +114,24 @@ protected:
         return 0;
     }
 
-    // One request on the control socket and its reply: a raw JSON-lines client.
-    nlohmann::json ask(const nlohmann::json& request) {
-        const brood::unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    // A connection to the control socket, once brood listens there (an empty fd if it never does).
+    brood::unique_fd connect_to_brood() {
+        brood::unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
         sockaddr_un address{};
         address.sun_family = AF_UNIX;
-        const std::string path = file(".brood/brood.sock").string();
-        path.copy(address.sun_path, sizeof address.sun_path - 1);
+        file(".brood/brood.sock").string().copy(address.sun_path, sizeof address.sun_path - 1);
         const auto until = clock_type::now() + deadline;
         while (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-            if (clock_type::now() > until) return {{"error", "cannot connect to " + path}};
+            if (clock_type::now() > until) return {};
             std::this_thread::sleep_for(20ms);
         }
+        return fd;
+    }
+
+    // One request on the control socket and its reply: a raw JSON-lines client.
+    nlohmann::json ask(const nlohmann::json& request) {
+        const brood::unique_fd fd = connect_to_brood();
+        if (!fd) return {{"error", "cannot connect to " + file(".brood/brood.sock").string()}};
         const std::string line = request.dump() + "\n";
         if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) return {};
         brood::testing::line_reader reply(brood::unique_fd(::dup(fd.get())));
@@ -479,6 +486,24 @@ TEST_F(up, client_logs_follow_prints_lines_written_later) {
     EXPECT_TRUE(tail.out().until("second"));
     tail.signal(SIGTERM);
     EXPECT_EQ(tail.wait(), brood::wait_status(brood::killed{SIGTERM}));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, two_hundred_silent_connections_do_not_keep_the_owner_out) {
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\n");
+    // Each connect waits, when brood's backlog is full, until brood accepts it: all 200 are
+    // accepted, and the oldest silent ones closed to make room, as the 65th and later arrive.
+    std::vector<brood::unique_fd> silent;
+    for (int n = 0; n < 200; ++n) {
+        silent.push_back(connect_to_brood());
+        ASSERT_TRUE(silent.back()) << "connection " << n;
+    }
+    const auto asked = clock_type::now();
+    const brood::process_output status = client("status");
+    EXPECT_EQ(status.status, brood::wait_status(brood::exited{0})) << status.err;
+    EXPECT_NE(status.out.find("web.0"), std::string::npos) << status.out;
+    // A place is made at once; at worst it would have waited for the idle timeout.
+    EXPECT_LT(clock_type::now() - asked, brood::control::idle_timeout + 100ms);
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 

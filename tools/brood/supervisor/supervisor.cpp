@@ -36,8 +36,12 @@ namespace {
 
 using nlohmann::json;
 
-// Timer tag of the shutdown's last phase; instance serials start at 1, so no instance has it.
+// Timer tags of the shutdown's last phase and of the control socket's idle connections; an
+// instance's timers are tagged serial * instance::kinds + kind, serials start at 1, so no instance
+// has them.
 constexpr std::uint64_t leftovers_tag = 0;
+constexpr std::uint64_t control_tag = 1;
+static_assert(control_tag < instance::kinds);
 // While brood kills what is left, a process forked in the instant of the /proc walk may have been
 // missed; it is looked for again at this pace until none is left.
 constexpr std::chrono::milliseconds rekill_interval{50};
@@ -88,7 +92,7 @@ public:
     int run() {
         // The control socket first: it refuses to start when another supervisor answers there,
         // before anything of that supervisor's (its notify sockets) is touched.
-        control_.emplace(loop_, socket_path_, [this](const control::request& r) { return serve(r); });
+        control_.emplace(loop_, socket_path_, [this](const control::request& r) { return serve(r); }, control_tag);
         std::filesystem::create_directories(notify_dir_.path);
         loop_.add_fd(inbox_.fd(), EPOLLIN, [this](int, std::uint32_t) { read_signals(); });
         loop_.on_event([this](const monitor::event& e) { dispatch(e); });
@@ -330,7 +334,9 @@ private:
                 if (instance* i = find_serial(e.tag)) i->leader_changed(*e.status);
                 break;
             case monitor::source::timer:
-                if (e.tag == leftovers_tag) {
+                if (e.tag == control_tag) {
+                    control_->timer_fired(e.timer);
+                } else if (e.tag == leftovers_tag) {
                     const std::size_t count = cli::signal_descendants(SIGKILL);
                     if (count > 0) say(fmt::format("{} process{} still left: SIGKILL", count, count == 1 ? "" : "es"));
                     if (!finish_if_alone()) loop_.add_timer(rekill_interval, leftovers_tag);
