@@ -14,7 +14,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -41,6 +43,15 @@ using clock_type = std::chrono::steady_clock;
 bool alive(pid_t pid) {
     const auto info = brood::proc::read_process(pid);
     return info && info->state != 'Z' && info->state != 'X';
+}
+
+// Whether pid has ended by until (a zombie has), waiting on a pidfd of it.
+bool ends_by(pid_t pid, clock_type::time_point until) {
+    const brood::unique_fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd) return errno == ESRCH;  // reaped already
+    pollfd ended{pidfd.get(), POLLIN, 0};
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - clock_type::now());
+    return ::poll(&ended, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0))) == 1;
 }
 
 bool eventually_gone(pid_t pid) {
@@ -151,6 +162,34 @@ protected:
         std::vector<std::string> argv{brood_path(), verb, "-c", file("brood.toml").string()};
         argv.insert(argv.end(), args.begin(), args.end());
         return running_brood(argv);
+    }
+
+    // brood up running up_escape, whose child left its process group and session, in a cgroup: the
+    // group's path ("" without writable cgroups: skip) and the escaped child's pid.
+    std::pair<std::string, pid_t> start_escape_in_cgroup() {
+        start("[programs.escape]\ncommand = [\"" + helper("up_escape") + "\", \"" + file("escaped.pid").string() + "\"]\n");
+        if (!brood().out().until("escape.0 | ready")) return {};
+        const nlohmann::json status = status_json();
+        if (status["isolation"] != "cgroup") return {};
+        return {status["cgroup"], read_pid("escaped.pid")};
+    }
+
+    // brood's cgroup guard, a child of brood named brood-guard (0 when there is none).
+    pid_t guard_of_brood() {
+        for (pid_t child : brood::proc::children_of(brood().pid()))
+            if (const auto info = brood::proc::read_process(child); info && info->comm == "brood-guard") return child;
+        return 0;
+    }
+
+    // SIGKILL to brood's guard, then to brood: what is left when the guard cannot act either (killed
+    // with it, the machine's power cut).
+    void kill_brood_and_its_guard() {
+        const pid_t guard = guard_of_brood();
+        ASSERT_NE(guard, 0) << "no brood-guard among brood's children";
+        ASSERT_EQ(::kill(guard, SIGKILL), 0);
+        ASSERT_TRUE(saw("brood-guard (pid " + std::to_string(guard) + ") killed by SIGKILL"));
+        brood().signal(SIGKILL);
+        brood().wait();
     }
 
     // brood status --json, parsed.
@@ -539,17 +578,42 @@ TEST_F(up, client_events_prints_a_json_line_for_a_stop) {
     EXPECT_EQ(events.wait(), brood::wait_status(brood::exited{0}));
 }
 
-TEST_F(up, after_kill_9_the_next_brood_up_removes_the_stale_cgroup_and_what_was_left_in_it) {
-    start("[programs.escape]\ncommand = [\"" + helper("up_escape") + "\", \"" + file("escaped.pid").string() + "\"]\n");
-    ASSERT_TRUE(brood().out().until("escape.0 | ready"));
-    const nlohmann::json status = status_json();
-    if (status["isolation"] != "cgroup") GTEST_SKIP() << "no writable cgroup v2 here: " << status.dump();
-    const std::string group = status["cgroup"];
-    const pid_t escaped = read_pid("escaped.pid");
+TEST_F(up, after_kill_9_its_guard_ends_a_setsid_grandchild_within_a_second) {
+    const auto [group, escaped] = start_escape_in_cgroup();
+    if (group.empty()) GTEST_SKIP() << "no writable cgroup v2 here:\n" << errors();
+    const pid_t guard = guard_of_brood();
+    ASSERT_NE(guard, 0) << "no brood-guard among brood's children";
     ASSERT_TRUE(alive(escaped));
+    const auto killed = clock_type::now();
     brood().signal(SIGKILL);
+    // The guard wakes when brood has ended (its pidfd) and writes cgroup.kill: a few ms here. The
+    // second is room for a loaded machine and sanitizer builds; without the guard the grandchild
+    // would run on until the next brood up.
+    EXPECT_TRUE(ends_by(escaped, killed + 1s));
+    EXPECT_TRUE(ends_by(guard, killed + deadline));
+    EXPECT_FALSE(std::filesystem::exists(group));
     brood().wait();
+    EXPECT_TRUE(saw("brood-guard: brood up (pid " + std::to_string(brood().pid()) + ") has ended without removing " +
+                    group + ": removed it and ended what was left in it"));
+}
+
+TEST_F(up, a_brood_up_that_ends_as_it_should_ends_its_guard_first) {
+    const auto [group, escaped] = start_escape_in_cgroup();
+    if (group.empty()) GTEST_SKIP() << "no writable cgroup v2 here:\n" << errors();
+    const pid_t guard = guard_of_brood();
+    ASSERT_NE(guard, 0) << "no brood-guard among brood's children";
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+    EXPECT_FALSE(brood::proc::read_process(guard));  // ended and reaped by brood, not left to whoever adopts it
+    EXPECT_EQ(line_of("left behind"), -1) << errors();
+    EXPECT_EQ(line_of("brood-guard"), -1) << errors();
+}
+
+TEST_F(up, after_kill_9_of_brood_and_its_guard_the_next_brood_up_removes_the_stale_cgroup_and_what_was_left_in_it) {
+    const auto [group, escaped] = start_escape_in_cgroup();
+    if (group.empty()) GTEST_SKIP() << "no writable cgroup v2 here:\n" << errors();
+    kill_brood_and_its_guard();
     EXPECT_TRUE(std::filesystem::exists(group));
+    EXPECT_TRUE(alive(escaped));
 
     start("[programs.web]\ncommand = \"" + helper("pause") + "\"\n");
     ASSERT_TRUE(saw("removed " + group));
