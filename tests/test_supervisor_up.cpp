@@ -622,4 +622,25 @@ TEST_F(up, after_kill_9_of_brood_and_its_guard_the_next_brood_up_removes_the_sta
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
+TEST_F(up, cleanup_removes_a_stale_cgroup_and_what_was_left_in_it_and_starts_nothing) {
+    const auto [group, escaped] = start_escape_in_cgroup();
+    if (group.empty()) GTEST_SKIP() << "no writable cgroup v2 here:\n" << errors();
+    kill_brood_and_its_guard();
+    ASSERT_TRUE(alive(escaped));
+
+    const brood::process_output cleanup =
+        brood::command(brood_path()).arg("up").arg("--cleanup").output({.input = std::nullopt, .timeout = deadline});
+    EXPECT_EQ(cleanup.status, brood::wait_status(brood::exited{0})) << cleanup.err;
+    // Other brood ups of this machine may have left groups of their own here: ours is among the lines.
+    EXPECT_NE(cleanup.out.find("brood: removed " + group + ", left by a brood up that is gone\n"), std::string::npos)
+        << cleanup.out;
+    EXPECT_EQ(cleanup.err, "");
+    EXPECT_FALSE(std::filesystem::exists(group));
+    EXPECT_FALSE(alive(escaped));  // killed, and its end waited for, before the group was removed
+    // It started nothing: no supervisor answers.
+    const brood::process_output status = client("status");
+    EXPECT_EQ(status.status, brood::wait_status(brood::exited{1}));
+    EXPECT_NE(status.err.find("no supervisor running"), std::string::npos) << status.err;
+}
+
 }  // namespace
