@@ -583,6 +583,10 @@ TEST_F(up, after_kill_9_its_guard_ends_a_setsid_grandchild_within_a_second) {
     if (group.empty()) GTEST_SKIP() << "no writable cgroup v2 here:\n" << errors();
     const pid_t guard = guard_of_brood();
     ASSERT_NE(guard, 0) << "no brood-guard among brood's children";
+    // Its command line too, which pidof reads: kill -HUP $(pidof brood) must not end it.
+    const auto guard_info = brood::proc::read_process(guard);
+    ASSERT_TRUE(guard_info && !guard_info->cmdline.empty());
+    EXPECT_EQ(guard_info->cmdline.front(), "brood-guard");
     ASSERT_TRUE(alive(escaped));
     const auto killed = clock_type::now();
     brood().signal(SIGKILL);

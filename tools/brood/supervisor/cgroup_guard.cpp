@@ -2,7 +2,9 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include <fcntl.h>
@@ -25,10 +27,31 @@ namespace {
 
 void say(const std::string& line) { std::fprintf(stderr, "brood-guard: %s\n", line.c_str()); }
 
-// What the guard inherits from brood and must not keep: its signal mask (brood blocks the signals it
-// reads from a signalfd), its process group and session, its fds.
-void stand_apart() {
+// Named brood-guard in ps, and for pidof and pgrep: forked, it would also show brood's name and
+// command line, and `kill -HUP $(pidof brood)`, meant to reload brood, would end the guard. The
+// command line is the memory the kernel placed argv in, which starts at argv[0] (glibc's
+// program_invocation_name) and is as long as /proc/self/cmdline; the guard's copy of it is its own.
+void rename() {
     ::prctl(PR_SET_NAME, "brood-guard");
+    const unique_fd cmdline(::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC));
+    if (!cmdline) return;
+    std::size_t length = 0;
+    char chunk[4096];
+    for (ssize_t n; (n = ::read(cmdline.get(), chunk, sizeof chunk)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return;
+        length += static_cast<std::size_t>(n);
+    }
+    if (length == 0) return;
+    // As much of the name as fits: "brood up" from PATH leaves 9 bytes, "brood-gu" and its NUL.
+    std::memset(program_invocation_name, 0, length);
+    std::string_view("brood-guard").copy(program_invocation_name, length - 1);
+}
+
+// What the guard inherits from brood and must not keep: its name, its signal mask (brood blocks the
+// signals it reads from a signalfd), its process group and session, its fds.
+void stand_apart() {
+    rename();
     ::setsid();
     sigset_t none;
     ::sigemptyset(&none);

@@ -13,9 +13,9 @@
 // The guard stays in brood's own cgroup, not in the one it kills; in a session of its own, so that
 // a kill -9 of brood's process group (kill -9 %1) or a terminal's ^C does not reach it; with
 // stdin and stdout on /dev/null and every other fd but stderr closed, so that brood's sockets and
-// pipes die with brood (a client must not find the control socket alive through the guard). ps
-// shows it as brood-guard. Its memory is brood's at the fork, shared copy-on-write, less the code
-// pages it drops.
+// pipes die with brood (a client must not find the control socket alive through the guard). Its
+// name and command line are brood-guard, so that pidof brood and pgrep -f 'brood up' do not find
+// it. Its memory is brood's at the fork, shared copy-on-write, less the code pages it drops.
 #pragma once
 
 #include <filesystem>
