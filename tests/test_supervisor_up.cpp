@@ -87,7 +87,43 @@ protected:
 
     void start(const std::string& config) {
         write_config(config);
-        brood_.emplace(std::vector<std::string>{brood_path(), "up", "-c", file("brood.toml").string()});
+        brood_.emplace(std::vector<std::string>{brood_path(), "up", "-c", file("brood.toml").string()},
+                       own_cgroup_ ? own_cgroup_->fd() : -1);
+    }
+
+    // From now on, brood runs in a cgroup of the test's own: the groups a killed brood leaves there
+    // are swept only by the brood ups of this test, not by those other tests start meanwhile in
+    // the cgroup the tests run in (nor do this test's sweeps take theirs). False without cgroups.
+    bool use_own_cgroup() {
+        static int count = 0;
+        const std::optional<std::filesystem::path> base = brood::current_cgroup();
+        if (!base) return false;
+        try {
+            own_cgroup_ = brood::cgroup::create(*base / ("brood-test-up-" + std::to_string(::getpid()) + "-" +
+                                                         std::to_string(++count)));
+            return true;
+        } catch (const std::system_error&) {
+            return false;
+        }
+    }
+
+    // Kills what is left in the test's cgroup and removes it and the groups below it.
+    void remove_own_cgroup() {
+        own_cgroup_->kill();
+        const auto until = clock_type::now() + deadline;
+        while (own_cgroup_->populated() && clock_type::now() < until) {
+            pollfd changed{own_cgroup_->events_fd(), POLLPRI, 0};
+            ::poll(&changed, 1, 100);
+        }
+        const auto remove_below = [](const auto& self, const std::filesystem::path& dir) -> void {
+            for (const auto& entry : std::filesystem::directory_iterator(dir))
+                if (entry.is_directory()) {
+                    self(self, entry.path());
+                    brood::cgroup::open(entry.path()).remove();
+                }
+        };
+        remove_below(remove_below, own_cgroup_->path());
+        own_cgroup_->remove();
     }
 
     running_brood& brood() { return *brood_; }
@@ -164,9 +200,10 @@ protected:
         return running_brood(argv);
     }
 
-    // brood up running up_escape, whose child left its process group and session, in a cgroup: the
-    // group's path ("" without writable cgroups: skip) and the escaped child's pid.
+    // brood up running up_escape, whose child left its process group and session, in a cgroup of
+    // the test's own: the group's path ("" without writable cgroups: skip) and the escaped child's pid.
     std::pair<std::string, pid_t> start_escape_in_cgroup() {
+        if (!use_own_cgroup()) return {};
         start("[programs.escape]\ncommand = [\"" + helper("up_escape") + "\", \"" + file("escaped.pid").string() + "\"]\n");
         if (!brood().out().until("escape.0 | ready")) return {};
         const nlohmann::json status = status_json();
@@ -182,7 +219,7 @@ protected:
     }
 
     // SIGKILL to brood's guard, then to brood: what is left when the guard cannot act either (killed
-    // with it, the machine's power cut).
+    // with it, or the OOM killer taking both).
     void kill_brood_and_its_guard() {
         const pid_t guard = guard_of_brood();
         ASSERT_NE(guard, 0) << "no brood-guard among brood's children";
@@ -200,9 +237,11 @@ protected:
     }
 
     void TearDown() override {
-        if (!brood_) return;
-        brood_->signal(SIGKILL);
-        brood_->wait();
+        if (brood_) {
+            brood_->signal(SIGKILL);
+            brood_->wait();
+        }
+        if (own_cgroup_) remove_own_cgroup();
     }
 
     // Ends brood with SIGTERM and returns its exit status.
@@ -214,6 +253,7 @@ protected:
     }
 
     brood::testing::temp_dir dir_;
+    std::optional<brood::cgroup> own_cgroup_;
     std::optional<running_brood> brood_;
 };
 
@@ -632,12 +672,13 @@ TEST_F(up, cleanup_removes_a_stale_cgroup_and_what_was_left_in_it_and_starts_not
     kill_brood_and_its_guard();
     ASSERT_TRUE(alive(escaped));
 
-    const brood::process_output cleanup =
-        brood::command(brood_path()).arg("up").arg("--cleanup").output({.input = std::nullopt, .timeout = deadline});
+    const brood::process_output cleanup = brood::command(brood_path())
+                                              .arg("up")
+                                              .arg("--cleanup")
+                                              .into_cgroup(own_cgroup_->fd())
+                                              .output({.input = std::nullopt, .timeout = deadline});
     EXPECT_EQ(cleanup.status, brood::wait_status(brood::exited{0})) << cleanup.err;
-    // Other brood ups of this machine may have left groups of their own here: ours is among the lines.
-    EXPECT_NE(cleanup.out.find("brood: removed " + group + ", left by a brood up that is gone\n"), std::string::npos)
-        << cleanup.out;
+    EXPECT_EQ(cleanup.out, "brood: removed " + group + ", left by a brood up that is gone\n");
     EXPECT_EQ(cleanup.err, "");
     EXPECT_FALSE(std::filesystem::exists(group));
     EXPECT_FALSE(alive(escaped));  // killed, and its end waited for, before the group was removed

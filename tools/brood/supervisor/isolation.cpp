@@ -49,7 +49,10 @@ void remove_tree(const std::filesystem::path& dir) {
     cgroup::open(dir).remove();
 }
 
-bool is_gone(const std::system_error& failure) { return failure.code() == std::errc::no_such_file_or_directory; }
+// ENOENT for a path, ENODEV for a file of a group that was removed while it was open.
+bool is_gone(const std::system_error& failure) {
+    return failure.code() == std::errc::no_such_file_or_directory || failure.code() == std::errc::no_such_device;
+}
 
 }  // namespace
 
