@@ -169,6 +169,19 @@ TEST(control_request, names_what_is_wrong) {
     EXPECT_EQ(parse_request(R"({"id":9,"verb":"explode"})").value.id, 9u);
 }
 
+TEST(control_request, refuses_a_field_given_twice_naming_it) {
+    // nlohmann alone would keep the last one: this request would shut brood down.
+    const auto twice = parse_request(R"({"id":4,"verb":"status","verb":"shutdown"})");
+    EXPECT_EQ(twice.error, "duplicate field 'verb'");
+    EXPECT_EQ(twice.value.id, 4u);  // the error reply still answers request 4
+    EXPECT_EQ(parse_request(R"({"verb":"stop","targets":["web"],"targets":["all"]})").error, "duplicate field 'targets'");
+    EXPECT_EQ(parse_request(R"({"verb":"status","v\u0065rb":"shutdown"})").error, "duplicate field 'verb'");
+    // Which of two ids would the reply carry? Neither: 0.
+    const auto two_ids = parse_request(R"({"id":1,"id":2,"verb":"status"})");
+    EXPECT_EQ(two_ids.error, "duplicate field 'id'");
+    EXPECT_EQ(two_ids.value.id, 0u);
+}
+
 TEST(control_request, echoes_long_names_cut_short) {
     const std::string verb(10000, 'x');
     const auto parsed = parse_request(R"({"verb":")" + verb + "\"}");
@@ -298,6 +311,62 @@ TEST_F(control_test, drops_a_subscriber_that_does_not_read) {
     }
     EXPECT_EQ(control.connections(), 1u);
     EXPECT_EQ(reader.ask(R"({"id":1,"verb":"status"})")["ok"], true);
+}
+
+// The server's idle timer is one of the loop's timers: the test hands their events over, as the
+// supervisor does.
+constexpr std::uint64_t idle_tag = 7;
+void route_timers(brood::monitor& loop, server& control) {
+    loop.on_event([&control](const brood::monitor::event& e) {
+        if (e.from == brood::monitor::source::timer && e.tag == idle_tag) control.timer_fired(e.timer);
+    });
+}
+
+TEST_F(control_test, closes_a_connection_that_sends_no_request_in_time_but_not_a_subscriber) {
+    constexpr auto idle = 300ms;
+    server control(loop, socket, echo, idle_tag, idle);
+    route_timers(loop, control);
+    raw_client follower(loop, socket);
+    ASSERT_EQ(follower.ask(R"({"id":1,"verb":"events"})")["ok"], true);
+    raw_client silent(loop, socket);
+    raw_client partial(loop, socket);
+    partial.send(R"({"id":1,"verb":)");  // never a whole request
+    raw_client asking(loop, socket);
+    const auto before_its_request = std::chrono::steady_clock::now();
+    ASSERT_EQ(asking.ask(R"({"id":1,"verb":"status"})")["ok"], true);
+    for (raw_client* c : {&silent, &partial}) {
+        const json said = c->reply();
+        EXPECT_EQ(said["id"], 0);
+        EXPECT_EQ(said["error"], "closing the connection: no request for 300 ms");
+        EXPECT_EQ(c->line(), std::nullopt);
+    }
+    // Its request counted: it is closed no sooner than idle after it.
+    EXPECT_EQ(asking.reply()["error"], "closing the connection: no request for 300 ms");
+    EXPECT_GE(std::chrono::steady_clock::now() - before_its_request, idle);
+    ASSERT_TRUE(eventually(loop, [&] { return control.connections() == 1; }));
+    // The follower, as long idle, still has its place and its events.
+    control.publish({{"n", 1}});
+    EXPECT_EQ(follower.reply(), (json{{"event", {{"n", 1}}}}));
+}
+
+TEST_F(control_test, makes_room_by_closing_the_connection_idle_the_longest) {
+    server control(loop, socket, echo, idle_tag);
+    std::vector<std::unique_ptr<raw_client>> open;
+    for (std::size_t n = 0; n < max_connections; ++n) {
+        open.push_back(std::make_unique<raw_client>(loop, socket));
+        ASSERT_TRUE(eventually(loop, [&] { return control.connections() == n + 1; }));
+    }
+    ASSERT_EQ(open[0]->ask(R"({"id":1,"verb":"events"})")["ok"], true);  // the oldest follows events
+    ASSERT_EQ(open[2]->ask(R"({"id":1,"verb":"status"})")["ok"], true);  // active since
+    raw_client owner(loop, socket);
+    EXPECT_EQ(owner.ask(R"({"id":1,"verb":"status"})")["ok"], true);
+    const json said = open[1]->reply();
+    EXPECT_EQ(said["id"], 0);
+    EXPECT_EQ(said["error"], "closing the connection idle the longest to make room for a new one (at most 64 connections)");
+    EXPECT_EQ(open[1]->line(), std::nullopt);
+    ASSERT_TRUE(eventually(loop, [&] { return control.connections() == max_connections; }));
+    for (std::size_t n : {0, 2, 3})
+        EXPECT_EQ(open[n]->ask(R"({"id":2,"verb":"status"})")["id"], 2) << "connection " << n;
 }
 
 TEST_F(control_test, forgets_clients_that_go_away) {
@@ -565,4 +634,21 @@ TEST_F(control_test, brood_logs_prints_the_last_lines_of_each_file) {
     const finished both = run_serving(loop, dir.path(), brood_binary, {"logs", "-n", "2", "web", "--socket", socket.string()});
     EXPECT_EQ(both.code, 0) << both.err;
     EXPECT_EQ(both.out, "web.0 | two\nweb.0 | three\nweb.1 | alpha\nweb.1 | beta\n");
+}
+
+TEST_F(control_test, refuses_a_connection_when_every_place_follows_events) {
+    server control(loop, socket, echo, idle_tag);
+    std::vector<std::unique_ptr<raw_client>> followers;
+    for (std::size_t n = 0; n < max_connections; ++n) {
+        followers.push_back(std::make_unique<raw_client>(loop, socket));
+        ASSERT_EQ(followers.back()->ask(R"({"id":1,"verb":"events"})")["ok"], true);
+    }
+    raw_client late(loop, socket);
+    const json said = late.reply();
+    EXPECT_EQ(said["id"], 0);
+    EXPECT_EQ(said["error"], "too many connections (at most 64, each following events)");
+    // The brood verbs print what the supervisor said.
+    const finished status = run_serving(loop, dir.path(), brood_binary, {"status", "--socket", socket.string()});
+    EXPECT_EQ(status.code, 1);
+    EXPECT_EQ(status.err, "brood: too many connections (at most 64, each following events)\n");
 }

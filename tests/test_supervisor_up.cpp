@@ -14,7 +14,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@
 
 #include <brood/brood.hpp>
 
+#include "control/limits.hpp"
 #include "support/leak_check.hpp"
 #include "support/running_brood.hpp"
 #include "support/temp_dir.hpp"
@@ -40,6 +43,15 @@ using clock_type = std::chrono::steady_clock;
 bool alive(pid_t pid) {
     const auto info = brood::proc::read_process(pid);
     return info && info->state != 'Z' && info->state != 'X';
+}
+
+// Whether pid has ended by until (a zombie has), waiting on a pidfd of it.
+bool ends_by(pid_t pid, clock_type::time_point until) {
+    const brood::unique_fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd) return errno == ESRCH;  // reaped already
+    pollfd ended{pidfd.get(), POLLIN, 0};
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - clock_type::now());
+    return ::poll(&ended, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0))) == 1;
 }
 
 bool eventually_gone(pid_t pid) {
@@ -75,7 +87,43 @@ protected:
 
     void start(const std::string& config) {
         write_config(config);
-        brood_.emplace(std::vector<std::string>{brood_path(), "up", "-c", file("brood.toml").string()});
+        brood_.emplace(std::vector<std::string>{brood_path(), "up", "-c", file("brood.toml").string()},
+                       own_cgroup_ ? own_cgroup_->fd() : -1);
+    }
+
+    // From now on, brood runs in a cgroup of the test's own: the groups a killed brood leaves there
+    // are swept only by the brood ups of this test, not by those other tests start meanwhile in
+    // the cgroup the tests run in (nor do this test's sweeps take theirs). False without cgroups.
+    bool use_own_cgroup() {
+        static int count = 0;
+        const std::optional<std::filesystem::path> base = brood::current_cgroup();
+        if (!base) return false;
+        try {
+            own_cgroup_ = brood::cgroup::create(*base / ("brood-test-up-" + std::to_string(::getpid()) + "-" +
+                                                         std::to_string(++count)));
+            return true;
+        } catch (const std::system_error&) {
+            return false;
+        }
+    }
+
+    // Kills what is left in the test's cgroup and removes it and the groups below it.
+    void remove_own_cgroup() {
+        own_cgroup_->kill();
+        const auto until = clock_type::now() + deadline;
+        while (own_cgroup_->populated() && clock_type::now() < until) {
+            pollfd changed{own_cgroup_->events_fd(), POLLPRI, 0};
+            ::poll(&changed, 1, 100);
+        }
+        const auto remove_below = [](const auto& self, const std::filesystem::path& dir) -> void {
+            for (const auto& entry : std::filesystem::directory_iterator(dir))
+                if (entry.is_directory()) {
+                    self(self, entry.path());
+                    brood::cgroup::open(entry.path()).remove();
+                }
+        };
+        remove_below(remove_below, own_cgroup_->path());
+        own_cgroup_->remove();
     }
 
     running_brood& brood() { return *brood_; }
@@ -113,18 +161,24 @@ protected:
         return 0;
     }
 
-    // One request on the control socket and its reply: a raw JSON-lines client.
-    nlohmann::json ask(const nlohmann::json& request) {
-        const brood::unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    // A connection to the control socket, once brood listens there (an empty fd if it never does).
+    brood::unique_fd connect_to_brood() {
+        brood::unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
         sockaddr_un address{};
         address.sun_family = AF_UNIX;
-        const std::string path = file(".brood/brood.sock").string();
-        path.copy(address.sun_path, sizeof address.sun_path - 1);
+        file(".brood/brood.sock").string().copy(address.sun_path, sizeof address.sun_path - 1);
         const auto until = clock_type::now() + deadline;
         while (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-            if (clock_type::now() > until) return {{"error", "cannot connect to " + path}};
+            if (clock_type::now() > until) return {};
             std::this_thread::sleep_for(20ms);
         }
+        return fd;
+    }
+
+    // One request on the control socket and its reply: a raw JSON-lines client.
+    nlohmann::json ask(const nlohmann::json& request) {
+        const brood::unique_fd fd = connect_to_brood();
+        if (!fd) return {{"error", "cannot connect to " + file(".brood/brood.sock").string()}};
         const std::string line = request.dump() + "\n";
         if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) return {};
         brood::testing::line_reader reply(brood::unique_fd(::dup(fd.get())));
@@ -146,6 +200,35 @@ protected:
         return running_brood(argv);
     }
 
+    // brood up running up_escape, whose child left its process group and session, in a cgroup of
+    // the test's own: the group's path ("" without writable cgroups: skip) and the escaped child's pid.
+    std::pair<std::string, pid_t> start_escape_in_cgroup() {
+        if (!use_own_cgroup()) return {};
+        start("[programs.escape]\ncommand = [\"" + helper("up_escape") + "\", \"" + file("escaped.pid").string() + "\"]\n");
+        if (!brood().out().until("escape.0 | ready")) return {};
+        const nlohmann::json status = status_json();
+        if (status["isolation"] != "cgroup") return {};
+        return {status["cgroup"], read_pid("escaped.pid")};
+    }
+
+    // brood's cgroup guard, a child of brood named brood-guard (0 when there is none).
+    pid_t guard_of_brood() {
+        for (pid_t child : brood::proc::children_of(brood().pid()))
+            if (const auto info = brood::proc::read_process(child); info && info->comm == "brood-guard") return child;
+        return 0;
+    }
+
+    // SIGKILL to brood's guard, then to brood: what is left when the guard cannot act either (killed
+    // with it, or the OOM killer taking both).
+    void kill_brood_and_its_guard() {
+        const pid_t guard = guard_of_brood();
+        ASSERT_NE(guard, 0) << "no brood-guard among brood's children";
+        ASSERT_EQ(::kill(guard, SIGKILL), 0);
+        ASSERT_TRUE(saw("brood-guard (pid " + std::to_string(guard) + ") killed by SIGKILL"));
+        brood().signal(SIGKILL);
+        brood().wait();
+    }
+
     // brood status --json, parsed.
     nlohmann::json status_json() {
         const brood::process_output r = client("status", {"--json"});
@@ -154,9 +237,11 @@ protected:
     }
 
     void TearDown() override {
-        if (!brood_) return;
-        brood_->signal(SIGKILL);
-        brood_->wait();
+        if (brood_) {
+            brood_->signal(SIGKILL);
+            brood_->wait();
+        }
+        if (own_cgroup_) remove_own_cgroup();
     }
 
     // Ends brood with SIGTERM and returns its exit status.
@@ -168,6 +253,7 @@ protected:
     }
 
     brood::testing::temp_dir dir_;
+    std::optional<brood::cgroup> own_cgroup_;
     std::optional<running_brood> brood_;
 };
 
@@ -482,6 +568,24 @@ TEST_F(up, client_logs_follow_prints_lines_written_later) {
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
+TEST_F(up, two_hundred_silent_connections_do_not_keep_the_owner_out) {
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\n");
+    // Each connect waits, when brood's backlog is full, until brood accepts it: all 200 are
+    // accepted, and the oldest silent ones closed to make room, as the 65th and later arrive.
+    std::vector<brood::unique_fd> silent;
+    for (int n = 0; n < 200; ++n) {
+        silent.push_back(connect_to_brood());
+        ASSERT_TRUE(silent.back()) << "connection " << n;
+    }
+    const auto asked = clock_type::now();
+    const brood::process_output status = client("status");
+    EXPECT_EQ(status.status, brood::wait_status(brood::exited{0})) << status.err;
+    EXPECT_NE(status.out.find("web.0"), std::string::npos) << status.out;
+    // A place is made at once; at worst it would have waited for the idle timeout.
+    EXPECT_LT(clock_type::now() - asked, brood::control::idle_timeout + 100ms);
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
 TEST_F(up, client_events_prints_a_json_line_for_a_stop) {
     start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n");
     ASSERT_TRUE(saw("web.0 starting -> ready"));
@@ -514,23 +618,74 @@ TEST_F(up, client_events_prints_a_json_line_for_a_stop) {
     EXPECT_EQ(events.wait(), brood::wait_status(brood::exited{0}));
 }
 
-TEST_F(up, after_kill_9_the_next_brood_up_removes_the_stale_cgroup_and_what_was_left_in_it) {
-    start("[programs.escape]\ncommand = [\"" + helper("up_escape") + "\", \"" + file("escaped.pid").string() + "\"]\n");
-    ASSERT_TRUE(brood().out().until("escape.0 | ready"));
-    const nlohmann::json status = status_json();
-    if (status["isolation"] != "cgroup") GTEST_SKIP() << "no writable cgroup v2 here: " << status.dump();
-    const std::string group = status["cgroup"];
-    const pid_t escaped = read_pid("escaped.pid");
+TEST_F(up, after_kill_9_its_guard_ends_a_setsid_grandchild_within_a_second) {
+    const auto [group, escaped] = start_escape_in_cgroup();
+    if (group.empty()) GTEST_SKIP() << "no writable cgroup v2 here:\n" << errors();
+    const pid_t guard = guard_of_brood();
+    ASSERT_NE(guard, 0) << "no brood-guard among brood's children";
+    // Its command line too, which pidof reads: kill -HUP $(pidof brood) must not end it.
+    const auto guard_info = brood::proc::read_process(guard);
+    ASSERT_TRUE(guard_info && !guard_info->cmdline.empty());
+    EXPECT_EQ(guard_info->cmdline.front(), "brood-guard");
     ASSERT_TRUE(alive(escaped));
+    const auto killed = clock_type::now();
     brood().signal(SIGKILL);
+    // The guard wakes when brood has ended (its pidfd) and writes cgroup.kill: a few ms here. The
+    // second is room for a loaded machine and sanitizer builds; without the guard the grandchild
+    // would run on until the next brood up.
+    EXPECT_TRUE(ends_by(escaped, killed + 1s));
+    EXPECT_TRUE(ends_by(guard, killed + deadline));
+    EXPECT_FALSE(std::filesystem::exists(group));
     brood().wait();
+    EXPECT_TRUE(saw("brood-guard: brood up (pid " + std::to_string(brood().pid()) + ") has ended without removing " +
+                    group + ": removed it and ended what was left in it"));
+}
+
+TEST_F(up, a_brood_up_that_ends_as_it_should_ends_its_guard_first) {
+    const auto [group, escaped] = start_escape_in_cgroup();
+    if (group.empty()) GTEST_SKIP() << "no writable cgroup v2 here:\n" << errors();
+    const pid_t guard = guard_of_brood();
+    ASSERT_NE(guard, 0) << "no brood-guard among brood's children";
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+    EXPECT_FALSE(brood::proc::read_process(guard));  // ended and reaped by brood, not left to whoever adopts it
+    EXPECT_EQ(line_of("left behind"), -1) << errors();
+    EXPECT_EQ(line_of("brood-guard"), -1) << errors();
+}
+
+TEST_F(up, after_kill_9_of_brood_and_its_guard_the_next_brood_up_removes_the_stale_cgroup_and_what_was_left_in_it) {
+    const auto [group, escaped] = start_escape_in_cgroup();
+    if (group.empty()) GTEST_SKIP() << "no writable cgroup v2 here:\n" << errors();
+    kill_brood_and_its_guard();
     EXPECT_TRUE(std::filesystem::exists(group));
+    EXPECT_TRUE(alive(escaped));
 
     start("[programs.web]\ncommand = \"" + helper("pause") + "\"\n");
     ASSERT_TRUE(saw("removed " + group));
     EXPECT_FALSE(std::filesystem::exists(group));
     EXPECT_TRUE(eventually_gone(escaped));
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, cleanup_removes_a_stale_cgroup_and_what_was_left_in_it_and_starts_nothing) {
+    const auto [group, escaped] = start_escape_in_cgroup();
+    if (group.empty()) GTEST_SKIP() << "no writable cgroup v2 here:\n" << errors();
+    kill_brood_and_its_guard();
+    ASSERT_TRUE(alive(escaped));
+
+    const brood::process_output cleanup = brood::command(brood_path())
+                                              .arg("up")
+                                              .arg("--cleanup")
+                                              .into_cgroup(own_cgroup_->fd())
+                                              .output({.input = std::nullopt, .timeout = deadline});
+    EXPECT_EQ(cleanup.status, brood::wait_status(brood::exited{0})) << cleanup.err;
+    EXPECT_EQ(cleanup.out, "brood: removed " + group + ", left by a brood up that is gone\n");
+    EXPECT_EQ(cleanup.err, "");
+    EXPECT_FALSE(std::filesystem::exists(group));
+    EXPECT_FALSE(alive(escaped));  // killed, and its end waited for, before the group was removed
+    // It started nothing: no supervisor answers.
+    const brood::process_output status = client("status");
+    EXPECT_EQ(status.status, brood::wait_status(brood::exited{1}));
+    EXPECT_NE(status.err.find("no supervisor running"), std::string::npos) << status.err;
 }
 
 }  // namespace

@@ -12,7 +12,19 @@
 namespace brood::testing {
 
 namespace {
+
 using clock_type = std::chrono::steady_clock;
+
+command brood_command(const std::vector<std::string>& argv, int cgroup_fd) {
+    command c(argv.front());
+    c.args(std::vector<std::string>(argv.begin() + 1, argv.end()))
+        .set_stdin(stdio::null())
+        .set_stdout(stdio::pipe())
+        .set_stderr(stdio::pipe());
+    if (cgroup_fd >= 0) c.into_cgroup(cgroup_fd);
+    return c;
+}
+
 }  // namespace
 
 std::string brood_path() { return std::string(BROOD_TOOLS_DIR) + "/brood"; }
@@ -62,13 +74,8 @@ std::vector<std::string> line_reader::rest(std::chrono::milliseconds timeout) {
     return seen_;
 }
 
-running_brood::running_brood(const std::vector<std::string>& argv)
-    : child_(command(argv.front())
-                 .args(std::vector<std::string>(argv.begin() + 1, argv.end()))
-                 .set_stdin(stdio::null())
-                 .set_stdout(stdio::pipe())
-                 .set_stderr(stdio::pipe())
-                 .spawn()),
+running_brood::running_brood(const std::vector<std::string>& argv, int cgroup_fd)
+    : child_(brood_command(argv, cgroup_fd).spawn()),
       out_(std::move(child_.stdout_pipe())),
       err_(std::move(child_.stderr_pipe())) {}
 

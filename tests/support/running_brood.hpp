@@ -49,7 +49,8 @@ private:
 // A brood (or unshare running brood) with its stdout and stderr read line by line.
 class running_brood {
 public:
-    explicit running_brood(const std::vector<std::string>& argv);
+    // In the cgroup whose directory fd is given, when one is.
+    explicit running_brood(const std::vector<std::string>& argv, int cgroup_fd = -1);
 
     pid_t pid() const { return child_.pid(); }
     line_reader& out() { return out_; }

@@ -80,8 +80,13 @@ int follow_events(control::client& supervisor) {
     return 0;  // the supervisor went away
 }
 
-int print_logs(control::client& supervisor, const verb_arguments& a) {
-    const nlohmann::json files = supervisor.call("logs", a.targets).value("files", nlohmann::json::array());
+// The log files of the targets. The connection is closed on return: the logs are read from their
+// files, and -f may follow them for days without holding one of the supervisor's connections.
+nlohmann::json log_files(const std::filesystem::path& socket, const verb_arguments& a) {
+    return control::client(socket).call("logs", a.targets).value("files", nlohmann::json::array());
+}
+
+int print_logs(const nlohmann::json& files, const verb_arguments& a) {
     std::size_t width = 0;
     for (const auto& f : files) width = std::max(width, f.value("name", "").size());
     std::vector<log_tail> tails;
@@ -101,9 +106,9 @@ int run_verb(const std::string& verb, const verb_arguments& a) {
     const std::filesystem::path socket = socket_of(a);
     if (socket.empty()) return exit_usage;
     try {
+        if (verb == "logs") return print_logs(log_files(socket, a), a);
         control::client supervisor(socket);
         if (verb == "events") return follow_events(supervisor);
-        if (verb == "logs") return print_logs(supervisor, a);
         const int signal = verb == "signal" ? *parse_signal(a.signal) : 0;
         return print_result(verb, supervisor.call(verb, a.targets, signal), a);
     } catch (const control::no_supervisor& e) {

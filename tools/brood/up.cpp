@@ -5,9 +5,12 @@
 
 #include <fmt/core.h>
 
+#include <brood/cgroup.hpp>
+
 #include "exit_codes.hpp"
 #include "subcommands.hpp"
 #include "supervisor/config.hpp"
+#include "supervisor/isolation.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace brood::cli {
@@ -17,9 +20,26 @@ namespace {
 struct up_arguments {
     std::string config;
     std::string socket;
+    bool cleanup = false;
 };
 
+// brood up --cleanup: what brood up does first, and nothing else.
+int cleanup_main() {
+    const std::optional<std::filesystem::path> current = current_cgroup();
+    if (!current) {
+        fmt::print("brood: no cgroup v2 hierarchy holds this process: nothing to clean\n");
+        return 0;
+    }
+    const supervisor::stale_sweep sweep = supervisor::remove_stale_groups(*current);
+    for (const auto& group : sweep.removed) fmt::print("brood: removed {}, left by a brood up that is gone\n", group.string());
+    for (const auto& failure : sweep.failures) fmt::print(stderr, "brood: could not remove a stale group: {}\n", failure);
+    if (sweep.removed.empty() && sweep.failures.empty())
+        fmt::print("brood: no group left by a brood up that is gone in {}\n", current->string());
+    return sweep.failures.empty() ? 0 : exit_failure;
+}
+
 int up_main(const up_arguments& arguments) {
+    if (arguments.cleanup) return cleanup_main();
     supervisor::up_options options;
     if (arguments.config.empty()) {
         const std::optional<std::filesystem::path> found = supervisor::find_config(std::filesystem::current_path());
@@ -44,20 +64,28 @@ subcommand add_up_command(CLI::App& brood) {
         "up",
         "Run the programs of brood.toml (or a Procfile) under supervision: restarts with backoff, "
         "readiness and dependencies, logs, pause/resume, reload on SIGHUP, control over a unix socket.");
-    up->add_option("-c,--config", arguments->config,
+    CLI::Option* config = up->add_option("-c,--config", arguments->config,
                    "The configuration file (default: brood.toml, else Procfile, in the current directory) "
                    "(brood up -c deploy/brood.toml).");
-    up->add_option("--socket", arguments->socket,
+    CLI::Option* socket = up->add_option("--socket", arguments->socket,
                    "The control socket (default: .brood/brood.sock next to the configuration) "
                    "(brood up --socket /run/app.sock).");
+    up->add_flag("--cleanup", arguments->cleanup,
+                 "Only end what brood ups killed with SIGKILL left in this cgroup (their brood-up.PID groups "
+                 "and every process in them), as brood up does before it starts, then exit: for a boot "
+                 "script or a container's pre-start hook.")
+        ->excludes(config)
+        ->excludes(socket);
     up->footer(
         "Exit status: 0 after SIGTERM, SIGINT or the shutdown verb; an essential program's code when its\n"
         "end stopped everything; 2 for a usage error or a configuration problem (each printed as\n"
-        "file:line:col: message); 125 when brood itself fails.\n"
+        "file:line:col: message); 125 when brood itself fails. With --cleanup: 0 once nothing stale is\n"
+        "left (or there are no cgroups), 1 when a stale group could not be removed.\n"
         "Examples:\n"
         "  brood up                         run ./brood.toml (or ./Procfile) until SIGTERM or ^C\n"
         "  brood up -c /etc/app/brood.toml  a configuration elsewhere; logs in /etc/app/.brood/logs\n"
-        "  kill -HUP $(pidof brood)         reload: start added programs, restart changed ones");
+        "  kill -HUP $(pidof brood)         reload: start added programs, restart changed ones\n"
+        "  brood up --cleanup               end what a brood up killed with SIGKILL left running");
     return {up, [arguments] { return up_main(*arguments); }};
 }
 

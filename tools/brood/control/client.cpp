@@ -36,6 +36,7 @@ nlohmann::json client::call(std::string verb, std::vector<std::string> targets, 
     for (std::size_t sent = 0; sent < line.size();) {
         const ssize_t n = ::send(fd_.get(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) break;  // closed already: it may have said why
         if (n < 0) throw_errno(errno, "sending a request to the supervisor");
         sent += static_cast<std::size_t>(n);
     }
@@ -43,6 +44,8 @@ nlohmann::json client::call(std::string verb, std::vector<std::string> targets, 
     while (auto text = read_line()) {
         const reply answer = parse_reply(*text);
         if (answer.event) continue;
+        // Id 0 answers no request of ours: the supervisor closes the connection, and says why.
+        if (answer.id == 0 && !answer.ok) throw request_error(answer.error);
         if (answer.id != r.id)
             throw std::runtime_error("the supervisor answered request " + std::to_string(answer.id) + " instead of " +
                                      std::to_string(r.id));

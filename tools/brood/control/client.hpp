@@ -33,7 +33,8 @@ public:
     explicit client(const std::filesystem::path& socket);
 
     // Sends the request and waits for its reply: the result, or request_error with the
-    // supervisor's error. std::runtime_error when the connection breaks or the reply is garbled.
+    // supervisor's error, its refusal of the connection included (too many connections, idle).
+    // std::runtime_error when the connection breaks or the reply is garbled.
     nlohmann::json call(std::string verb, std::vector<std::string> targets = {}, int signal = 0);
     // After call("events"): the next event, waiting for it; nullopt once the supervisor
     // closes the connection.

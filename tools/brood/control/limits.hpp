@@ -15,7 +15,11 @@ inline constexpr std::size_t max_pending_output = 1024 * 1024;
 // they get an error reply (the supervisor keeps its time for its programs and other clients).
 inline constexpr double request_burst = 200;
 inline constexpr double requests_per_second = 100;
-// Connections served at once; more are accepted and closed with an error line.
+// Connections served at once. One more makes room by closing the connection idle the longest; when
+// every one follows events, the new one gets an error line and is closed.
 inline constexpr std::size_t max_connections = 64;
+// A connection that has sent no whole request for this long is closed (one that follows events is
+// not): a client that connects and says nothing holds no place for long.
+inline constexpr std::chrono::seconds idle_timeout{5};
 
 }  // namespace brood::control

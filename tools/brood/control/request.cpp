@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <csignal>
+#include <optional>
+#include <set>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -82,11 +85,21 @@ bool verb_takes_targets(std::string_view verb) {
 parsed_request parse_request(std::string_view line) {
     parsed_request parsed;
     nlohmann::json object;
+    // nlohmann keeps the last of a key given twice; a request that says two things is refused
+    // instead. The first key seen twice is noted, and refused once the id could be read.
+    std::vector<std::set<std::string>> keys_of_open_objects;
+    std::optional<std::string> duplicate;
+    const auto check = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& value) {
+        using event_t = nlohmann::json::parse_event_t;
+        if (depth > max_depth) throw too_deep{};
+        if (event == event_t::object_start) keys_of_open_objects.emplace_back();
+        if (event == event_t::object_end) keys_of_open_objects.pop_back();
+        if (event == event_t::key && !duplicate && !keys_of_open_objects.back().insert(value.get<std::string>()).second)
+            duplicate = value.get<std::string>();
+        return true;
+    };
     try {
-        object = nlohmann::json::parse(line, [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-            if (depth > max_depth) throw too_deep{};
-            return true;
-        });
+        object = nlohmann::json::parse(line, check);
     } catch (const too_deep&) {
         parsed.error = "malformed request: nested deeper than a request can be";
         return parsed;
@@ -99,6 +112,12 @@ parsed_request parse_request(std::string_view line) {
     }
     if (!object.is_object()) {
         parsed.error = "malformed request: not a JSON object";
+        return parsed;
+    }
+    if (duplicate) {
+        if (auto id = object.find("id"); *duplicate != "id" && id != object.end() && id->is_number_unsigned())
+            parsed.value.id = id->get<std::uint64_t>();
+        parsed.error = "duplicate field " + cut_short(*duplicate);
         return parsed;
     }
     parsed.error = check_fields(object, parsed.value);

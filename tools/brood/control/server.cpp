@@ -1,5 +1,6 @@
 #include "control/server.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <stdexcept>
 #include <string>
@@ -64,6 +65,8 @@ unique_fd bound_socket(const std::filesystem::path& path, const unix_address& ad
 struct server::connection {
     explicit connection(unique_fd socket) : fd(std::move(socket)) {}
     bool has_output() const { return sent < output.size(); }
+    // Subject to the idle timeout: open, and not following events.
+    bool may_idle() const { return !subscribed && !finished; }
 
     unique_fd fd;
     line_buffer input{max_line};
@@ -74,10 +77,12 @@ struct server::connection {
     bool subscribed = false;  // sent "events"
     bool reading = true;      // false after EOF or an oversized line: flush the replies, then close
     bool finished = false;    // close it as soon as no callback is running
+    brood::monitor::clock::time_point last_request = brood::monitor::clock::now();  // or when it connected
 };
 
-server::server(brood::monitor& loop, std::filesystem::path socket_path, handler h)
-    : loop_(loop), path_(std::move(socket_path)), handler_(std::move(h)) {
+server::server(brood::monitor& loop, std::filesystem::path socket_path, handler h, std::uint64_t timer_tag,
+               std::chrono::milliseconds idle)
+    : loop_(loop), path_(std::move(socket_path)), handler_(std::move(h)), timer_tag_(timer_tag), idle_(idle) {
     const unix_address address = unix_address_of(path_);
     if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path());
     clear_stale_socket(path_, address);
@@ -100,6 +105,7 @@ server::server(brood::monitor& loop, std::filesystem::path socket_path, handler 
 }
 
 server::~server() {
+    if (idle_timer_ != brood::monitor::timer_id::none) loop_.cancel_timer(idle_timer_);
     for (auto& [fd, c] : connections_) loop_.remove_fd(fd);
     connections_.clear();
     loop_.remove_fd(listener_.get());
@@ -153,11 +159,59 @@ void server::accept_one(unique_fd client) {
     if (peer.uid != ::geteuid() && peer.uid != 0)
         return refuse("permission denied: uid " + std::to_string(peer.uid) + " may not control a supervisor of uid " +
                       std::to_string(::geteuid()));
-    if (connections_.size() >= max_connections)
-        return refuse("too many connections (at most " + std::to_string(max_connections) + ")");
+    const std::size_t open = std::count_if(connections_.begin(), connections_.end(),
+                                           [](const auto& entry) { return !entry.second->finished; });
+    if (open >= max_connections) {
+        // The owner can always get in: the place of a connection that is only waiting is given to it.
+        connection* oldest = idle_the_longest();
+        if (oldest == nullptr)
+            return refuse("too many connections (at most " + std::to_string(max_connections) +
+                          ", each following events)");
+        close_idle(*oldest, "closing the connection idle the longest to make room for a new one (at most " +
+                                std::to_string(max_connections) + " connections)");
+    }
     const int fd = client.get();
     loop_.add_fd(fd, EPOLLIN, [this](int ready, std::uint32_t revents) { on_connection(ready, revents); });
     connections_.emplace(fd, std::make_unique<connection>(std::move(client)));
+    arm_idle_timer();
+}
+
+void server::timer_fired(brood::monitor::timer_id id) {
+    if (id != idle_timer_) return;  // one this server no longer waits for
+    idle_timer_ = brood::monitor::timer_id::none;
+    ++serving_;
+    const auto now = brood::monitor::clock::now();
+    for (auto& [fd, c] : connections_)
+        if (c->may_idle() && now - c->last_request >= idle_)
+            close_idle(*c, "closing the connection: no request for " + std::to_string(idle_.count()) + " ms");
+    --serving_;
+    close_finished();
+    arm_idle_timer();
+}
+
+// Says why (if the client can take one more line now), then lets it go.
+void server::close_idle(connection& c, std::string_view why) {
+    const std::string line = error_line(0, why);
+    if (c.output.size() - c.sent + line.size() <= max_pending_output) {
+        c.output.append(line);
+        flush(c);
+    }
+    c.finished = true;
+}
+
+server::connection* server::idle_the_longest() {
+    connection* oldest = nullptr;
+    for (auto& [fd, c] : connections_)
+        if (c->may_idle() && (oldest == nullptr || c->last_request < oldest->last_request)) oldest = c.get();
+    return oldest;
+}
+
+// One timer at a time, for the connection idle the longest. A request since only moves that
+// connection's deadline later, so the timer may fire early; it then finds none due and is re-armed.
+void server::arm_idle_timer() {
+    if (idle_timer_ != brood::monitor::timer_id::none) return;
+    if (const connection* oldest = idle_the_longest())
+        idle_timer_ = loop_.add_timer(oldest->last_request + idle_, timer_tag_);
 }
 
 void server::on_connection(int fd, std::uint32_t revents) {
@@ -199,6 +253,7 @@ void server::serve(connection& c, std::string_view line) {
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;  // blank lines are no requests
     const parsed_request parsed = parse_request(line);
     const std::uint64_t id = parsed.value.id;
+    c.last_request = brood::monitor::clock::now();
     if (!parsed.error.empty()) return send(c, error_line(id, parsed.error));
     if (!c.budget.take(rate_limit::clock::now()))
         return send(c, error_line(id, "too many requests (at most " + std::to_string(int(requests_per_second)) +

@@ -4,11 +4,12 @@
 #include <charconv>
 #include <chrono>
 #include <system_error>
-#include <thread>
-#include <vector>
 
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <brood/error.hpp>
 
 namespace brood::supervisor {
 
@@ -30,19 +31,60 @@ std::optional<pid_t> owner_of(std::string_view name) {
 
 bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 
-// Kills everything in a group and below, waits for it to empty, and removes it and its children.
-void remove_stale(const std::filesystem::path& dir) {
-    cgroup group = cgroup::open(dir);
-    group.kill();
-    const auto until = std::chrono::steady_clock::now() + stale_kill_wait;
-    while (group.populated() && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+// Until the group is empty or the deadline: cgroup.events raises POLLPRI when "populated" changes,
+// and reading it (populated()) re-arms that, so no change between the two is missed.
+void wait_until_empty(const cgroup& group, std::chrono::steady_clock::time_point until) {
+    while (group.populated()) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return;
+        pollfd ready{group.events_fd(), POLLPRI, 0};
+        if (::poll(&ready, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) return;
+    }
+}
+
+// The groups below dir, then dir itself: rmdir needs a group without children.
+void remove_tree(const std::filesystem::path& dir) {
     for (const auto& entry : std::filesystem::directory_iterator(dir))
-        if (entry.is_directory()) cgroup::open(entry.path()).remove();
-    group.remove();
+        if (entry.is_directory()) remove_tree(entry.path());
+    cgroup::open(dir).remove();
+}
+
+// ENOENT for a path, ENODEV for a file of a group that was removed while it was open.
+bool is_gone(const std::system_error& failure) {
+    return failure.code() == std::errc::no_such_file_or_directory || failure.code() == std::errc::no_such_device;
 }
 
 }  // namespace
+
+bool remove_group(const std::filesystem::path& dir) {
+    try {
+        cgroup group = cgroup::open(dir);
+        group.kill();
+        wait_until_empty(group, std::chrono::steady_clock::now() + stale_kill_wait);
+        remove_tree(dir);
+        return true;
+    } catch (const std::system_error& failure) {  // filesystem_error too
+        if (!is_gone(failure)) throw;
+        return false;
+    }
+}
+
+stale_sweep remove_stale_groups(const std::filesystem::path& dir) {
+    stale_sweep sweep;
+    std::error_code error;
+    const std::filesystem::directory_iterator entries(dir, error);
+    if (error) sweep.failures.push_back("list " + dir.string() + ": " + errno_name(error.value()));
+    for (const auto& entry : entries) {
+        const std::optional<pid_t> owner = owner_of(entry.path().filename().string());
+        if (!owner || process_exists(*owner)) continue;
+        try {
+            if (remove_group(entry.path())) sweep.removed.push_back(entry.path());
+        } catch (const std::system_error& failure) {
+            sweep.failures.push_back(failure.what());
+        }
+    }
+    return sweep;
+}
 
 isolation::isolation(const reporter& say) : say_(say) {
     const std::optional<std::filesystem::path> current = current_cgroup();
@@ -50,17 +92,9 @@ isolation::isolation(const reporter& say) : say_(say) {
         say_("no cgroup v2 hierarchy here: instances are isolated by process groups");
         return;
     }
-    std::error_code error;
-    for (const auto& entry : std::filesystem::directory_iterator(*current, error)) {
-        const std::optional<pid_t> owner = owner_of(entry.path().filename().string());
-        if (!owner || process_exists(*owner)) continue;
-        try {
-            remove_stale(entry.path());
-            say_("removed " + entry.path().string() + ", left by a brood up that is gone");
-        } catch (const std::system_error& failure) {
-            say_(std::string("could not remove a stale group: ") + failure.what());
-        }
-    }
+    const stale_sweep sweep = remove_stale_groups(*current);
+    for (const auto& group : sweep.removed) say_("removed " + group.string() + ", left by a brood up that is gone");
+    for (const auto& failure : sweep.failures) say_("could not remove a stale group: " + failure);
     try {
         base_ = cgroup::create(*current / (std::string(group_prefix) + std::to_string(::getpid())));
     } catch (const std::system_error& failure) {

@@ -7,8 +7,9 @@
 // them, signals go to the instance's process group, and what left the group is found as brood's
 // adopted orphans when brood shuts down.
 //
-// brood-up.<pid> groups whose brood is gone (kill -9) are killed and removed when the next brood up
-// starts in the same cgroup.
+// When brood is killed (kill -9), a guard process removes its groups and what is left in them
+// (cgroup_guard.hpp). brood-up.<pid> groups whose brood and guard are both gone are killed and
+// removed when the next brood up starts in the same cgroup, or by brood up --cleanup.
 #pragma once
 
 #include <filesystem>
@@ -16,10 +17,24 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <brood/cgroup.hpp>
 
 namespace brood::supervisor {
+
+// SIGKILL to every process in the group at dir and below, then, once they have ended (5 s at most),
+// removes it and every group below it. False when it was gone already, or went meanwhile: a guard
+// and a brood up starting may clean the same one. Throws std::system_error naming what could not
+// be done.
+bool remove_group(const std::filesystem::path& dir);
+
+struct stale_sweep {
+    std::vector<std::filesystem::path> removed;
+    std::vector<std::string> failures;  // a group that could not be removed, and why
+};
+// Removes (remove_group) the brood-up.<pid> groups in cgroup dir whose brood is gone.
+stale_sweep remove_stale_groups(const std::filesystem::path& dir);
 
 class isolation {
 public:

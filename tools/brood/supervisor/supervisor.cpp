@@ -22,6 +22,7 @@
 #include "exit_codes.hpp"
 #include "signal_inbox.hpp"
 #include "startup_pages.hpp"
+#include "supervisor/cgroup_guard.hpp"
 #include "supervisor/closest_word.hpp"
 #include "supervisor/instance.hpp"
 #include "supervisor/isolation.hpp"
@@ -36,8 +37,14 @@ namespace {
 
 using nlohmann::json;
 
-// Timer tag of the shutdown's last phase; instance serials start at 1, so no instance has it.
+// Timer tags of the shutdown's last phase and of the control socket's idle connections; an
+// instance's timers are tagged serial * instance::kinds + kind, serials start at 1, so no instance
+// has them.
 constexpr std::uint64_t leftovers_tag = 0;
+constexpr std::uint64_t control_tag = 1;
+static_assert(control_tag < instance::kinds);
+// Watch tag of the cgroup guard; an instance's leader is watched with its serial.
+constexpr std::uint64_t guard_tag = 0;
 // While brood kills what is left, a process forked in the instant of the /proc walk may have been
 // missed; it is looked for again at this pace until none is left.
 constexpr std::chrono::milliseconds rekill_interval{50};
@@ -88,7 +95,8 @@ public:
     int run() {
         // The control socket first: it refuses to start when another supervisor answers there,
         // before anything of that supervisor's (its notify sockets) is touched.
-        control_.emplace(loop_, socket_path_, [this](const control::request& r) { return serve(r); });
+        control_.emplace(loop_, socket_path_, [this](const control::request& r) { return serve(r); }, control_tag);
+        if (isolation_.path()) start_guard(*isolation_.path());
         std::filesystem::create_directories(notify_dir_.path);
         loop_.add_fd(inbox_.fd(), EPOLLIN, [this](int, std::uint32_t) { read_signals(); });
         loop_.on_event([this](const monitor::event& e) { dispatch(e); });
@@ -322,12 +330,43 @@ private:
     void begin_reaping() {
         phase_ = phase::reaping;
         if (!essential_code_) exit_code_ = essential_stop_code();
+        end_guard();
         if (finish_if_alone()) return;
         std::chrono::milliseconds grace{0};
         for (const auto& slot : slots_) grace = std::max(grace, slot->config.stop_timeout);
         const std::size_t count = cli::signal_descendants(SIGTERM);
         say(fmt::format("{} process{} left behind: SIGTERM", count, count == 1 ? "" : "es"));
         loop_.add_timer(grace, leftovers_tag);
+    }
+
+    // As PID 1 brood needs no guard: the kernel kills its whole PID namespace when it dies.
+    void start_guard(const std::filesystem::path& group) {
+        if (::getpid() == 1) return;
+        try {
+            guard_ = loop_.watch(start_cgroup_guard(group), guard_tag);
+        } catch (const std::system_error& failure) {
+            say(fmt::format("no brood-guard ({}): should brood be killed, what its programs leave in their cgroups "
+                            "runs on until brood up --cleanup or the next brood up here",
+                            failure.what()));
+        }
+    }
+
+    // Every instance is down, so its cgroup is empty: the guard has nothing left to guard, and
+    // must not count among the processes left behind.
+    void end_guard() {
+        if (guard_ == monitor::watch_id::none) return;
+        child guard = loop_.release(guard_);
+        guard_ = monitor::watch_id::none;
+        if (!guard) return;
+        guard.kill();
+        guard.wait();
+    }
+
+    void guard_ended(pid_t pid, const wait_status& status) {
+        guard_ = monitor::watch_id::none;
+        say(fmt::format("brood-guard (pid {}) {}: should brood be killed now, what its programs leave in their "
+                        "cgroups runs on until brood up --cleanup or the next brood up here",
+                        pid, status.to_string()));
     }
 
     bool finish_if_alone() {
@@ -340,10 +379,16 @@ private:
     void dispatch(const monitor::event& e) {
         switch (e.from) {
             case monitor::source::child:
-                if (instance* i = find_serial(e.tag)) i->leader_changed(*e.status);
+                if (e.tag == guard_tag) {
+                    if (e.status->terminal()) guard_ended(e.pid, *e.status);
+                } else if (instance* i = find_serial(e.tag)) {
+                    i->leader_changed(*e.status);
+                }
                 break;
             case monitor::source::timer:
-                if (e.tag == leftovers_tag) {
+                if (e.tag == control_tag) {
+                    control_->timer_fired(e.timer);
+                } else if (e.tag == leftovers_tag) {
                     const std::size_t count = cli::signal_descendants(SIGKILL);
                     if (count > 0) say(fmt::format("{} process{} still left: SIGKILL", count, count == 1 ? "" : "es"));
                     if (!finish_if_alone()) loop_.add_timer(rekill_interval, leftovers_tag);
@@ -526,6 +571,7 @@ private:
     phase phase_ = phase::running;
     int exit_code_ = 0;
     std::optional<int> essential_code_;
+    monitor::watch_id guard_ = monitor::watch_id::none;
     bool settle_posted_ = false;
     bool start_up_code_held_ = true;  // see give_back_start_up_code
     // Last: destroyed first, while the loop they are registered in still exists.
