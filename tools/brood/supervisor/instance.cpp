@@ -85,7 +85,6 @@ void instance::handle(const event& first) {
         // The end of a run says why the state changed; the note says what comes next.
         std::string note;
         if (e.kind == event_kind::exited) note = e.status.to_string();
-        if (e.kind == event_kind::spawn_failed) note = "could not be started";
         if (!t.note.empty()) note += (note.empty() ? "" : "; ") + t.note;
         if (state_.current != from) {
             since_ = std::chrono::system_clock::now();
@@ -156,12 +155,11 @@ void instance::spawn(pending& p) {
     p.events.push_back({event_kind::spawned});
 }
 
-// Why a start failed goes to the instance's log and to brood's output; the state machine sees a
-// spawn that failed with code, as the shell would report it.
+// Why a start failed goes to the instance's log, and in the state machine's note to brood's output
+// and the events; the state machine sees a spawn that failed with code, as the shell would report it.
 void instance::start_failed(const std::string& why, int code, pending& p) {
     log_.write("brood: " + why + "\n");
-    host_.say(name_ + ": " + why);
-    p.events.push_back({event_kind::spawn_failed, brood::exited{code}});
+    p.events.push_back({event_kind::spawn_failed, brood::exited{code}, why});
 }
 
 // The socket is the instance's own, so a message on it speaks for this instance even when its

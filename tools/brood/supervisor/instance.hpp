@@ -98,6 +98,8 @@ public:
     std::optional<std::chrono::milliseconds> uptime() const;
     unsigned restarts() const { return restarts_; }
     const std::optional<wait_status>& last_end() const { return state_.last_end; }
+    // Why its last start failed; empty once a start succeeded.
+    const std::string& start_error() const { return state_.start_error; }
     const std::filesystem::path& log_path() const { return log_.path(); }
 
     // Kinds of timers in monitor tags: step()'s three, then the readiness probe.
