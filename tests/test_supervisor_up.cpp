@@ -1,10 +1,12 @@
 // brood up, driven from outside as a user would: the real brood command on a brood.toml written
 // into a fresh directory, observed through its event lines (stderr), its live output (stdout), its
 // control socket and /proc; helper programs from tests/helpers (up_*.c and the shared ones).
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -14,6 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -64,6 +67,11 @@ std::uint16_t free_port() {
     return ntohs(address.sin_port);
 }
 
+// For running_brood: brood started with this RLIMIT_NOFILE.
+std::function<void(brood::command&)> fd_limit(rlim_t soft, rlim_t hard) {
+    return [=](brood::command& c) { c.rlimit(RLIMIT_NOFILE, soft, hard); };
+}
+
 // One brood up on a brood.toml of its own directory.
 class up : public ::testing::Test {
 protected:
@@ -73,9 +81,9 @@ protected:
 
     void write_config(const std::string& text) { std::ofstream(file("brood.toml")) << text; }
 
-    void start(const std::string& config) {
+    void start(const std::string& config, const std::function<void(brood::command&)>& configure = {}) {
         write_config(config);
-        brood_.emplace(std::vector<std::string>{brood_path(), "up", "-c", file("brood.toml").string()});
+        brood_.emplace(std::vector<std::string>{brood_path(), "up", "-c", file("brood.toml").string()}, configure);
     }
 
     running_brood& brood() { return *brood_; }
@@ -531,6 +539,76 @@ TEST_F(up, after_kill_9_the_next_brood_up_removes_the_stale_cgroup_and_what_was_
     EXPECT_FALSE(std::filesystem::exists(group));
     EXPECT_TRUE(eventually_gone(escaped));
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// ---- when resources run out ----
+
+// brood's soft and hard RLIMIT_NOFILE both 60, so that raising its soft limit cannot help: 30
+// programs do not fit. Those that fit run, the others fail their starts, saying why, and become
+// fatal; brood keeps running, answers, reloads, and leaves nothing behind.
+TEST_F(up, out_of_file_descriptors_the_programs_that_fit_run_and_the_others_say_why) {
+    constexpr int programs = 30;
+    std::string config;
+    for (int i = 0; i < programs; ++i)
+        config += "[programs.p" + std::to_string(i) + "]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n"
+                  "backoff = { initial = \"10ms\", max = \"10ms\", jitter = 0 }\n"
+                  "start_limit = { burst = 2, interval = \"10s\" }\n";
+    start(config, fd_limit(60, 60));
+    // Each instance ends up ready, or fatal after its second failed start.
+    const auto settled = [&] {
+        const auto& seen = brood().err().seen();
+        return std::count_if(seen.begin(), seen.end(), [](const std::string& line) {
+            return line.find("starting -> ready") != std::string::npos || line.find("starting -> fatal") != std::string::npos;
+        });
+    };
+    while (settled() < programs) ASSERT_TRUE(brood().err().until(" -> ")) << errors();
+    EXPECT_TRUE(saw("starting -> backoff (could not be started: fewer than 16 file descriptors free "
+                    "(soft RLIMIT_NOFILE 60), kept for brood itself: EMFILE: Too many open files; restart in 10ms)"));
+
+    nlohmann::json status = status_json();
+    int ready = 0;
+    int fatal = 0;
+    for (const nlohmann::json& instance : status["instances"]) {
+        if (instance["state"] == "ready") {
+            ++ready;
+            EXPECT_TRUE(alive(instance["pid"].get<pid_t>())) << instance.dump();
+            EXPECT_TRUE(instance["start_error"].is_null()) << instance.dump();
+        } else {
+            ++fatal;
+            EXPECT_EQ(instance["state"], "fatal") << instance.dump();
+            ASSERT_TRUE(instance["start_error"].is_string()) << instance.dump();
+            EXPECT_NE(instance["start_error"].get<std::string>().find("EMFILE"), std::string::npos) << instance.dump();
+            EXPECT_TRUE(instance["last_exit"].is_null()) << instance.dump();  // it never ran
+        }
+    }
+    EXPECT_GT(ready, 0);
+    EXPECT_GT(fatal, 0);
+    EXPECT_EQ(ready + fatal, programs);
+    const brood::process_output table = client("status");
+    ASSERT_EQ(table.status, brood::wait_status(brood::exited{0})) << table.err;
+    EXPECT_NE(table.out.find("START-ERROR"), std::string::npos) << table.out;
+    std::istringstream rows(table.out);
+    int fatal_rows = 0;
+    for (std::string row; std::getline(rows, row);) {
+        if (row.find(" fatal ") == std::string::npos) continue;
+        ++fatal_rows;
+        EXPECT_TRUE(row.ends_with("kept for brood itself: EMFILE: Too many open files")) << row;
+    }
+    EXPECT_EQ(fatal_rows, fatal) << table.out;
+
+    // A reload that adds a program still works; the program is one more that does not fit.
+    write_config(config + "[programs.late]\ncommand = \"" + helper("pause") + "\"\n"
+                          "start_limit = { burst = 1, interval = \"10s\" }\n");
+    brood().signal(SIGHUP);
+    EXPECT_TRUE(saw("reload: 1 added, 0 removed, 0 changed, 30 unchanged"));
+    EXPECT_TRUE(saw("late.0 starting -> fatal (could not be started: fewer than 16 file descriptors free"));
+
+    const std::optional<std::string> group =
+        status["isolation"] == "cgroup" ? std::optional<std::string>(status["cgroup"]) : std::nullopt;
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+    if (group) {
+        EXPECT_FALSE(std::filesystem::exists(*group)) << *group;
+    }
 }
 
 }  // namespace

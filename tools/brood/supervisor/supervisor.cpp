@@ -170,8 +170,7 @@ private:
             const std::string name = slot.config.name + "." + std::to_string(index);
             live_output live{live_prefix{make_prefix(slot.config.name, index, label_width(), colour_index, colour_)}};
             auto made = std::make_unique<instance>(*this, slot.config, index, next_serial_++,
-                                                   state_dir_ / "logs" / (name + ".log"), std::move(live),
-                                                   isolation_.for_instance(name));
+                                                   state_dir_ / "logs" / (name + ".log"), std::move(live), isolation_);
             by_serial_[made->serial()] = made.get();
             slot.instances.push_back(std::move(made));
         }
