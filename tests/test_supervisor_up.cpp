@@ -72,6 +72,20 @@ std::function<void(brood::command&)> fd_limit(rlim_t soft, rlim_t hard) {
     return [=](brood::command& c) { c.rlimit(RLIMIT_NOFILE, soft, hard); };
 }
 
+// "SOFT HARD" of RLIMIT_NOFILE, from /proc/PID/limits.
+std::string open_files_limit(pid_t pid) {
+    std::ifstream limits("/proc/" + std::to_string(pid) + "/limits");
+    const std::string key = "Max open files";
+    for (std::string line; std::getline(limits, line);) {
+        if (line.rfind(key, 0) != 0) continue;
+        std::istringstream fields(line.substr(key.size()));
+        std::string soft, hard;
+        fields >> soft >> hard;
+        return soft + " " + hard;
+    }
+    return "";
+}
+
 // One brood up on a brood.toml of its own directory.
 class up : public ::testing::Test {
 protected:
@@ -609,6 +623,19 @@ TEST_F(up, out_of_file_descriptors_the_programs_that_fit_run_and_the_others_say_
     if (group) {
         EXPECT_FALSE(std::filesystem::exists(*group)) << *group;
     }
+}
+
+// brood raises its own soft limit to the hard one; its programs get the limit it was started with.
+TEST_F(up, programs_get_the_fd_limit_brood_was_started_with_and_brood_raises_its_own) {
+    rlimit mine{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &mine), 0);
+    if (mine.rlim_max < 200) GTEST_SKIP() << "the hard RLIMIT_NOFILE here is " << mine.rlim_max;
+    start("[programs.limits]\ncommand = \"echo soft=$(ulimit -Sn) hard=$(ulimit -Hn); exec " + helper("pause") +
+              "\"\nshell = true\n",
+          fd_limit(100, 200));
+    EXPECT_TRUE(brood().out().until("limits.0 | soft=100 hard=200"));
+    EXPECT_EQ(open_files_limit(brood().pid()), "200 200");
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
 }  // namespace

@@ -12,6 +12,16 @@
 
 namespace brood::supervisor {
 
+rlimit raise_fd_limit() {
+    rlimit before{};
+    if (::getrlimit(RLIMIT_NOFILE, &before) != 0) throw_errno(errno, "getrlimit RLIMIT_NOFILE");
+    rlimit raised = before;
+    raised.rlim_cur = raised.rlim_max;
+    if (raised.rlim_cur != before.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &raised) != 0)
+        throw_errno(errno, "raise RLIMIT_NOFILE to " + std::to_string(raised.rlim_max));
+    return before;
+}
+
 // The kernel gives out the lowest free number, so count fds can be opened exactly when count
 // opens in a row succeed. They are an eventfd (no file system needed) and its duplicates, closed
 // again on return.

@@ -162,6 +162,8 @@ void instance::launch() {
     // stdout and stderr share one pipe, so the log keeps their lines in the order they were written.
     cmd.set_stdin(stdio::null()).set_stdout(stdio::fd(write_end.get())).set_stderr(stdio::fd(write_end.get()));
     cmd.process_group().die_with_parent(SIGKILL);
+    const rlimit& fd_limit = host_.program_fd_limit();
+    cmd.rlimit(RLIMIT_NOFILE, fd_limit.rlim_cur, fd_limit.rlim_max);
     if (group_) cmd.into_cgroup(group_->fd());
     child process = cmd.spawn();
     const pid_t pid = process.pid();

@@ -28,6 +28,7 @@
 #include <string>
 #include <string_view>
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <brood/cgroup.hpp>
@@ -60,6 +61,8 @@ public:
     virtual const random_source& random() = 0;
     // Where each instance of a program with ready = "notify" has its own NOTIFY_SOCKET.
     virtual std::filesystem::path notify_dir() const = 0;
+    // The RLIMIT_NOFILE programs get: the one brood was started with, before it raised its own.
+    virtual const rlimit& program_fd_limit() const = 0;
     // One line for brood's own output ("brood: " is added).
     virtual void say(std::string_view line) = 0;
     virtual void changed(instance& which, const state_change& change) = 0;

@@ -23,6 +23,7 @@
 #include "signal_inbox.hpp"
 #include "startup_pages.hpp"
 #include "supervisor/closest_word.hpp"
+#include "supervisor/fd_limit.hpp"
 #include "supervisor/instance.hpp"
 #include "supervisor/isolation.hpp"
 #include "supervisor/program_diff.hpp"
@@ -75,13 +76,14 @@ monitor_options loop_options() {
 
 class supervisor final : public instance_host {
 public:
-    supervisor(const up_options& options, std::vector<program_config> programs)
+    supervisor(const up_options& options, std::vector<program_config> programs, rlimit program_fd_limit)
         : config_path_(std::filesystem::absolute(options.config)),
           state_dir_(config_path_.parent_path() / ".brood"),
           socket_path_(options.socket ? std::filesystem::absolute(*options.socket) : state_dir_ / "brood.sock"),
           loop_(loop_options()),
           random_engine_(std::random_device{}()),
-          colour_(::isatty(STDOUT_FILENO) == 1) {
+          colour_(::isatty(STDOUT_FILENO) == 1),
+          program_fd_limit_(program_fd_limit) {
         for (program_config& program : programs) slots_.push_back(std::make_unique<program_slot>(std::move(program)));
     }
 
@@ -110,6 +112,7 @@ private:
     brood::monitor& loop() override { return loop_; }
     const random_source& random() override { return random_; }
     std::filesystem::path notify_dir() const override { return notify_dir_.path; }
+    const rlimit& program_fd_limit() const override { return program_fd_limit_; }
     void say(std::string_view line) override { fmt::print(stderr, "brood: {}\n", line); }
 
     void changed(instance& which, const state_change& change) override {
@@ -496,6 +499,7 @@ private:
     std::mt19937_64 random_engine_;
     const random_source random_ = [this] { return std::uniform_real_distribution<double>(0, 1)(random_engine_); };
     const bool colour_;
+    const rlimit program_fd_limit_;
     isolation isolation_{[this](std::string_view line) { say(line); }};  // outlives the instances' groups
     // Holds the instances' notify sockets; removed after them, once empty.
     struct removed_when_empty {
@@ -526,7 +530,8 @@ int run_supervisor(const up_options& options) {
         for (const problem& p : loaded.problems) fmt::print(stderr, "{}\n", to_string(p));
         return cli::exit_usage;
     }
-    return supervisor(options, std::move(loaded.programs)).run();
+    const rlimit inherited = raise_fd_limit();
+    return supervisor(options, std::move(loaded.programs), inherited).run();
 }
 
 }  // namespace brood::supervisor
