@@ -638,4 +638,34 @@ TEST_F(up, programs_get_the_fd_limit_brood_was_started_with_and_brood_raises_its
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
+// A reload that fails keeps the running configuration and says why, in brood's output and to the
+// requester, for SIGHUP and for the verb alike. Here the file is gone (moved away, say).
+TEST_F(up, a_reload_that_fails_keeps_the_running_configuration_and_says_why) {
+    const std::string pause = helper("pause");
+    start("[programs.kept]\ncommand = \"" + pause + "\"\nstart_seconds = 0\n");
+    ASSERT_TRUE(saw("kept.0 starting -> ready"));
+    const nlohmann::json before = ask({{"id", 1}, {"verb", "status"}});
+    ASSERT_TRUE(before.value("ok", false)) << before.dump();
+    ASSERT_EQ(before["result"]["instances"].size(), 1u) << before.dump();
+    std::filesystem::remove(file("brood.toml"));
+
+    brood().signal(SIGHUP);
+    EXPECT_TRUE(saw("reload refused, the running configuration is kept:"));
+    EXPECT_TRUE(saw("brood.toml: cannot read: ENOENT"));
+    const nlohmann::json refused = ask({{"id", 2}, {"verb", "reload"}});
+    EXPECT_FALSE(refused.value("ok", true)) << refused.dump();
+    EXPECT_NE(refused.value("error", "").find("brood.toml: cannot read: ENOENT"), std::string::npos) << refused.dump();
+    EXPECT_TRUE(brood().err().until("reload refused, the running configuration is kept:")) << errors();
+
+    nlohmann::json kept = ask({{"id", 3}, {"verb", "status"}});
+    ASSERT_EQ(kept["result"]["instances"].size(), 1u) << kept.dump();
+    EXPECT_EQ(kept["result"]["instances"][0]["state"], "ready") << kept.dump();
+    EXPECT_EQ(kept["result"]["instances"][0]["pid"], before["result"]["instances"][0]["pid"]) << kept.dump();
+    write_config("[programs.kept]\ncommand = \"" + pause + "\"\nstart_seconds = 0\n"
+                 "[programs.added]\ncommand = \"" + pause + "\"\nstart_seconds = 0\n");
+    nlohmann::json reloaded = ask({{"id", 4}, {"verb", "reload"}});
+    EXPECT_EQ(reloaded["result"]["added"], nlohmann::json({"added"})) << reloaded.dump();
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
 }  // namespace

@@ -359,8 +359,8 @@ private:
             } else if (s->signal == SIGHUP) {
                 try {
                     reload();
-                } catch (const control::request_error& error) {
-                    say(fmt::format("reload refused, the running configuration is kept:\n{}", error.what()));
+                } catch (const control::request_error&) {
+                    // reload() has said why.
                 }
             }
         }
@@ -457,7 +457,19 @@ private:
                 {"instances", instances}};
     }
 
+    // A reload that fails, for whatever reason, keeps the running configuration and says why: in
+    // brood's output, and to the requester as a request_error. Everything that can fail but memory
+    // (reading and checking the file) is done before anything changes.
     json reload() {
+        try {
+            return apply_reload();
+        } catch (const std::exception& error) {
+            say(fmt::format("reload refused, the running configuration is kept:\n{}", error.what()));
+            throw control::request_error(error.what());
+        }
+    }
+
+    json apply_reload() {
         if (phase_ != phase::running) throw control::request_error("brood is shutting down");
         loaded_config loaded = load_config(config_path_);
         if (!loaded.problems.empty()) {
