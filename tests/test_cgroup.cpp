@@ -283,3 +283,14 @@ TEST(cgroup, errors_name_the_path) {
     expect_error([&] { cgroup::open(dir.path() / "missing"); }, dir.path() / "missing", ENOENT);
     expect_error([&] { cgroup::create(dir.path() / "no" / "parent"); }, dir.path() / "no" / "parent", ENOENT);
 }
+
+// A create that fails after its mkdir (here: outside cgroup2, as it would out of fds) leaves no
+// directory behind, which would keep its parent cgroup from being removed; one that was there stays.
+TEST(cgroup, a_failed_create_removes_the_directory_it_made) {
+    brood::testing::temp_dir dir("cgroup");
+    EXPECT_THROW(cgroup::create(dir.path() / "made"), std::system_error);
+    EXPECT_FALSE(fs::exists(dir.path() / "made"));
+    fs::create_directory(dir.path() / "there");
+    EXPECT_THROW(cgroup::create(dir.path() / "there"), std::system_error);
+    EXPECT_TRUE(fs::exists(dir.path() / "there"));
+}

@@ -60,11 +60,12 @@ instance_state typical(state s) {
     return i;
 }
 
-// The event of each kind the table is tried with: a failed exit, a failed spawn, a SIGTSTP.
+// The event of each kind the table is tried with: a failed exit, a failed spawn or start, a SIGTSTP.
 event typical(event_kind k) {
     switch (k) {
         case event_kind::exited: return {k, brood::exited{1}};
-        case event_kind::spawn_failed: return {k, brood::exited{127}};
+        case event_kind::spawn_failed: return {k, brood::exited{127}, "spawn \"nosuch\": exec failed: ENOENT"};
+        case event_kind::start_failed: return {k, brood::exited{125}, "pipe for the output of web.0: EMFILE"};
         case event_kind::stopped_by_signal: return {k, brood::stopped{SIGTSTP}};
         default: return {k};
     }
@@ -80,8 +81,8 @@ struct driver {
     random_source random = no_jitter;
     transition last;
 
-    const transition& on(event_kind k, brood::wait_status status = brood::exited{0}) {
-        last = step(instance, {k, status}, program, now, random);
+    const transition& on(event_kind k, brood::wait_status status = brood::exited{0}, std::string why = {}) {
+        last = step(instance, {k, status, std::move(why)}, program, now, random);
         instance = last.next;
         return last;
     }
@@ -121,19 +122,19 @@ TEST(state_table, every_pair_is_decided) {
     using enum state;
     const char* const stop = "signal SIGINT; signal SIGCONT; arm stop_timeout 10s";
     const char* const stop_starting = "cancel start_seconds; signal SIGINT; signal SIGCONT; arm stop_timeout 10s";
-    // Columns in event_kind order: start_requested, stop_requested, spawned, spawn_failed,
+    // Columns in event_kind order: start_requested, stop_requested, spawned, spawn_failed, start_failed,
     // start_seconds_elapsed, ready_signalled, exited, stopped_by_signal, continued, stop_timeout,
     // backoff_elapsed, pause_requested, resume_requested.
     const std::array<std::array<cell, event_kind_count>, state_count> expected{{
-        /* stopped  */ {{{starting, "spawn"}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}}},
-        /* starting */ {{{starting, ""}, {stopping, stop_starting}, {starting, "arm start_seconds 1s"}, {backoff, "arm backoff 1s"}, {ready, ""}, {ready, "cancel start_seconds"}, {backoff, "cancel start_seconds; arm backoff 1s"}, {paused, ""}, {starting, ""}, {starting, ""}, {starting, ""}, {starting, "signal SIGSTOP"}, {starting, ""}}},
-        /* running  */ {{{running, ""}, {stopping, stop}, {running, ""}, {running, ""}, {running, ""}, {ready, ""}, {starting, "spawn"}, {paused, ""}, {running, ""}, {running, ""}, {running, ""}, {running, "signal SIGSTOP"}, {running, ""}}},
-        /* ready    */ {{{ready, ""}, {stopping, stop}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {starting, "spawn"}, {paused, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, "signal SIGSTOP"}, {ready, ""}}},
-        /* paused   */ {{{paused, ""}, {stopping, stop}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {starting, "spawn"}, {paused, ""}, {running, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, "signal SIGCONT"}}},
-        /* backoff  */ {{{starting, "cancel backoff; spawn"}, {stopped, "cancel backoff"}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {starting, "spawn"}, {backoff, ""}, {backoff, ""}}},
-        /* stopping */ {{{stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopped, "cancel stop_timeout"}, {stopping, ""}, {stopping, ""}, {stopping, "signal SIGKILL"}, {stopping, ""}, {stopping, ""}, {stopping, ""}}},
-        /* exited   */ {{{starting, "spawn"}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}}},
-        /* fatal    */ {{{starting, "spawn"}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}}},
+        /* stopped  */ {{{starting, "spawn"}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}}},
+        /* starting */ {{{starting, ""}, {stopping, stop_starting}, {starting, "arm start_seconds 1s"}, {backoff, "arm backoff 1s"}, {backoff, "arm backoff 1s"}, {ready, ""}, {ready, "cancel start_seconds"}, {backoff, "cancel start_seconds; arm backoff 1s"}, {paused, ""}, {starting, ""}, {starting, ""}, {starting, ""}, {starting, "signal SIGSTOP"}, {starting, ""}}},
+        /* running  */ {{{running, ""}, {stopping, stop}, {running, ""}, {running, ""}, {running, ""}, {running, ""}, {ready, ""}, {starting, "spawn"}, {paused, ""}, {running, ""}, {running, ""}, {running, ""}, {running, "signal SIGSTOP"}, {running, ""}}},
+        /* ready    */ {{{ready, ""}, {stopping, stop}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {starting, "spawn"}, {paused, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, "signal SIGSTOP"}, {ready, ""}}},
+        /* paused   */ {{{paused, ""}, {stopping, stop}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {starting, "spawn"}, {paused, ""}, {running, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, "signal SIGCONT"}}},
+        /* backoff  */ {{{starting, "cancel backoff; spawn"}, {stopped, "cancel backoff"}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {starting, "spawn"}, {backoff, ""}, {backoff, ""}}},
+        /* stopping */ {{{stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopped, "cancel stop_timeout"}, {stopping, ""}, {stopping, ""}, {stopping, "signal SIGKILL"}, {stopping, ""}, {stopping, ""}, {stopping, ""}}},
+        /* exited   */ {{{starting, "spawn"}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}}},
+        /* fatal    */ {{{starting, "spawn"}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}}},
     }};
     const clock::time_point now = t0 + 3s;
     for (std::size_t s = 0; s < state_count; ++s)
@@ -409,6 +410,78 @@ TEST(start_limit, counts_starts_on_the_running_time_clock) {
     EXPECT_TRUE(start_limit_reached(limit, starts, 11999ms));
     EXPECT_FALSE(start_limit_reached(limit, starts, 12s));  // the start at 2s is 10s of running ago
     EXPECT_FALSE(start_limit_reached({3, 0ms}, starts, 6s));
+}
+
+// ---- starts that fail ----
+
+// brood could not prepare the start (here: no file descriptor for the output pipe). The program never
+// ran, so its restart policy has nothing to judge: backoff, then fatal at the start limit.
+TEST(failed_start, backs_off_then_is_fatal_whatever_the_restart_policy) {
+    const std::string why = "pipe for the output of web.0: EMFILE: Too many open files";
+    for (restart_policy policy : {restart_policy::always, restart_policy::on_failure, restart_policy::never}) {
+        driver d;
+        d.program.restart = policy;
+        d.on(event_kind::start_requested);
+        int attempts = 1;
+        while (d.on(event_kind::start_failed, brood::exited{125}, why).next.current == state::backoff) {
+            EXPECT_EQ(d.last.note, "could not be started: " + why + "; restart in " + format_duration(d.backoff_armed()));
+            EXPECT_EQ(d.instance.start_error, why);
+            d.restart_after_backoff();
+            ++attempts;
+        }
+        EXPECT_EQ(d.instance.current, state::fatal);
+        EXPECT_EQ(attempts, 5);
+        EXPECT_EQ(d.last.note, "could not be started: " + why + "; started 5 times within 10s of running time: start limit reached");
+        EXPECT_EQ(describe(d.last.actions), "");
+        EXPECT_EQ(d.instance.start_error, why);
+        EXPECT_FALSE(d.instance.last_end);  // nothing ran, so nothing ended
+    }
+}
+
+TEST(failed_start, keeps_how_the_last_run_ended_and_a_spawn_clears_the_error) {
+    driver d;
+    d.on(event_kind::start_requested);
+    ASSERT_EQ(d.run_and_fail(5s), state::starting);  // had started: restarted at once
+    d.on(event_kind::start_failed, brood::exited{125}, "open log \"web.0.log\": EMFILE: Too many open files");
+    EXPECT_EQ(d.instance.current, state::backoff);
+    EXPECT_EQ(d.instance.last_end, brood::wait_status(brood::exited{1}));
+    EXPECT_EQ(d.instance.failed_starts, 1u);
+    d.restart_after_backoff();
+    d.on(event_kind::spawned);
+    EXPECT_EQ(d.instance.start_error, "");
+}
+
+TEST(failed_start, an_essential_program_ends_everything_once_fatal) {
+    for (restart_policy policy : {restart_policy::on_failure, restart_policy::never}) {
+        driver d;
+        d.program.essential = true;
+        d.program.restart = policy;
+        d.program.start_limit.burst = 2;
+        d.on(event_kind::start_requested);
+        EXPECT_EQ(describe(d.on(event_kind::start_failed, brood::exited{125}, "ENOMEM").actions), "arm backoff 1s");
+        d.restart_after_backoff();
+        EXPECT_EQ(describe(d.on(event_kind::start_failed, brood::exited{125}, "ENOMEM").actions), "essential_exit 125");
+        EXPECT_EQ(d.instance.current, state::fatal);
+    }
+}
+
+// A program that cannot be executed is judged by its restart policy, as an exit of code 127 or 126.
+TEST(failed_start, a_program_that_cannot_be_executed_says_why) {
+    const std::string why = "spawn \"nosuch\": exec failed: ENOENT: No such file or directory";
+    driver d;
+    d.on(event_kind::start_requested);
+    d.on(event_kind::spawn_failed, brood::exited{127}, why);
+    EXPECT_EQ(d.instance.current, state::backoff);
+    EXPECT_EQ(d.last.note, "could not be started: " + why + "; restart in 1s");
+    EXPECT_EQ(d.instance.start_error, why);
+
+    driver once;
+    once.program.restart = restart_policy::never;
+    once.on(event_kind::start_requested);
+    once.on(event_kind::spawn_failed, brood::exited{127}, why);
+    EXPECT_EQ(once.instance.current, state::exited);
+    EXPECT_EQ(once.last.note, "could not be started: " + why);
+    EXPECT_EQ(once.instance.last_end, brood::wait_status(brood::exited{127}));
 }
 
 // ---- stop ----

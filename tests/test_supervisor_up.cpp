@@ -1,10 +1,12 @@
 // brood up, driven from outside as a user would: the real brood command on a brood.toml written
 // into a fresh directory, observed through its event lines (stderr), its live output (stdout), its
 // control socket and /proc; helper programs from tests/helpers (up_*.c and the shared ones).
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -15,6 +17,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -76,6 +79,25 @@ std::uint16_t free_port() {
     return ntohs(address.sin_port);
 }
 
+// For running_brood: brood started with this RLIMIT_NOFILE.
+std::function<void(brood::command&)> fd_limit(rlim_t soft, rlim_t hard) {
+    return [=](brood::command& c) { c.rlimit(RLIMIT_NOFILE, soft, hard); };
+}
+
+// "SOFT HARD" of RLIMIT_NOFILE, from /proc/PID/limits.
+std::string open_files_limit(pid_t pid) {
+    std::ifstream limits("/proc/" + std::to_string(pid) + "/limits");
+    const std::string key = "Max open files";
+    for (std::string line; std::getline(limits, line);) {
+        if (line.rfind(key, 0) != 0) continue;
+        std::istringstream fields(line.substr(key.size()));
+        std::string soft, hard;
+        fields >> soft >> hard;
+        return soft + " " + hard;
+    }
+    return "";
+}
+
 // One brood up on a brood.toml of its own directory.
 class up : public ::testing::Test {
 protected:
@@ -85,10 +107,15 @@ protected:
 
     void write_config(const std::string& text) { std::ofstream(file("brood.toml")) << text; }
 
-    void start(const std::string& config) {
+    void start(const std::string& config, const std::function<void(brood::command&)>& configure = {}) {
         write_config(config);
-        brood_.emplace(std::vector<std::string>{brood_path(), "up", "-c", file("brood.toml").string()},
-                       own_cgroup_ ? own_cgroup_->fd() : -1);
+        std::function<void(brood::command&)> setup = configure;
+        if (own_cgroup_)
+            setup = [fd = own_cgroup_->fd(), configure](brood::command& c) {
+                c.into_cgroup(fd);
+                if (configure) configure(c);
+            };
+        brood_.emplace(std::vector<std::string>{brood_path(), "up", "-c", file("brood.toml").string()}, setup);
     }
 
     // From now on, brood runs in a cgroup of the test's own: the groups a killed brood leaves there
@@ -686,6 +713,119 @@ TEST_F(up, cleanup_removes_a_stale_cgroup_and_what_was_left_in_it_and_starts_not
     const brood::process_output status = client("status");
     EXPECT_EQ(status.status, brood::wait_status(brood::exited{1}));
     EXPECT_NE(status.err.find("no supervisor running"), std::string::npos) << status.err;
+}
+
+// ---- when resources run out ----
+
+// brood's soft and hard RLIMIT_NOFILE both 60, so that raising its soft limit cannot help: 30
+// programs do not fit. Those that fit run, the others fail their starts, saying why, and become
+// fatal; brood keeps running, answers, reloads, and leaves nothing behind.
+TEST_F(up, out_of_file_descriptors_the_programs_that_fit_run_and_the_others_say_why) {
+    constexpr int programs = 30;
+    std::string config;
+    for (int i = 0; i < programs; ++i)
+        config += "[programs.p" + std::to_string(i) + "]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n"
+                  "backoff = { initial = \"10ms\", max = \"10ms\", jitter = 0 }\n"
+                  "start_limit = { burst = 2, interval = \"10s\" }\n";
+    start(config, fd_limit(60, 60));
+    // Each instance ends up ready, or fatal after its second failed start.
+    const auto settled = [&] {
+        const auto& seen = brood().err().seen();
+        return std::count_if(seen.begin(), seen.end(), [](const std::string& line) {
+            return line.find("starting -> ready") != std::string::npos || line.find("starting -> fatal") != std::string::npos;
+        });
+    };
+    while (settled() < programs) ASSERT_TRUE(brood().err().until(" -> ")) << errors();
+    EXPECT_TRUE(saw("starting -> backoff (could not be started: fewer than 16 file descriptors free "
+                    "(soft RLIMIT_NOFILE 60), kept for brood itself: EMFILE: Too many open files; restart in 10ms)"));
+
+    nlohmann::json status = status_json();
+    int ready = 0;
+    int fatal = 0;
+    for (const nlohmann::json& instance : status["instances"]) {
+        if (instance["state"] == "ready") {
+            ++ready;
+            EXPECT_TRUE(alive(instance["pid"].get<pid_t>())) << instance.dump();
+            EXPECT_TRUE(instance["start_error"].is_null()) << instance.dump();
+        } else {
+            ++fatal;
+            EXPECT_EQ(instance["state"], "fatal") << instance.dump();
+            ASSERT_TRUE(instance["start_error"].is_string()) << instance.dump();
+            EXPECT_NE(instance["start_error"].get<std::string>().find("EMFILE"), std::string::npos) << instance.dump();
+            EXPECT_TRUE(instance["last_exit"].is_null()) << instance.dump();  // it never ran
+        }
+    }
+    EXPECT_GT(ready, 0);
+    EXPECT_GT(fatal, 0);
+    EXPECT_EQ(ready + fatal, programs);
+    const brood::process_output table = client("status");
+    ASSERT_EQ(table.status, brood::wait_status(brood::exited{0})) << table.err;
+    EXPECT_NE(table.out.find("START-ERROR"), std::string::npos) << table.out;
+    std::istringstream rows(table.out);
+    int fatal_rows = 0;
+    for (std::string row; std::getline(rows, row);) {
+        if (row.find(" fatal ") == std::string::npos) continue;
+        ++fatal_rows;
+        EXPECT_TRUE(row.ends_with("kept for brood itself: EMFILE: Too many open files")) << row;
+    }
+    EXPECT_EQ(fatal_rows, fatal) << table.out;
+
+    // A reload that adds a program still works; the program is one more that does not fit.
+    write_config(config + "[programs.late]\ncommand = \"" + helper("pause") + "\"\n"
+                          "start_limit = { burst = 1, interval = \"10s\" }\n");
+    brood().signal(SIGHUP);
+    EXPECT_TRUE(saw("reload: 1 added, 0 removed, 0 changed, 30 unchanged"));
+    EXPECT_TRUE(saw("late.0 starting -> fatal (could not be started: fewer than 16 file descriptors free"));
+
+    const std::optional<std::string> group =
+        status["isolation"] == "cgroup" ? std::optional<std::string>(status["cgroup"]) : std::nullopt;
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+    if (group) {
+        EXPECT_FALSE(std::filesystem::exists(*group)) << *group;
+    }
+}
+
+// brood raises its own soft limit to the hard one; its programs get the limit it was started with.
+TEST_F(up, programs_get_the_fd_limit_brood_was_started_with_and_brood_raises_its_own) {
+    rlimit mine{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &mine), 0);
+    if (mine.rlim_max < 200) GTEST_SKIP() << "the hard RLIMIT_NOFILE here is " << mine.rlim_max;
+    start("[programs.limits]\ncommand = \"echo soft=$(ulimit -Sn) hard=$(ulimit -Hn); exec " + helper("pause") +
+              "\"\nshell = true\n",
+          fd_limit(100, 200));
+    EXPECT_TRUE(brood().out().until("limits.0 | soft=100 hard=200"));
+    EXPECT_EQ(open_files_limit(brood().pid()), "200 200");
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// A reload that fails keeps the running configuration and says why, in brood's output and to the
+// requester, for SIGHUP and for the verb alike. Here the file is gone (moved away, say).
+TEST_F(up, a_reload_that_fails_keeps_the_running_configuration_and_says_why) {
+    const std::string pause = helper("pause");
+    start("[programs.kept]\ncommand = \"" + pause + "\"\nstart_seconds = 0\n");
+    ASSERT_TRUE(saw("kept.0 starting -> ready"));
+    const nlohmann::json before = ask({{"id", 1}, {"verb", "status"}});
+    ASSERT_TRUE(before.value("ok", false)) << before.dump();
+    ASSERT_EQ(before["result"]["instances"].size(), 1u) << before.dump();
+    std::filesystem::remove(file("brood.toml"));
+
+    brood().signal(SIGHUP);
+    EXPECT_TRUE(saw("reload refused, the running configuration is kept:"));
+    EXPECT_TRUE(saw("brood.toml: cannot read: ENOENT"));
+    const nlohmann::json refused = ask({{"id", 2}, {"verb", "reload"}});
+    EXPECT_FALSE(refused.value("ok", true)) << refused.dump();
+    EXPECT_NE(refused.value("error", "").find("brood.toml: cannot read: ENOENT"), std::string::npos) << refused.dump();
+    EXPECT_TRUE(brood().err().until("reload refused, the running configuration is kept:")) << errors();
+
+    nlohmann::json kept = ask({{"id", 3}, {"verb", "status"}});
+    ASSERT_EQ(kept["result"]["instances"].size(), 1u) << kept.dump();
+    EXPECT_EQ(kept["result"]["instances"][0]["state"], "ready") << kept.dump();
+    EXPECT_EQ(kept["result"]["instances"][0]["pid"], before["result"]["instances"][0]["pid"]) << kept.dump();
+    write_config("[programs.kept]\ncommand = \"" + pause + "\"\nstart_seconds = 0\n"
+                 "[programs.added]\ncommand = \"" + pause + "\"\nstart_seconds = 0\n");
+    nlohmann::json reloaded = ask({{"id", 4}, {"verb", "reload"}});
+    EXPECT_EQ(reloaded["result"]["added"], nlohmann::json({"added"})) << reloaded.dump();
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
 }  // namespace

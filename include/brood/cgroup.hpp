@@ -37,7 +37,8 @@ std::optional<std::filesystem::path> current_cgroup();
 
 class cgroup {
 public:
-    // Makes the directory (an existing one is fine; its parent must exist) and opens it.
+    // Makes the directory (an existing one is fine; its parent must exist) and opens it. When
+    // opening fails (out of fds, not in a cgroup2 file system), a directory it made is removed again.
     static cgroup create(const std::filesystem::path& dir);
     // Opens an existing cgroup v2 directory; throws (ENOTDIR) for a directory outside cgroup2.
     static cgroup open(const std::filesystem::path& dir);

@@ -28,8 +28,15 @@ cgroup::cgroup(std::filesystem::path path, unique_fd dir, unique_fd events)
     : path_(std::move(path)), dir_(std::move(dir)), events_(std::move(events)) {}
 
 cgroup cgroup::create(const std::filesystem::path& dir) {
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) throw_errno(errno, "create cgroup " + quoted(dir));
-    return open(dir);
+    const bool made = ::mkdir(dir.c_str(), 0755) == 0;
+    if (!made && errno != EEXIST) throw_errno(errno, "create cgroup " + quoted(dir));
+    if (!made) return open(dir);
+    try {
+        return open(dir);
+    } catch (const std::system_error&) {
+        ::rmdir(dir.c_str());  // empty: nothing could be started in it yet
+        throw;
+    }
 }
 
 cgroup cgroup::open(const std::filesystem::path& dir) {

@@ -7,22 +7,20 @@
 
 #include <gtest/gtest.h>
 
-#include <brood/command.hpp>
-
 namespace brood::testing {
 
 namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-command brood_command(const std::vector<std::string>& argv, int cgroup_fd) {
+child start(const std::vector<std::string>& argv, const std::function<void(command&)>& configure) {
     command c(argv.front());
     c.args(std::vector<std::string>(argv.begin() + 1, argv.end()))
         .set_stdin(stdio::null())
         .set_stdout(stdio::pipe())
         .set_stderr(stdio::pipe());
-    if (cgroup_fd >= 0) c.into_cgroup(cgroup_fd);
-    return c;
+    if (configure) configure(c);
+    return c.spawn();
 }
 
 }  // namespace
@@ -74,8 +72,8 @@ std::vector<std::string> line_reader::rest(std::chrono::milliseconds timeout) {
     return seen_;
 }
 
-running_brood::running_brood(const std::vector<std::string>& argv, int cgroup_fd)
-    : child_(brood_command(argv, cgroup_fd).spawn()),
+running_brood::running_brood(const std::vector<std::string>& argv, const std::function<void(command&)>& configure)
+    : child_(start(argv, configure)),
       out_(std::move(child_.stdout_pipe())),
       err_(std::move(child_.stderr_pipe())) {}
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include <sys/types.h>
 
 #include <brood/child.hpp>
+#include <brood/command.hpp>
 #include <brood/status.hpp>
 #include <brood/unique_fd.hpp>
 
@@ -49,8 +51,8 @@ private:
 // A brood (or unshare running brood) with its stdout and stderr read line by line.
 class running_brood {
 public:
-    // In the cgroup whose directory fd is given, when one is.
-    explicit running_brood(const std::vector<std::string>& argv, int cgroup_fd = -1);
+    // configure: what else the command that starts it needs (a resource limit, ...).
+    explicit running_brood(const std::vector<std::string>& argv, const std::function<void(command&)>& configure = {});
 
     pid_t pid() const { return child_.pid(); }
     line_reader& out() { return out_; }

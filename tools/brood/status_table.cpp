@@ -12,7 +12,8 @@
 namespace brood::cli {
 namespace {
 
-constexpr std::size_t columns = 7;
+// The last, START-ERROR, only when an instance has one: it is long, and most of the time empty.
+constexpr std::size_t columns = 8;
 using row = std::array<std::string, columns>;
 
 // The field's text, or "-" when the supervisor sent null (no process, never exited...).
@@ -33,13 +34,17 @@ std::string number_of(const nlohmann::json& instance, const char* key, Format fo
 }  // namespace
 
 std::string status_table(const nlohmann::json& status) {
-    std::vector<row> rows{{"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST-EXIT", "RSS"}};
+    std::vector<row> rows{{"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST-EXIT", "RSS", "START-ERROR"}};
+    std::size_t shown = columns - 1;
     for (const auto& instance : status.value("instances", nlohmann::json::array())) {
+        const std::string start_error = text_of(instance, "start_error");
+        if (start_error != "-") shown = columns;
         rows.push_back({text_of(instance, "name"), text_of(instance, "state"), text_of(instance, "pid"),
                         number_of(instance, "uptime_ms",
                                   [](std::uint64_t ms) { return human_duration(std::chrono::milliseconds(ms)); }),
                         text_of(instance, "restarts"), text_of(instance, "last_exit"),
-                        number_of(instance, "rss_bytes", [](std::uint64_t bytes) { return human_bytes(bytes); })});
+                        number_of(instance, "rss_bytes", [](std::uint64_t bytes) { return human_bytes(bytes); }),
+                        start_error});
     }
     std::array<std::size_t, columns> width{};
     for (const row& r : rows)
@@ -47,10 +52,10 @@ std::string status_table(const nlohmann::json& status) {
     std::string table;
     for (const row& r : rows) {
         std::string line;
-        for (std::size_t c = 0; c < columns; ++c) {
+        for (std::size_t c = 0; c < shown; ++c) {
             const bool numeric = c == 2 || c == 4 || c == 6;  // PID, RESTARTS, RSS align right
             line += numeric ? fmt::format("{:>{}}", r[c], width[c]) : fmt::format("{:<{}}", r[c], width[c]);
-            if (c + 1 < columns) line += "  ";
+            if (c + 1 < shown) line += "  ";
         }
         line.erase(line.find_last_not_of(' ') + 1);
         table += line + '\n';

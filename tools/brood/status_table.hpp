@@ -7,7 +7,8 @@
 
 namespace brood::cli {
 
-// Columns NAME STATE PID UPTIME RESTARTS LAST-EXIT RSS, "-" where a value is null or missing.
+// Columns NAME STATE PID UPTIME RESTARTS LAST-EXIT RSS, and START-ERROR when an instance has one;
+// "-" where a value is null or missing.
 std::string status_table(const nlohmann::json& status);
 
 }  // namespace brood::cli

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <new>
 #include <system_error>
 #include <type_traits>
 #include <variant>
@@ -17,6 +18,7 @@
 
 #include "exit_codes.hpp"
 #include "spawn_failure.hpp"
+#include "supervisor/fd_limit.hpp"
 #include "supervisor/instance_environment.hpp"
 
 namespace brood::supervisor {
@@ -31,18 +33,16 @@ std::uint64_t tag_of(std::uint64_t serial, std::uint64_t kind) { return serial *
 }  // namespace
 
 instance::instance(instance_host& host, const program_config& program, unsigned index, std::uint64_t serial,
-                   std::filesystem::path log_path, live_output live, std::optional<cgroup> group)
+                   std::filesystem::path log_path, live_output live, const isolation& where)
     : host_(host),
       program_(&program),
       index_(index),
       name_(program.name + "." + std::to_string(index)),
       serial_(serial),
       since_(std::chrono::system_clock::now()),
-      log_(std::move(log_path), program.log),
+      log_path_(std::move(log_path)),
       live_(std::move(live)),
-      group_(std::move(group)) {
-    if (group_) host_.loop().add_fd(group_->events_fd(), EPOLLPRI, [this](int, std::uint32_t) { group_changed(); });
-}
+      isolation_(&where) {}
 
 instance::~instance() {
     if (notify_) host_.loop().remove_fd(notify_->fd());
@@ -85,7 +85,6 @@ void instance::handle(const event& first) {
         // The end of a run says why the state changed; the note says what comes next.
         std::string note;
         if (e.kind == event_kind::exited) note = e.status.to_string();
-        if (e.kind == event_kind::spawn_failed) note = "could not be started";
         if (!t.note.empty()) note += (note.empty() ? "" : "; ") + t.note;
         if (state_.current != from) {
             since_ = std::chrono::system_clock::now();
@@ -119,19 +118,41 @@ void instance::perform(const action& a, pending& p) {
         a);
 }
 
+// The state machine hears how the start went: spawned; spawn_failed when the program could not be
+// executed (the code a shell would give); start_failed when brood could not prepare the start, in
+// the parent, before or while creating the process.
 void instance::spawn(pending& p) {
+    try {
+        launch();
+    } catch (const spawn_error& error) {
+        if (error.stage() == spawn_stage::prepare || error.stage() == spawn_stage::clone)
+            failed_start({event_kind::start_failed, brood::exited{cli::exit_internal}, error.what()}, p);
+        else
+            failed_start({event_kind::spawn_failed, brood::exited{cli::describe(error).exit_code}, error.what()}, p);
+        return;
+    } catch (const std::system_error& error) {
+        failed_start({event_kind::start_failed, brood::exited{cli::exit_internal}, error.what()}, p);
+        return;
+    } catch (const std::bad_alloc&) {
+        failed_start({event_kind::start_failed, brood::exited{cli::exit_internal}, "out of memory"}, p);
+        return;
+    }
+    p.events.push_back({event_kind::spawned});
+}
+
+// Throws what stopped the start. What it took for this start alone (the pipe, the process) is
+// given back by the unwinding: a process already spawned is killed and reaped by its handle.
+void instance::launch() {
+    require_free_fds(fd_reserve);
+    if (!log_) log_.emplace(log_path_, program_->log);
+    if (!group_) join_cgroup();
     const program_config& program = *program_;
     command cmd(program.argv.front());
     cmd.args(std::vector<std::string>(program.argv.begin() + 1, program.argv.end()));
     cmd.cwd(program.directory);
     for (const auto& [key, value] : instance_environment(program, index_)) cmd.env(key, value);
     if (program.ready == ready_check::notify) {
-        try {
-            open_notify_socket();
-        } catch (const std::system_error& error) {
-            start_failed(error.what(), cli::exit_internal, p);
-            return;
-        }
+        open_notify_socket();
         cmd.env("NOTIFY_SOCKET", notify_->path().string());
     }
     int ends[2];
@@ -141,27 +162,45 @@ void instance::spawn(pending& p) {
     // stdout and stderr share one pipe, so the log keeps their lines in the order they were written.
     cmd.set_stdin(stdio::null()).set_stdout(stdio::fd(write_end.get())).set_stderr(stdio::fd(write_end.get()));
     cmd.process_group().die_with_parent(SIGKILL);
+    const rlimit& fd_limit = host_.program_fd_limit();
+    cmd.rlimit(RLIMIT_NOFILE, fd_limit.rlim_cur, fd_limit.rlim_max);
     if (group_) cmd.into_cgroup(group_->fd());
-    child process;
-    try {
-        process = cmd.spawn();
-    } catch (const spawn_error& error) {
-        start_failed(error.what(), cli::describe(error).exit_code, p);
-        return;
-    }
-    if (spawns_++ > 0) ++restarts_;
-    pid_ = process.pid();
-    watch_ = host_.loop().watch(std::move(process), serial_);
+    child process = cmd.spawn();
+    const pid_t pid = process.pid();
     relay_output(std::move(read_end));
-    p.events.push_back({event_kind::spawned});
+    watch_ = host_.loop().watch(std::move(process), serial_);
+    pid_ = pid;
+    if (spawns_++ > 0) ++restarts_;
 }
 
-// Why a start failed goes to the instance's log and to brood's output; the state machine sees a
-// spawn that failed with code, as the shell would report it.
-void instance::start_failed(const std::string& why, int code, pending& p) {
-    log_.write("brood: " + why + "\n");
-    host_.say(name_ + ": " + why);
-    p.events.push_back({event_kind::spawn_failed, brood::exited{code}});
+// With cgroup isolation: the instance's own cgroup, watched for its events.
+void instance::join_cgroup() {
+    std::optional<cgroup> made = isolation_->for_instance(name_);
+    if (!made) return;
+    try {
+        host_.loop().add_fd(made->events_fd(), EPOLLPRI, [this](int, std::uint32_t) { group_changed(); });
+    } catch (const std::system_error&) {
+        try {
+            made->remove();  // empty: nothing was started in it
+        } catch (const std::system_error& error) {
+            host_.say(name_ + ": " + error.what());
+        }
+        throw;
+    }
+    group_ = std::move(made);
+}
+
+// Why a start failed goes to the instance's log, when it is open, and in the state machine's note
+// to brood's output and the events.
+void instance::failed_start(event failure, pending& p) {
+    if (log_) {
+        try {
+            log_->write("brood: " + failure.why + "\n");
+        } catch (const std::system_error&) {
+            // The note carries it all the same.
+        }
+    }
+    p.events.push_back(std::move(failure));
 }
 
 // The socket is the instance's own, so a message on it speaks for this instance even when its
@@ -175,7 +214,12 @@ void instance::open_notify_socket() {
         return;
     }
     notify_.emplace(host_.notify_dir() / (std::to_string(serial_) + ".sock"));
-    host_.loop().add_fd(notify_->fd(), EPOLLIN, [this](int, std::uint32_t) { read_notifications(); });
+    try {
+        host_.loop().add_fd(notify_->fd(), EPOLLIN, [this](int, std::uint32_t) { read_notifications(); });
+    } catch (const std::system_error&) {
+        notify_.reset();
+        throw;
+    }
 }
 
 void instance::read_notifications() {
@@ -202,9 +246,9 @@ bool instance::may_notify(pid_t sender) const {
 }
 
 void instance::relay_output(unique_fd pipe_read_end) {
-    relays_.push_back(std::make_unique<output_relay>(std::move(pipe_read_end), log_, live_.prefix));
+    relays_.push_back(std::make_unique<output_relay>(std::move(pipe_read_end), *log_, live_.prefix));
     const auto where = std::prev(relays_.end());
-    host_.loop().add_fd((*where)->fd(), EPOLLIN, [this, where](int fd, std::uint32_t) {
+    const auto drain = [this, where](int fd, std::uint32_t) {
         bool open = false;
         try {
             open = (*where)->drain();
@@ -214,7 +258,13 @@ void instance::relay_output(unique_fd pipe_read_end) {
         if (open) return;
         host_.loop().remove_fd(fd);
         relays_.erase(where);
-    });
+    };
+    try {
+        host_.loop().add_fd((*where)->fd(), EPOLLIN, drain);
+    } catch (const std::system_error&) {
+        relays_.erase(where);
+        throw;
+    }
 }
 
 void instance::flush_output() {

@@ -3,8 +3,15 @@
 // The instance owns what exists for its process: the watch of its leader in the supervisor's
 // monitor, its timers, the relays of its output into its log file and, with cgroup isolation, its
 // cgroup. Every event goes through handle(), which applies step() and performs its actions in
-// order; events those actions cause (spawned, spawn_failed, a pause done by cgroup.freeze) are
-// handled right after, and the host hears of each change of state once all of that is done.
+// order; events those actions cause (spawned, spawn_failed, start_failed, a pause done by
+// cgroup.freeze) are handled right after, and the host hears of each change of state once all of
+// that is done.
+//
+// What a start needs is had when the instance is started, not when it is made: its log file, its
+// cgroup with cgroup isolation, its notify socket with ready = "notify" (each made at the first
+// start and kept), then its output pipe and its process. A start that cannot have them (brood out
+// of file descriptors or memory, a log that cannot be opened) is reported to step() as
+// start_failed, with the reason; a program that cannot be executed, as spawn_failed.
 //
 // Each instance leads its own process group (so signals reach its children) and dies with brood
 // (PR_SET_PDEATHSIG). With a cgroup, its end is the end of the whole cgroup: when the leader exits,
@@ -21,6 +28,7 @@
 #include <string>
 #include <string_view>
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <brood/cgroup.hpp>
@@ -28,6 +36,7 @@
 #include <brood/status.hpp>
 
 #include "supervisor/config.hpp"
+#include "supervisor/isolation.hpp"
 #include "supervisor/log_file.hpp"
 #include "supervisor/notify_socket.hpp"
 #include "supervisor/output_relay.hpp"
@@ -52,6 +61,8 @@ public:
     virtual const random_source& random() = 0;
     // Where each instance of a program with ready = "notify" has its own NOTIFY_SOCKET.
     virtual std::filesystem::path notify_dir() const = 0;
+    // The RLIMIT_NOFILE programs get: the one brood was started with, before it raised its own.
+    virtual const rlimit& program_fd_limit() const = 0;
     // One line for brood's own output ("brood: " is added).
     virtual void say(std::string_view line) = 0;
     virtual void changed(instance& which, const state_change& change) = 0;
@@ -68,9 +79,9 @@ struct live_output {
 class instance {
 public:
     // serial names the instance in monitor tags: unique among the supervisor's instances.
-    // group: the instance's own cgroup, created already; none: its process group only.
+    // where: gives the instance its own cgroup, or none (its process group only); outlives it.
     instance(instance_host& host, const program_config& program, unsigned index, std::uint64_t serial,
-             std::filesystem::path log_path, live_output live, std::optional<cgroup> group);
+             std::filesystem::path log_path, live_output live, const isolation& where);
     ~instance();  // its process must have ended (the supervisor stops it first)
     instance(const instance&) = delete;
     instance& operator=(const instance&) = delete;
@@ -98,7 +109,9 @@ public:
     std::optional<std::chrono::milliseconds> uptime() const;
     unsigned restarts() const { return restarts_; }
     const std::optional<wait_status>& last_end() const { return state_.last_end; }
-    const std::filesystem::path& log_path() const { return log_.path(); }
+    // Why its last start failed; empty once a start succeeded.
+    const std::string& start_error() const { return state_.start_error; }
+    const std::filesystem::path& log_path() const { return log_path_; }
 
     // Kinds of timers in monitor tags: step()'s three, then the readiness probe.
     static constexpr std::uint64_t probe_kind = 3;
@@ -112,7 +125,9 @@ private:
     };
     void perform(const action& a, pending& p);
     void spawn(pending& p);
-    void start_failed(const std::string& why, int code, pending& p);
+    void launch();
+    void join_cgroup();
+    void failed_start(event failure, pending& p);
     void signal_for_state_machine(int signal, pending& p);
     void arm(timer which, std::chrono::milliseconds delay);
     void disarm(timer which);
@@ -138,11 +153,13 @@ private:
     std::array<monitor::timer_id, kinds> timers_{};
     std::optional<tcp_probe> probe_;  // while ready = "tcp" is awaited
     std::optional<notify_socket> notify_;  // ready = "notify": this instance's own NOTIFY_SOCKET
-    log_file log_;
+    std::filesystem::path log_path_;
+    std::optional<log_file> log_;  // opened at the first start
     live_output live_;
     // Relays outlive their process: a grandchild may still hold the pipe.
     std::list<std::unique_ptr<output_relay>> relays_;
-    std::optional<cgroup> group_;
+    const isolation* isolation_;
+    std::optional<cgroup> group_;  // made at the first start, with cgroup isolation
     std::optional<bool> freeze_wanted_;        // a pause or resume done by cgroup.freeze, not yet in effect
     std::optional<wait_status> exit_pending_;  // the leader is gone, its cgroup not yet empty
 };

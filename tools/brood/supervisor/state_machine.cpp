@@ -97,14 +97,11 @@ transition started(const context& c) {
 }
 
 transition spawned(const context& c) {
-    if (c.program.start_seconds.count() == 0) {
-        transition t = started(c);
-        t.next.spawned_at = c.now;
-        return t;
-    }
-    transition t = c.unchanged();
+    transition t = c.program.start_seconds.count() == 0 ? started(c) : c.unchanged();
     t.next.spawned_at = c.now;
-    t.actions.emplace_back(arm_timer{timer::start_seconds, c.program.start_seconds});
+    t.next.start_error.clear();
+    if (c.program.start_seconds.count() != 0)
+        t.actions.emplace_back(arm_timer{timer::start_seconds, c.program.start_seconds});
     return t;
 }
 
@@ -134,43 +131,76 @@ transition ready_while_paused(const context& c) {
     return t;
 }
 
-// The instance ended by itself (or could not be spawned): restart it after a backoff, give up
+// "what happened; what comes next", for the note; either may be empty.
+std::string joined(const std::string& what, const std::string& next) {
+    return what.empty() || next.empty() ? what + next : what + "; " + next;
+}
+
+bool limit_reached(const context& c, const transition& t) {
+    return start_limit_reached(c.program.start_limit, t.next.recent_starts, t.next.up_time);
+}
+
+// The start limit is reached: fatal, and for an essential program the end of everything.
+transition give_up(const context& c, transition t, const std::string& what) {
+    t.next.current = state::fatal;
+    t.note = joined(what, "started " + std::to_string(c.program.start_limit.burst) + " times within " +
+                              format_duration(c.program.start_limit.interval) + " of running time: start limit reached");
+    if (c.program.essential) t.actions.emplace_back(essential_exit{c.e.status.shell_code()});
+    return t;
+}
+
+// A failed start: a restart after the backoff, which grows with the failed starts in a row.
+transition back_off(const context& c, transition t, const std::string& what) {
+    const milliseconds delay = backoff_delay(c.program.backoff, t.next.failed_starts, c.random());
+    t.next.current = state::backoff;
+    t.actions.emplace_back(arm_timer{timer::backoff, delay});
+    t.note = joined(what, "restart in " + format_duration(delay));
+    return t;
+}
+
+std::string could_not_start(const event& e) { return "could not be started: " + e.why; }
+
+// The instance ended by itself (or could not be executed): restart it after a backoff, give up
 // (fatal) when it reached its start limit, or leave it exited as its restart policy says.
 transition ended(const context& c) {
     transition t = c.unchanged();
-    if (c.e.kind == event_kind::exited) {  // else spawn_failed: it never ran, no timer was armed
+    std::string what;
+    if (c.e.kind == event_kind::exited) {
         if (c.underlying() == state::starting) t.actions.emplace_back(cancel_timer{timer::start_seconds});
         c.add_up_time(t);
+    } else {  // spawn_failed: it never ran, no timer was armed
+        t.next.start_error = c.e.why;
+        what = could_not_start(c.e);
     }
     t.next.last_end = c.e.status;
-    const int code = c.e.status.shell_code();
 
     if (!wants_restart(c.program.restart, c.e.status)) {
         t.next.current = state::exited;
-        if (c.program.essential) t.actions.emplace_back(essential_exit{code});
+        t.note = what;
+        if (c.program.essential) t.actions.emplace_back(essential_exit{c.e.status.shell_code()});
         return t;
     }
     // A run that had started (up for start_seconds, or ready) is restarted at once, as runit and s6
     // do: the backoff is for starts that fail in a row, and its count was reset when this run started.
     const bool had_started = c.e.kind == event_kind::exited && c.underlying() != state::starting;
     if (!had_started) ++t.next.failed_starts;
-    if (start_limit_reached(c.program.start_limit, t.next.recent_starts, t.next.up_time)) {
-        t.next.current = state::fatal;
-        t.note = "started " + std::to_string(c.program.start_limit.burst) + " times within " +
-                 format_duration(c.program.start_limit.interval) + " of running time: start limit reached";
-        if (c.program.essential) t.actions.emplace_back(essential_exit{code});
-        return t;
-    }
-    if (had_started) {
-        launch(c, t);
-        t.note = "restarted at once: it had started";
-        return t;
-    }
-    const milliseconds delay = backoff_delay(c.program.backoff, t.next.failed_starts, c.random());
-    t.next.current = state::backoff;
-    t.actions.emplace_back(arm_timer{timer::backoff, delay});
-    t.note = "restart in " + format_duration(delay);
+    if (limit_reached(c, t)) return give_up(c, std::move(t), what);
+    if (!had_started) return back_off(c, std::move(t), what);
+    launch(c, t);
+    t.note = "restarted at once: it had started";
     return t;
+}
+
+// starting + start_failed: brood could not prepare the start (out of file descriptors or memory, its
+// log or notify socket could not be opened). The program never ran, so its restart policy has
+// nothing to judge: the start is tried again after a backoff, up to the start limit, whatever the
+// policy. How the last run ended stays as it was.
+transition start_failed(const context& c) {
+    transition t = c.unchanged();
+    t.next.start_error = c.e.why;
+    ++t.next.failed_starts;
+    if (limit_reached(c, t)) return give_up(c, std::move(t), could_not_start(c.e));
+    return back_off(c, std::move(t), could_not_start(c.e));
 }
 
 // starting, running, ready + stopped by a signal, whoever sent it.
@@ -240,17 +270,17 @@ transition stop_finished(const context& c) {
 }
 
 // actions[state][event]: every pair decided here, none by default. Columns in event_kind order.
-//                  start             stop          spawned  spawn_failed  start_seconds         ready               exited         stopped  continued  stop_timeout  backoff  pause   resume
+//                  start             stop          spawned  spawn_failed  start_failed  start_seconds         ready               exited         stopped  continued  stop_timeout  backoff  pause   resume
 constexpr std::array<std::array<handler, event_kind_count>, state_count> actions{{
-    /* stopped  */ {start_fresh,      ignore,       ignore,  ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore},
-    /* starting */ {ignore,           begin_stop,   spawned, ended,        started,              become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore},
-    /* running  */ {ignore,           begin_stop,   ignore,  ignore,       ignore,               become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore},
-    /* ready    */ {ignore,           begin_stop,   ignore,  ignore,       ignore,               ignore,             ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore},
-    /* paused   */ {ignore,           begin_stop,   ignore,  ignore,       started_while_paused, ready_while_paused, ended,         ignore,  resumed,   ignore,       ignore,  ignore, resume},
-    /* backoff  */ {start_now,        drop_restart, ignore,  ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       restart, ignore, ignore},
-    /* stopping */ {start_after_stop, stay_stopped, ignore,  ignore,       ignore,               ignore,             stop_finished, ignore,  ignore,    kill_group,   ignore,  ignore, ignore},
-    /* exited   */ {start_fresh,      ignore,       ignore,  ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore},
-    /* fatal    */ {start_fresh,      ignore,       ignore,  ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore},
+    /* stopped  */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore},
+    /* starting */ {ignore,           begin_stop,   spawned, ended,        start_failed, started,              become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore},
+    /* running  */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       ignore,               become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore},
+    /* ready    */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       ignore,               ignore,             ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore},
+    /* paused   */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       started_while_paused, ready_while_paused, ended,         ignore,  resumed,   ignore,       ignore,  ignore, resume},
+    /* backoff  */ {start_now,        drop_restart, ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       restart, ignore, ignore},
+    /* stopping */ {start_after_stop, stay_stopped, ignore,  ignore,       ignore,       ignore,               ignore,             stop_finished, ignore,  ignore,    kill_group,   ignore,  ignore, ignore},
+    /* exited   */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore},
+    /* fatal    */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore},
 }};
 
 }  // namespace
@@ -271,7 +301,7 @@ std::string_view to_string(state s) {
 
 std::string_view to_string(event_kind k) {
     constexpr std::array<std::string_view, event_kind_count> names{
-        "start_requested", "stop_requested", "spawned", "spawn_failed", "start_seconds_elapsed",
+        "start_requested", "stop_requested", "spawned", "spawn_failed", "start_failed", "start_seconds_elapsed",
         "ready_signalled", "exited", "stopped_by_signal", "continued", "stop_timeout", "backoff_elapsed",
         "pause_requested", "resume_requested"};
     return names[static_cast<std::size_t>(k)];

@@ -9,7 +9,8 @@
 // source of random numbers for the backoff's jitter, which tests replace with a fixed one.
 //
 // The caller's side of the contract:
-//  - after spawn_instance, report spawned or spawn_failed before any other event of the instance;
+//  - after spawn_instance, report spawned, spawn_failed or start_failed before any other event of
+//    the instance;
 //  - each instance leads its own process group, and send_signal goes to the whole group;
 //  - arm_timer replaces a pending timer of the same kind; report its expiry as the event
 //    timer_event() names, unless cancel_timer came first;
@@ -54,7 +55,10 @@ enum class event_kind : std::uint8_t {
     start_requested,
     stop_requested,
     spawned,
-    spawn_failed,            // status: the code a shell would give (126 not executable, 127 not found)
+    spawn_failed,            // the program could not be executed; status: the code a shell would give
+                             // (126 not executable, 127 not found)
+    start_failed,            // brood could not prepare the start (file descriptors, memory, the log, the
+                             // notify socket): the program was never tried; status: brood's code (125)
     start_seconds_elapsed,
     ready_signalled,         // its port accepted a connection, or it sent READY=1
     exited,                  // status: exited or killed
@@ -65,11 +69,12 @@ enum class event_kind : std::uint8_t {
     pause_requested,
     resume_requested,
 };
-inline constexpr std::size_t event_kind_count = 13;
+inline constexpr std::size_t event_kind_count = 14;
 
 struct event {
     event_kind kind;
-    wait_status status = brood::exited{0};  // for spawn_failed, exited and stopped_by_signal
+    wait_status status = brood::exited{0};  // for spawn_failed, start_failed, exited and stopped_by_signal
+    std::string why{};                       // for spawn_failed and start_failed: what failed, and its errno
 };
 
 enum class timer : std::uint8_t { start_seconds, stop_timeout, backoff };
@@ -119,6 +124,7 @@ struct instance_state {
     std::chrono::milliseconds up_time{0};                 // summed over runs: the start limit's clock
     std::vector<std::chrono::milliseconds> recent_starts;  // up_time at each of the last starts
     std::optional<wait_status> last_end;                  // how the last run ended
+    std::string start_error;                              // why the last start failed; empty once one succeeded
     friend bool operator==(const instance_state&, const instance_state&) = default;
 };
 

@@ -17,6 +17,7 @@ nlohmann::json instance_status(const instance& which) {
         {"uptime_ms", nullptr},
         {"restarts", which.restarts()},
         {"last_exit", nullptr},
+        {"start_error", nullptr},
         {"rss_bytes", nullptr},
         {"log", which.log_path().string()},
     };
@@ -26,6 +27,7 @@ nlohmann::json instance_status(const instance& which) {
     }
     if (const auto uptime = which.uptime()) status["uptime_ms"] = uptime->count();
     if (which.last_end()) status["last_exit"] = which.last_end()->to_string();
+    if (!which.start_error().empty()) status["start_error"] = which.start_error();
     return status;
 }
 

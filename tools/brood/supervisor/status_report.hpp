@@ -1,7 +1,8 @@
 // What the status verb answers for one instance (docs/protocol.md):
 //   {"program":"web","instance":0,"name":"web.0","state":"running","pid":456,"since":"...Z",
-//    "uptime_ms":1234,"restarts":2,"last_exit":"exited with code 3","rss_bytes":123456,"log":"/abs/..."}
-// pid, uptime_ms, last_exit and rss_bytes are null when there is nothing to say.
+//    "uptime_ms":1234,"restarts":2,"last_exit":"exited with code 3","start_error":null,"rss_bytes":123456,
+//    "log":"/abs/..."}
+// pid, uptime_ms, last_exit, start_error and rss_bytes are null when there is nothing to say.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -24,6 +24,7 @@
 #include "startup_pages.hpp"
 #include "supervisor/cgroup_guard.hpp"
 #include "supervisor/closest_word.hpp"
+#include "supervisor/fd_limit.hpp"
 #include "supervisor/instance.hpp"
 #include "supervisor/isolation.hpp"
 #include "supervisor/program_diff.hpp"
@@ -82,13 +83,14 @@ monitor_options loop_options() {
 
 class supervisor final : public instance_host {
 public:
-    supervisor(const up_options& options, std::vector<program_config> programs)
+    supervisor(const up_options& options, std::vector<program_config> programs, rlimit program_fd_limit)
         : config_path_(std::filesystem::absolute(options.config)),
           state_dir_(config_path_.parent_path() / ".brood"),
           socket_path_(options.socket ? std::filesystem::absolute(*options.socket) : state_dir_ / "brood.sock"),
           loop_(loop_options()),
           random_engine_(std::random_device{}()),
-          colour_(::isatty(STDOUT_FILENO) == 1) {
+          colour_(::isatty(STDOUT_FILENO) == 1),
+          program_fd_limit_(program_fd_limit) {
         for (program_config& program : programs) slots_.push_back(std::make_unique<program_slot>(std::move(program)));
     }
 
@@ -118,6 +120,7 @@ private:
     brood::monitor& loop() override { return loop_; }
     const random_source& random() override { return random_; }
     std::filesystem::path notify_dir() const override { return notify_dir_.path; }
+    const rlimit& program_fd_limit() const override { return program_fd_limit_; }
     void say(std::string_view line) override { fmt::print(stderr, "brood: {}\n", line); }
 
     void changed(instance& which, const state_change& change) override {
@@ -178,8 +181,7 @@ private:
             const std::string name = slot.config.name + "." + std::to_string(index);
             live_output live{live_prefix{make_prefix(slot.config.name, index, label_width(), colour_index, colour_)}};
             auto made = std::make_unique<instance>(*this, slot.config, index, next_serial_++,
-                                                   state_dir_ / "logs" / (name + ".log"), std::move(live),
-                                                   isolation_.for_instance(name));
+                                                   state_dir_ / "logs" / (name + ".log"), std::move(live), isolation_);
             by_serial_[made->serial()] = made.get();
             slot.instances.push_back(std::move(made));
         }
@@ -415,8 +417,8 @@ private:
             } else if (s->signal == SIGHUP) {
                 try {
                     reload();
-                } catch (const control::request_error& error) {
-                    say(fmt::format("reload refused, the running configuration is kept:\n{}", error.what()));
+                } catch (const control::request_error&) {
+                    // reload() has said why.
                 }
             }
         }
@@ -513,7 +515,19 @@ private:
                 {"instances", instances}};
     }
 
+    // A reload that fails, for whatever reason, keeps the running configuration and says why: in
+    // brood's output, and to the requester as a request_error. Everything that can fail but memory
+    // (reading and checking the file) is done before anything changes.
     json reload() {
+        try {
+            return apply_reload();
+        } catch (const std::exception& error) {
+            say(fmt::format("reload refused, the running configuration is kept:\n{}", error.what()));
+            throw control::request_error(error.what());
+        }
+    }
+
+    json apply_reload() {
         if (phase_ != phase::running) throw control::request_error("brood is shutting down");
         loaded_config loaded = load_config(config_path_);
         if (!loaded.problems.empty()) {
@@ -555,6 +569,7 @@ private:
     std::mt19937_64 random_engine_;
     const random_source random_ = [this] { return std::uniform_real_distribution<double>(0, 1)(random_engine_); };
     const bool colour_;
+    const rlimit program_fd_limit_;
     isolation isolation_{[this](std::string_view line) { say(line); }};  // outlives the instances' groups
     // Holds the instances' notify sockets; removed after them, once empty.
     struct removed_when_empty {
@@ -586,7 +601,8 @@ int run_supervisor(const up_options& options) {
         for (const problem& p : loaded.problems) fmt::print(stderr, "{}\n", to_string(p));
         return cli::exit_usage;
     }
-    return supervisor(options, std::move(loaded.programs)).run();
+    const rlimit inherited = raise_fd_limit();
+    return supervisor(options, std::move(loaded.programs), inherited).run();
 }
 
 }  // namespace brood::supervisor
