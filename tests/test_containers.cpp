@@ -358,3 +358,26 @@ TEST_F(containers, brood_tree_inside_the_container_shows_the_containers_processe
     EXPECT_NE(tree.find("sleep 30"), std::string::npos) << tree;
     EXPECT_NE(tree.find("brood tree 1"), std::string::npos) << tree;
 }
+
+// The kubelet sends SIGTERM, then SIGKILL after terminationGracePeriodSeconds: brood up's
+// shutdown_timeout ends the shutdown first, with a code that says the budget ran out.
+TEST_F(containers, brood_up_kills_what_is_left_when_its_shutdown_budget_runs_out_and_exits_124) {
+    bundle b;
+    b.write("brood.toml",
+            "shutdown_timeout = \"600ms\"\n"
+            "[programs.stubborn]\n"
+            "shell = true\n"
+            "command = \"trap '' TERM; echo ready; while :; do sleep 0.05; done\"\n"
+            "stop_timeout = \"30s\"\n");
+    b.config()["process"]["cwd"] = "/";
+    b.set_args({"/bin/brood", "up", "-c", "/brood.toml"});
+    brood::child runc = b.start("ready");
+    const auto sent = std::chrono::steady_clock::now();
+    b.kill("TERM");
+    const run_result r = b.finish(runc);
+    const auto took = std::chrono::steady_clock::now() - sent;
+    EXPECT_EQ(r.status, brood::exited{124}) << r.out << r.err;
+    EXPECT_GE(took, 550ms);
+    EXPECT_LT(took, 5s) << "the budget, not the program's 30 s stop_timeout";
+    EXPECT_NE(r.err.find("shutdown_timeout (600ms) spent"), std::string::npos) << r.err;
+}

@@ -708,3 +708,16 @@ TEST(instance_environment, index_and_port_per_instance) {
     EXPECT_EQ(instance_environment(p, 2),
               (std::map<std::string, std::string>{{"MODE", "x"}, {"PORT", "8002"}, {"BROOD_INSTANCE", "2"}}));
 }
+
+// The whole shutdown's budget is a top-level key: absent, nothing bounds the shutdown but each
+// program's stop_timeout.
+TEST(toml_config, shutdown_timeout_is_the_top_level_budget_of_the_whole_shutdown) {
+    const loaded_config with = parse_toml_config("shutdown_timeout = \"25s\"\n[programs.web]\ncommand = \"web\"\n", "brood.toml");
+    ASSERT_TRUE(with.problems.empty());
+    EXPECT_EQ(with.shutdown_timeout, std::optional<std::chrono::milliseconds>(25s));
+    const loaded_config without = parse_toml_config("[programs.web]\ncommand = \"web\"\n", "brood.toml");
+    EXPECT_EQ(without.shutdown_timeout, std::nullopt);
+    EXPECT_EQ(toml_problems("shutdown_timeout = \"soon\"\n[programs.web]\ncommand = \"web\"\n"),
+              (std::vector<std::string>{"brood.toml:1:20: shutdown_timeout: expected a duration such as \"500ms\", "
+                                        "\"2s\" or \"1m\", or a number of seconds, found \"soon\""}));
+}

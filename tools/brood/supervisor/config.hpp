@@ -90,6 +90,9 @@ struct program_config {
 struct loaded_config {
     std::vector<program_config> programs;  // in file order
     std::vector<problem> problems;         // in file order; when not empty, start nothing
+    // The whole ordered shutdown's budget (top-level shutdown_timeout): past it, everything left gets
+    // SIGKILL and brood up exits 124. None: each program only has its own stop_timeout.
+    std::optional<std::chrono::milliseconds> shutdown_timeout;
 };
 
 // brood.toml in directory, else Procfile there; nullopt when there is neither.

@@ -26,6 +26,7 @@
 #include "supervisor/closest_word.hpp"
 #include "supervisor/fd_limit.hpp"
 #include "supervisor/instance.hpp"
+#include "supervisor/duration.hpp"
 #include "supervisor/isolation.hpp"
 #include "supervisor/program_diff.hpp"
 #include "supervisor/status_report.hpp"
@@ -43,7 +44,8 @@ using nlohmann::json;
 // has them.
 constexpr std::uint64_t leftovers_tag = 0;
 constexpr std::uint64_t control_tag = 1;
-static_assert(control_tag < instance::kinds);
+constexpr std::uint64_t shutdown_budget_tag = 2;
+static_assert(shutdown_budget_tag < instance::kinds);
 // Watch tag of the cgroup guard; an instance's leader is watched with its serial.
 constexpr std::uint64_t guard_tag = 0;
 // While brood kills what is left, a process forked in the instant of the /proc walk may have been
@@ -83,15 +85,17 @@ monitor_options loop_options() {
 
 class supervisor final : public instance_host {
 public:
-    supervisor(const up_options& options, std::vector<program_config> programs, rlimit program_fd_limit)
+    supervisor(const up_options& options, loaded_config loaded, rlimit program_fd_limit)
         : config_path_(std::filesystem::absolute(options.config)),
           state_dir_(config_path_.parent_path() / ".brood"),
           socket_path_(options.socket ? std::filesystem::absolute(*options.socket) : state_dir_ / "brood.sock"),
           loop_(loop_options()),
           random_engine_(std::random_device{}()),
           colour_(::isatty(STDOUT_FILENO) == 1),
-          program_fd_limit_(program_fd_limit) {
-        for (program_config& program : programs) slots_.push_back(std::make_unique<program_slot>(std::move(program)));
+          program_fd_limit_(program_fd_limit),
+          shutdown_timeout_(loaded.shutdown_timeout) {
+        for (program_config& program : loaded.programs)
+            slots_.push_back(std::make_unique<program_slot>(std::move(program)));
     }
 
     int run() {
@@ -293,6 +297,7 @@ private:
         exit_code_ = code;
         waiting_.clear();
         say("shutting down");
+        if (shutdown_timeout_) loop_.add_timer(*shutdown_timeout_, shutdown_budget_tag);
         advance_shutdown();
     }
 
@@ -331,9 +336,13 @@ private:
     // those that setsid() included: SIGTERM, then SIGKILL after the largest stop_timeout.
     void begin_reaping() {
         phase_ = phase::reaping;
-        if (!essential_code_) exit_code_ = essential_stop_code();
+        if (!essential_code_ && !budget_spent_) exit_code_ = essential_stop_code();
         end_guard();
         if (finish_if_alone()) return;
+        if (budget_spent_) {
+            kill_leftovers();
+            return;
+        }
         std::chrono::milliseconds grace{0};
         for (const auto& slot : slots_) grace = std::max(grace, slot->config.stop_timeout);
         const std::size_t count = cli::signal_descendants(SIGTERM);
@@ -371,6 +380,25 @@ private:
                         pid, status.to_string()));
     }
 
+    void kill_leftovers() {
+        const std::size_t count = cli::signal_descendants(SIGKILL);
+        if (count > 0) say(fmt::format("{} process{} still left: SIGKILL", count, count == 1 ? "" : "es"));
+        if (!finish_if_alone()) loop_.add_timer(rekill_interval, leftovers_tag);
+    }
+
+    // shutdown_timeout has run out: whatever still runs is killed now, through the state table, and
+    // brood up exits 124 so that the orchestrator's log says the budget was too short.
+    void shutdown_budget_spent() {
+        if (phase_ == phase::done || budget_spent_) return;
+        budget_spent_ = true;
+        exit_code_ = cli::exit_shutdown_timeout;
+        say(fmt::format("shutdown_timeout ({}) spent: SIGKILL to everything left, exit code {}",
+                        format_duration(*shutdown_timeout_), cli::exit_shutdown_timeout));
+        for (const auto& slot : slots_)
+            for (const auto& i : slot->instances) i->handle({event_kind::shutdown_timeout});
+        if (phase_ == phase::reaping) kill_leftovers();
+    }
+
     bool finish_if_alone() {
         if (cli::has_children()) return false;
         phase_ = phase::done;
@@ -391,9 +419,9 @@ private:
                 if (e.tag == control_tag) {
                     control_->timer_fired(e.timer);
                 } else if (e.tag == leftovers_tag) {
-                    const std::size_t count = cli::signal_descendants(SIGKILL);
-                    if (count > 0) say(fmt::format("{} process{} still left: SIGKILL", count, count == 1 ? "" : "es"));
-                    if (!finish_if_alone()) loop_.add_timer(rekill_interval, leftovers_tag);
+                    kill_leftovers();
+                } else if (e.tag == shutdown_budget_tag) {
+                    shutdown_budget_spent();
                 } else if (instance* i = find_serial(e.tag / instance::kinds)) {
                     i->timer_fired(e.timer, e.tag % instance::kinds);
                 }
@@ -536,6 +564,7 @@ private:
             throw control::request_error(text);
         }
         const program_diff diff = diff_programs(configs(), loaded.programs);
+        shutdown_timeout_ = loaded.shutdown_timeout;
         say(fmt::format("reload: {} added, {} removed, {} changed, {} unchanged", diff.added.size(),
                         diff.removed.size(), diff.changed.size(), diff.unchanged.size()));
         for (program_config& next : loaded.programs) {
@@ -570,6 +599,7 @@ private:
     const random_source random_ = [this] { return std::uniform_real_distribution<double>(0, 1)(random_engine_); };
     const bool colour_;
     const rlimit program_fd_limit_;
+    std::optional<std::chrono::milliseconds> shutdown_timeout_;  // the whole shutdown's budget; reloaded
     isolation isolation_{[this](std::string_view line) { say(line); }};  // outlives the instances' groups
     // Holds the instances' notify sockets; removed after them, once empty.
     struct removed_when_empty {
@@ -585,6 +615,7 @@ private:
     std::uint64_t next_serial_ = 1;
     phase phase_ = phase::running;
     int exit_code_ = 0;
+    bool budget_spent_ = false;
     std::optional<int> essential_code_;
     monitor::watch_id guard_ = monitor::watch_id::none;
     bool settle_posted_ = false;
@@ -602,7 +633,7 @@ int run_supervisor(const up_options& options) {
         return cli::exit_usage;
     }
     const rlimit inherited = raise_fd_limit();
-    return supervisor(options, std::move(loaded.programs), inherited).run();
+    return supervisor(options, std::move(loaded), inherited).run();
 }
 
 }  // namespace brood::supervisor

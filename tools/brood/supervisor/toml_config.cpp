@@ -22,7 +22,7 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array top_keys{"programs"sv};
+constexpr std::array top_keys{"programs"sv, "shutdown_timeout"sv};
 constexpr std::array program_keys{
     "command"sv,     "shell"sv,       "instances"sv,  "port"sv,          "directory"sv,   "environment"sv,
     "autostart"sv,   "restart"sv,     "backoff"sv,    "start_limit"sv,   "start_seconds"sv, "ready"sv,
@@ -420,11 +420,13 @@ loaded_config parse_toml_config(std::string_view text, const std::string& file_n
     try {
         root = toml::parse(text, std::string_view(file_name));
     } catch (const toml::parse_error& e) {
-        return {{}, {{read.at(e.source()), std::string(e.description())}}};
+        return {{}, {{read.at(e.source()), std::string(e.description())}}, std::nullopt};
     }
 
     loaded_config result;
     read.check_keys(root, "", top_keys);
+    if (auto f = read.at(root, "shutdown_timeout", ""))
+        if (auto v = read.duration(*f)) result.shutdown_timeout = *v;
     if (auto programs = read.at(root, "programs", ""))
         if (const toml::table* table = read.table(*programs))
             for (auto&& [name, value] : *table)
