@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <iterator>
+#include <optional>
 #include <string_view>
-#include <vector>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,88 +14,169 @@
 
 #include <brood/error.hpp>
 
+#include "supervisor/rotated_log.hpp"
+
 namespace brood::cli {
 namespace {
 
 constexpr std::size_t chunk = 64 * 1024;
 
-}  // namespace
-
-log_tail::log_tail(std::filesystem::path file, std::string prefix)
-    : file_(std::move(file)), prefix_(std::move(prefix)) {
-    open_file();
+// Empty when the file is missing: not written yet, or removed by a rotation.
+unique_fd open_for_reading(const std::filesystem::path& file) {
+    unique_fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd && errno != ENOENT) throw_errno(errno, "open " + file.string());
+    return fd;
 }
 
-void log_tail::open_file() {
-    fd_ = unique_fd(::open(file_.c_str(), O_RDONLY | O_CLOEXEC));
-    offset_ = 0;
-    partial_.clear();
+struct stat stat_of(int fd, const std::filesystem::path& file) {
     struct stat info {};
-    if (!fd_) {
-        if (errno != ENOENT) throw_errno(errno, "open " + file_.string());
-        return;  // not written yet: following picks it up once it exists
-    }
-    if (::fstat(fd_.get(), &info) != 0) throw_errno(errno, "fstat " + file_.string());
-    device_ = info.st_dev;
-    inode_ = info.st_ino;
+    if (::fstat(fd, &info) != 0) throw_errno(errno, "fstat " + file.string());
+    return info;
 }
 
-void log_tail::print_last(std::size_t n, std::FILE* out) {
-    if (!fd_) return;
-    struct stat info {};
-    if (::fstat(fd_.get(), &info) != 0) throw_errno(errno, "fstat " + file_.string());
+// A file whatever its name: rotation renames.
+struct file_id {
+    dev_t device;
+    ino_t inode;
+    bool operator==(const file_id&) const = default;
+};
+
+file_id id_of(int fd, const std::filesystem::path& file) {
+    const struct stat info = stat_of(fd, file);
+    return {info.st_dev, info.st_ino};
+}
+
+// The last n lines of the file open at fd (fewer when it has fewer), each without its '\n'.
+std::vector<std::string> last_lines(int fd, const std::filesystem::path& file, std::size_t n) {
     // Read backwards a chunk at a time until n line ends precede the last line (or the start).
     std::string tail;
-    off_t start = info.st_size;
+    off_t start = stat_of(fd, file).st_size;
     std::size_t line_ends = 0;
     while (start > 0 && line_ends <= n) {
         const off_t size = std::min<off_t>(start, chunk);
         start -= size;
         std::string block(static_cast<std::size_t>(size), '\0');
-        const ssize_t got = ::pread(fd_.get(), block.data(), block.size(), start);
-        if (got < 0) throw_errno(errno, "read " + file_.string());
+        const ssize_t got = ::pread(fd, block.data(), block.size(), start);
+        if (got < 0) throw_errno(errno, "read " + file.string());
         block.resize(static_cast<std::size_t>(got));
         line_ends += static_cast<std::size_t>(std::count(block.begin(), block.end(), '\n'));
         tail.insert(0, block);
     }
-    offset_ = info.st_size;
     // Whole lines only: the first piece is cut when the reading did not reach the file's start.
-    std::vector<std::string_view> lines;
+    std::vector<std::string> lines;
     for (std::string_view rest(tail); !rest.empty();) {
         const std::size_t end = std::min(rest.find('\n'), rest.size());
-        lines.push_back(rest.substr(0, end));
+        lines.emplace_back(rest.substr(0, end));
         rest.remove_prefix(std::min(end + 1, rest.size()));
     }
     if (start > 0 && !lines.empty()) lines.erase(lines.begin());
-    for (std::size_t i = lines.size() - std::min(n, lines.size()); i < lines.size(); ++i)
-        fmt::print(out, "{}{}\n", prefix_, lines[i]);
+    if (lines.size() > n) lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(n));
+    return lines;
+}
+
+}  // namespace
+
+log_tail::log_tail(std::filesystem::path file, std::string prefix)
+    : file_(std::move(file)), prefix_(std::move(prefix)) {
+    follow(open_for_reading(file_));
+}
+
+// fd: the file at file_ now, read from its start; none when there is no such file yet.
+void log_tail::follow(unique_fd fd) {
+    fd_ = std::move(fd);
+    offset_ = 0;
+    partial_.clear();
+    if (!fd_) return;
+    const file_id id = id_of(fd_.get(), file_);
+    device_ = id.device;
+    inode_ = id.inode;
+}
+
+// The rotated files, oldest first, split where the followed file is among them (rotated since it
+// was opened): those before it are older, those after it newer. Missing, it is either not rotated
+// yet (all are older) or already deleted, as the oldest go first (all are newer): newer says which.
+std::vector<std::filesystem::path> log_tail::rotated_files(bool newer) const {
+    const std::vector<std::uint64_t> sequence = supervisor::rotated_sequence(file_);
+    auto followed = sequence.end();
+    for (auto at = sequence.rbegin(); at != sequence.rend(); ++at) {
+        const std::filesystem::path file = supervisor::rotated_path(file_, *at);
+        const unique_fd fd = open_for_reading(file);
+        if (fd && id_of(fd.get(), file) == file_id{device_, inode_}) {
+            followed = std::prev(at.base());
+            break;
+        }
+    }
+    std::vector<std::filesystem::path> files;
+    const auto first = newer ? (followed == sequence.end() ? sequence.begin() : std::next(followed)) : sequence.begin();
+    const auto last = newer ? sequence.end() : followed;
+    for (auto at = first; at != last; ++at) files.push_back(supervisor::rotated_path(file_, *at));
+    return files;
+}
+
+void log_tail::print_last(std::size_t n, std::FILE* out) {
+    if (!fd_) return;
+    offset_ = stat_of(fd_.get(), file_).st_size;
+    std::vector<std::string> lines = last_lines(fd_.get(), file_, n);
+    // Too few: the rotated files before it, newest first.
+    const std::vector<std::filesystem::path> older = lines.size() < n ? rotated_files(false) : std::vector<std::filesystem::path>{};
+    for (auto file = older.rbegin(); lines.size() < n && file != older.rend(); ++file) {
+        const unique_fd fd = open_for_reading(*file);
+        if (!fd) continue;
+        std::vector<std::string> more = last_lines(fd.get(), *file, n - lines.size());
+        lines.insert(lines.begin(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+    }
+    for (const std::string& line : lines) fmt::print(out, "{}{}\n", prefix_, line);
     std::fflush(out);
 }
 
 void log_tail::print_new(std::FILE* out) {
     if (!fd_) {
-        open_file();
+        follow(open_for_reading(file_));
         if (!fd_) return;
     }
-    char buffer[chunk];
-    while (true) {
-        const ssize_t got = ::pread(fd_.get(), buffer, sizeof buffer, offset_);
-        if (got < 0) throw_errno(errno, "read " + file_.string());
-        if (got == 0) break;
-        offset_ += got;
-        print_lines(std::string_view(buffer, static_cast<std::size_t>(got)), out);
-    }
+    print_to_end(fd_.get(), offset_, out);
     struct stat now {};
     if (::stat(file_.c_str(), &now) != 0) return;  // rotated, new file not created yet
-    if (now.st_dev != device_ || now.st_ino != inode_) {
-        // Rotated: everything of the old file was read above; its new file starts from 0.
-        if (!partial_.empty()) fmt::print(out, "{}{}\n", prefix_, partial_);
-        open_file();
-        print_new(out);
-    } else if (now.st_size < offset_) {
-        offset_ = 0;  // truncated in place
-        partial_.clear();
+    if (now.st_dev == device_ && now.st_ino == inode_) {
+        if (now.st_size < offset_) {
+            offset_ = 0;  // truncated in place
+            partial_.clear();
+        }
+        return;
     }
+    // Rotated: everything of the old file was read above. The files rotated after it come next,
+    // up to the one at file_ now (which may itself have been rotated since it was opened).
+    end_partial_line(out);
+    unique_fd next = open_for_reading(file_);
+    const std::optional<file_id> next_id = next ? std::optional(id_of(next.get(), file_)) : std::nullopt;
+    for (const std::filesystem::path& file : rotated_files(true)) {
+        const unique_fd fd = open_for_reading(file);
+        if (!fd) continue;  // deleted meanwhile, as beyond keep
+        if (next_id && id_of(fd.get(), file) == *next_id) break;
+        off_t offset = 0;
+        print_to_end(fd.get(), offset, out);
+        end_partial_line(out);
+    }
+    follow(std::move(next));
+    print_new(out);
+}
+
+void log_tail::print_to_end(int fd, off_t& offset, std::FILE* out) {
+    char buffer[chunk];
+    while (true) {
+        const ssize_t got = ::pread(fd, buffer, sizeof buffer, offset);
+        if (got < 0) throw_errno(errno, "read " + file_.string());
+        if (got == 0) return;
+        offset += got;
+        print_lines(std::string_view(buffer, static_cast<std::size_t>(got)), out);
+    }
+}
+
+// A file's last line without its '\n' (a file ends there): printed as a line of its own.
+void log_tail::end_partial_line(std::FILE* out) {
+    if (partial_.empty()) return;
+    fmt::print(out, "{}{}\n", prefix_, partial_);
+    partial_.clear();
 }
 
 void log_tail::print_lines(std::string_view bytes, std::FILE* out) {

@@ -1,5 +1,6 @@
 // brood logs: the last lines of instances' log files, and following them as they grow and rotate
-// (supervisor/log_file renames NAME.log to NAME.log.1 and starts a new NAME.log).
+// (supervisor/rotated_log.hpp: NAME.log is renamed NAME.log.SEQ, SEQ rising, and a new NAME.log
+// started). Lines are printed in the order they were written, across the rotated files.
 #pragma once
 
 #include <cstddef>
@@ -19,15 +20,20 @@ public:
     // prefix goes before every line printed ("web.0 | ", or "" for a single file).
     log_tail(std::filesystem::path file, std::string prefix);
 
-    // Prints the last n lines there are now (a missing file has none); following starts after them.
+    // Prints the last n lines there are now, from the rotated files too when the file written now
+    // has fewer (a missing file has none); following starts after them.
     void print_last(std::size_t n, std::FILE* out);
-    // Prints the whole lines written since, switching to the new file after a rotation and
-    // starting over after a truncation. Call it again and again to follow the file.
+    // Prints the whole lines written since: those of files rotated meanwhile first, however many
+    // rotations there were, then the new file's; it starts over after a truncation. Call it again
+    // and again to follow the log.
     void print_new(std::FILE* out);
 
 private:
-    void open_file();
+    void follow(unique_fd fd);
+    std::vector<std::filesystem::path> rotated_files(bool newer) const;
+    void print_to_end(int fd, off_t& offset, std::FILE* out);
     void print_lines(std::string_view bytes, std::FILE* out);
+    void end_partial_line(std::FILE* out);
 
     std::filesystem::path file_;
     std::string prefix_;

@@ -38,7 +38,8 @@ instance::instance(instance_host& host, const program_config& program, unsigned 
       name_(program.name + "." + std::to_string(index)),
       serial_(serial),
       since_(std::chrono::system_clock::now()),
-      log_(std::move(log_path), program.log),
+      log_(std::move(log_path), program.log,
+           [this](const log_loss& loss, bool resumed) { host_.log_changed(*this, loss, resumed); }),
       live_(std::move(live)),
       group_(std::move(group)) {
     if (group_) host_.loop().add_fd(group_->events_fd(), EPOLLPRI, [this](int, std::uint32_t) { group_changed(); });
@@ -208,7 +209,7 @@ void instance::relay_output(unique_fd pipe_read_end) {
         bool open = false;
         try {
             open = (*where)->drain();
-        } catch (const std::system_error& error) {
+        } catch (const std::system_error& error) {  // the pipe cannot be read: nothing more comes
             host_.say(name_ + ": output lost: " + error.what());
         }
         if (open) return;

@@ -55,6 +55,8 @@ public:
     // One line for brood's own output ("brood: " is added).
     virtual void say(std::string_view line) = 0;
     virtual void changed(instance& which, const state_change& change) = 0;
+    // Its log could not be written (resumed false), or is written again (log_file::loss_listener).
+    virtual void log_changed(instance& which, const log_loss& loss, bool resumed) = 0;
     virtual void essential_ended(instance& which, int code) = 0;
 
 protected:
@@ -99,6 +101,7 @@ public:
     unsigned restarts() const { return restarts_; }
     const std::optional<wait_status>& last_end() const { return state_.last_end; }
     const std::filesystem::path& log_path() const { return log_.path(); }
+    const log_file& log() const { return log_; }
 
     // Kinds of timers in monitor tags: step()'s three, then the readiness probe.
     static constexpr std::uint64_t probe_kind = 3;

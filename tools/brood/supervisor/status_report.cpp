@@ -19,7 +19,10 @@ nlohmann::json instance_status(const instance& which) {
         {"last_exit", nullptr},
         {"rss_bytes", nullptr},
         {"log", which.log_path().string()},
+        {"log_lost_bytes", which.log().lost_bytes()},
+        {"log_error", nullptr},
     };
+    if (const auto& failing = which.log().failing()) status["log_error"] = failing->error;
     if (which.pid() != 0) {
         status["pid"] = which.pid();
         if (const auto process = proc::read_process(which.pid())) status["rss_bytes"] = process->rss_bytes;
