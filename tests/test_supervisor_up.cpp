@@ -29,6 +29,7 @@
 
 #include "support/leak_check.hpp"
 #include "support/running_brood.hpp"
+#include "support/sanitizers.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -563,7 +564,10 @@ TEST_F(up, a_flood_rotating_its_log_at_the_smallest_size_leaves_brood_answering_
     }
     std::string times;
     for (const long ms : took) times += std::to_string(ms) + " ms ";
-    EXPECT_LT(*std::max_element(took.begin(), took.end()), 100) << times;
+    // TSan slows each of brood's memory accesses, and so the relaying of the turns a request waits
+    // through (accept, read, reply), several times over; 100 ms holds elsewhere, ASan included.
+    const long limit = brood::testing::under_tsan ? 500 : 100;
+    EXPECT_LT(*std::max_element(took.begin(), took.end()), limit) << times;
     EXPECT_GT(log_files(), before) << "the flood stopped: the samples were not taken under it";
 
     const auto term = clock_type::now();
@@ -631,7 +635,8 @@ TEST_F(up, a_full_log_disk_costs_output_only_and_logging_resumes_once_there_is_r
         const std::string name = i.value("name", "");
         EXPECT_TRUE(i["state"] == "running" || i["state"] == "ready" || i["state"] == "starting") << i.dump();
         EXPECT_GT(i.value("log_lost_bytes", 0), 0) << i.dump();
-        EXPECT_NE(i.value("log_error", "").find("ENOSPC"), std::string::npos) << i.dump();
+        EXPECT_TRUE(i["log_error"].is_string() && i["log_error"].get<std::string>().find("ENOSPC") != std::string::npos)
+            << i.dump();
         pids[name] = i.value("pid", 0);
     }
     ASSERT_EQ(pids.size(), 2u);
@@ -639,7 +644,12 @@ TEST_F(up, a_full_log_disk_costs_output_only_and_logging_resumes_once_there_is_r
     EXPECT_NE(table.out.find("flood.0: "), std::string::npos) << table.out;
     EXPECT_NE(table.out.find(" of output lost; its log is failing: write log"), std::string::npos) << table.out;
 
-    for (const auto& entry : std::filesystem::directory_iterator(logs)) std::filesystem::remove(entry.path());
+    // Emptied as a user would: truncated, as a log still written (flood's, if the line about its
+    // loss fit in its last page) gives back its space only so, then deleted.
+    for (const auto& entry : std::filesystem::directory_iterator(logs)) {
+        std::filesystem::resize_file(entry.path(), 0);
+        std::filesystem::remove(entry.path());
+    }
     ASSERT_TRUE(saw("quiet.0: its log is written again; "));
     const nlohmann::json resumed = next_log_event();
     EXPECT_EQ(resumed.value("log", ""), "resumed") << resumed.dump();
@@ -655,11 +665,12 @@ TEST_F(up, a_full_log_disk_costs_output_only_and_logging_resumes_once_there_is_r
     EXPECT_EQ(text.rfind("brood: ", 0), 0u) << text;
     EXPECT_NE(text.find("\ntick "), std::string::npos) << text;
 
-    for (const auto& i : status_json()["instances"]) {
+    const nlohmann::json after = status_json();
+    for (const auto& i : after["instances"]) {
         EXPECT_EQ(i.value("pid", 0), pids[i.value("name", "")]) << "restarted: " << i.dump();
         EXPECT_EQ(i.value("restarts", -1), 0) << i.dump();
     }
-    EXPECT_TRUE(status_json()["instances"][1]["log_error"].is_null());
+    EXPECT_TRUE(after["instances"][1]["log_error"].is_null()) << after.dump();
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 

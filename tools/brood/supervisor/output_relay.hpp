@@ -34,7 +34,7 @@ public:
     static constexpr std::size_t max_line = log_config::smallest_max_size;
     // Read per drain(), at most: past it the loop serves its other fds, and what the program writes
     // meanwhile waits in the pipe, which makes the program wait once the pipe is full.
-    static constexpr std::size_t budget = 256 * 1024;
+    static constexpr std::size_t budget = 64 * 1024;
 
     // Makes the pipe non-blocking. log must outlive the relay. Without live, lines go to the log only.
     output_relay(unique_fd pipe_read_end, log_file& log, std::optional<live_prefix> live, int live_fd = STDOUT_FILENO);
