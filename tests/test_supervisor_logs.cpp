@@ -333,6 +333,11 @@ TEST(log_file, an_unfinished_line_stays_in_its_file_and_is_ended_before_another_
     log.write("another's line\n", &second);
     log.write(" and the rest\n", &first);
     EXPECT_EQ(read_text(file), "next\nhalf a line\nanother's line\n and the rest\n");
+
+    // A line whose start rotates the log goes on in the new file.
+    log.write(std::string(150, 'd'), &first);
+    log.write("end\n", &first);
+    EXPECT_EQ(read_text(file), std::string(150, 'd') + "end\n");
 }
 
 TEST(log_file, a_log_deleted_while_written_is_created_again) {

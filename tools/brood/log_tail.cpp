@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <iterator>
-#include <optional>
 #include <string_view>
 
 #include <fcntl.h>
@@ -34,16 +33,10 @@ struct stat stat_of(int fd, const std::filesystem::path& file) {
     return info;
 }
 
-// A file whatever its name: rotation renames.
-struct file_id {
-    dev_t device;
-    ino_t inode;
-    bool operator==(const file_id&) const = default;
-};
-
-file_id id_of(int fd, const std::filesystem::path& file) {
-    const struct stat info = stat_of(fd, file);
-    return {info.st_dev, info.st_ino};
+// SEQ of the newest rotated file; 0 when there is none.
+std::uint64_t newest_rotated(const std::filesystem::path& file) {
+    const std::vector<std::uint64_t> sequence = supervisor::rotated_sequence(file);
+    return sequence.empty() ? 0 : sequence.back();
 }
 
 // The last n lines of the file open at fd (fewer when it has fewer), each without its '\n'.
@@ -78,51 +71,37 @@ std::vector<std::string> last_lines(int fd, const std::filesystem::path& file, s
 
 log_tail::log_tail(std::filesystem::path file, std::string prefix)
     : file_(std::move(file)), prefix_(std::move(prefix)) {
-    follow(open_for_reading(file_));
+    open_file();
 }
 
-// fd: the file at file_ now, read from its start; none when there is no such file yet.
-void log_tail::follow(unique_fd fd) {
-    fd_ = std::move(fd);
+// The newest rotated file is looked at before and after the opening, until the same: a file
+// rotated meanwhile could not be placed.
+bool log_tail::open_file() {
+    for (;;) {
+        const std::uint64_t newest = newest_rotated(file_);
+        fd_ = open_for_reading(file_);
+        newest_older_ = newest_rotated(file_);
+        if (newest_older_ == newest) break;
+    }
     offset_ = 0;
     partial_.clear();
-    if (!fd_) return;
-    const file_id id = id_of(fd_.get(), file_);
-    device_ = id.device;
-    inode_ = id.inode;
-}
-
-// The rotated files, oldest first, split where the followed file is among them (rotated since it
-// was opened): those before it are older, those after it newer. Missing, it is either not rotated
-// yet (all are older) or already deleted, as the oldest go first (all are newer): newer says which.
-std::vector<std::filesystem::path> log_tail::rotated_files(bool newer) const {
-    const std::vector<std::uint64_t> sequence = supervisor::rotated_sequence(file_);
-    auto followed = sequence.end();
-    for (auto at = sequence.rbegin(); at != sequence.rend(); ++at) {
-        const std::filesystem::path file = supervisor::rotated_path(file_, *at);
-        const unique_fd fd = open_for_reading(file);
-        if (fd && id_of(fd.get(), file) == file_id{device_, inode_}) {
-            followed = std::prev(at.base());
-            break;
-        }
-    }
-    std::vector<std::filesystem::path> files;
-    const auto first = newer ? (followed == sequence.end() ? sequence.begin() : std::next(followed)) : sequence.begin();
-    const auto last = newer ? sequence.end() : followed;
-    for (auto at = first; at != last; ++at) files.push_back(supervisor::rotated_path(file_, *at));
-    return files;
+    if (!fd_) return false;
+    const struct stat info = stat_of(fd_.get(), file_);
+    device_ = info.st_dev;
+    inode_ = info.st_ino;
+    return true;
 }
 
 void log_tail::print_last(std::size_t n, std::FILE* out) {
     if (!fd_) return;
     offset_ = stat_of(fd_.get(), file_).st_size;
     std::vector<std::string> lines = last_lines(fd_.get(), file_, n);
-    // Too few: the rotated files before it, newest first.
-    const std::vector<std::filesystem::path> older = lines.size() < n ? rotated_files(false) : std::vector<std::filesystem::path>{};
-    for (auto file = older.rbegin(); lines.size() < n && file != older.rend(); ++file) {
-        const unique_fd fd = open_for_reading(*file);
-        if (!fd) continue;
-        std::vector<std::string> more = last_lines(fd.get(), *file, n - lines.size());
+    // Too few: the rotated files before it, newest first, while they last.
+    for (std::uint64_t seq = newest_older_; lines.size() < n && seq > 0; --seq) {
+        const std::filesystem::path older = supervisor::rotated_path(file_, seq);
+        const unique_fd fd = open_for_reading(older);
+        if (!fd) break;  // deleted as beyond keep, and every older one with it
+        std::vector<std::string> more = last_lines(fd.get(), older, n - lines.size());
         lines.insert(lines.begin(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
     }
     for (const std::string& line : lines) fmt::print(out, "{}{}\n", prefix_, line);
@@ -130,34 +109,32 @@ void log_tail::print_last(std::size_t n, std::FILE* out) {
 }
 
 void log_tail::print_new(std::FILE* out) {
-    if (!fd_) {
-        follow(open_for_reading(file_));
-        if (!fd_) return;
-    }
-    print_to_end(fd_.get(), offset_, out);
-    struct stat now {};
-    if (::stat(file_.c_str(), &now) != 0) return;  // rotated, new file not created yet
-    if (now.st_dev == device_ && now.st_ino == inode_) {
-        if (now.st_size < offset_) {
-            offset_ = 0;  // truncated in place
-            partial_.clear();
+    if (fd_) {
+        print_to_end(fd_.get(), offset_, out);
+        struct stat now {};
+        if (::stat(file_.c_str(), &now) == 0 && now.st_dev == device_ && now.st_ino == inode_) {
+            if (now.st_size < offset_) {
+                offset_ = 0;  // truncated in place
+                partial_.clear();
+            }
+            return;
         }
-        return;
+        // Rotated (or deleted), and read to its end above. Rotated, it became newest_older_ + 1;
+        // the files rotated after it come before the file at file_ now.
+        end_partial_line(out);
+        unread_from_ = newest_older_ + 2;
+        fd_.reset();
     }
-    // Rotated: everything of the old file was read above. The files rotated after it come next,
-    // up to the one at file_ now (which may itself have been rotated since it was opened).
-    end_partial_line(out);
-    unique_fd next = open_for_reading(file_);
-    const std::optional<file_id> next_id = next ? std::optional(id_of(next.get(), file_)) : std::nullopt;
-    for (const std::filesystem::path& file : rotated_files(true)) {
-        const unique_fd fd = open_for_reading(file);
+    if (!open_file()) return;  // rotated, new file not created yet
+    for (std::uint64_t seq = unread_from_; unread_from_ != 0 && seq <= newest_older_; ++seq) {
+        const std::filesystem::path between = supervisor::rotated_path(file_, seq);
+        const unique_fd fd = open_for_reading(between);
         if (!fd) continue;  // deleted meanwhile, as beyond keep
-        if (next_id && id_of(fd.get(), file) == *next_id) break;
         off_t offset = 0;
         print_to_end(fd.get(), offset, out);
         end_partial_line(out);
     }
-    follow(std::move(next));
+    unread_from_ = 0;
     print_new(out);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -29,8 +30,7 @@ public:
     void print_new(std::FILE* out);
 
 private:
-    void follow(unique_fd fd);
-    std::vector<std::filesystem::path> rotated_files(bool newer) const;
+    bool open_file();
     void print_to_end(int fd, off_t& offset, std::FILE* out);
     void print_lines(std::string_view bytes, std::FILE* out);
     void end_partial_line(std::FILE* out);
@@ -41,6 +41,8 @@ private:
     dev_t device_ = 0;
     ino_t inode_ = 0;
     off_t offset_ = 0;
+    std::uint64_t newest_older_ = 0;  // SEQ of the newest rotated file older than the one open
+    std::uint64_t unread_from_ = 0;   // after a rotation: the first rotated file not printed yet
     std::string partial_;  // the start of a line whose end has not been written yet
 };
 

@@ -113,8 +113,8 @@ void log_file::write(std::string_view bytes, const void* writer) {
             std::string_view newline = "\n";
             append(newline, newline.size());
         }
-        line_writer_ = writer;
         place(rest);
+        line_writer_ = writer;  // after: a rotation in place() opens a file whose line has no writer
     } catch (const std::system_error& error) {
         lose(rest.size(), error);
         fd_.reset();  // let go of the file: deleted to make room, its space comes back at once
