@@ -17,7 +17,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -576,40 +575,28 @@ TEST_F(up, a_flood_rotating_its_log_at_the_smallest_size_leaves_brood_answering_
     EXPECT_NE(line_of("flood.0 stopping -> stopped (killed by SIGTERM)"), -1) << errors();
 }
 
-// A tmpfs mounted over a directory for as long as it lives, detached whatever the test did.
-class small_tmpfs {
-public:
-    small_tmpfs(std::filesystem::path where, const std::string& size) : where_(std::move(where)) {
-        std::filesystem::create_directories(where_);
-        mounted_ = ::mount("tmpfs", where_.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
-        error_ = mounted_ ? 0 : errno;
-    }
-    ~small_tmpfs() {
-        if (mounted_) ::umount2(where_.c_str(), MNT_DETACH);  // detached even while brood holds files there
-    }
-    small_tmpfs(const small_tmpfs&) = delete;
-    small_tmpfs& operator=(const small_tmpfs&) = delete;
-
-    bool mounted() const { return mounted_; }
-    int error() const { return error_; }
-
-private:
-    std::filesystem::path where_;
-    bool mounted_ = false;
-    int error_ = 0;
-};
-
 TEST_F(up, a_full_log_disk_costs_output_only_and_logging_resumes_once_there_is_room) {
     const std::filesystem::path logs = file(".brood/logs");
-    const small_tmpfs disk(logs, "64k");
-    if (!disk.mounted())
-        GTEST_SKIP() << "cannot mount a tmpfs over the logs: " << brood::errno_name(disk.error()) << " (needs root)";
+    std::filesystem::create_directories(logs);
+    // The tmpfs is mounted in a mount namespace of brood's own, so it goes with brood whatever
+    // becomes of the test; the test sees it through /proc/PID/root.
+    const std::vector<std::string> mounted{"unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                           "mount -t tmpfs -o size=64k tmpfs \"$0\" && exec \"$1\" up -c \"$2\"",
+                                           logs.string(), brood_path(), file("brood.toml").string()};
+    const brood::process_output probe =
+        brood::command("unshare")
+            .args(std::vector<std::string>{"--mount", "--propagation", "private", "mount", "-t", "tmpfs", "tmpfs",
+                                           logs.string()})
+            .output();
+    if (probe.status != brood::wait_status(brood::exited{0}))
+        GTEST_SKIP() << "cannot mount a tmpfs in a mount namespace (needs root): " << probe.err;
     // flood writes 1 MB, far more than the disk takes, then one line more, and stays; quiet is
     // started once the disk is full, and writes a line every 50 ms.
-    start("[programs.flood]\ncommand = \"yes 0123456789012345678901234567890123456789012345678901234567890123456789"
-          " | head -n 14000; echo flooded; exec " + helper("pause") + "\"\nshell = true\n"
-          "[programs.quiet]\ncommand = \"i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.05; done\"\n"
-          "shell = true\nautostart = false\n");
+    write_config("[programs.flood]\ncommand = \"yes 0123456789012345678901234567890123456789012345678901234567890123456789"
+                 " | head -n 14000; echo flooded; exec " + helper("pause") + "\"\nshell = true\n"
+                 "[programs.quiet]\ncommand = \"i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.05; done\"\n"
+                 "shell = true\nautostart = false\n");
+    brood_.emplace(mounted);
     ASSERT_TRUE(brood().out().until("flood.0 | flooded")) << "the flood did not outlive the full disk:\n" << errors();
     ASSERT_TRUE(saw("flood.0: output lost: write log \"" + (logs / "flood.0.log").string() + "\": ENOSPC"));
 
@@ -646,7 +633,8 @@ TEST_F(up, a_full_log_disk_costs_output_only_and_logging_resumes_once_there_is_r
 
     // Emptied as a user would: truncated, as a log still written (flood's, if the line about its
     // loss fit in its last page) gives back its space only so, then deleted.
-    for (const auto& entry : std::filesystem::directory_iterator(logs)) {
+    const std::filesystem::path disk = "/proc/" + std::to_string(brood().pid()) + "/root" + logs.string();
+    for (const auto& entry : std::filesystem::directory_iterator(disk)) {
         std::filesystem::resize_file(entry.path(), 0);
         std::filesystem::remove(entry.path());
     }
@@ -657,7 +645,7 @@ TEST_F(up, a_full_log_disk_costs_output_only_and_logging_resumes_once_there_is_r
     // New lines after the one saying what was lost.
     std::string text;
     for (const auto until = clock_type::now() + deadline; clock_type::now() < until; std::this_thread::sleep_for(20ms)) {
-        std::ifstream in(logs / "quiet.0.log");
+        std::ifstream in(disk / "quiet.0.log");
         text.assign(std::istreambuf_iterator<char>(in), {});
         const std::size_t lost = text.find(" bytes of output lost: write log");
         if (lost != std::string::npos && text.find("\ntick ", lost) != std::string::npos) break;
