@@ -56,7 +56,7 @@ private:
     log_file* log_;
     std::optional<live_prefix> live_;
     int live_fd_;
-    std::string pending_;       // the start of a line whose newline has not come yet
+    std::string pending_;            // the start of a line whose newline has not come yet
     bool inside_long_line_ = false;  // a line longer than max_line is being passed on
 };
 
