@@ -52,6 +52,9 @@ struct start_limit_config {
 };
 
 struct log_config {
+    // The smallest max_size other than 0: the longest line output_relay holds whole before passing
+    // it on, as a smaller file could not take one such line.
+    static constexpr std::uint64_t smallest_max_size = 64 * 1024;
     std::uint64_t max_size = 10 * 1024 * 1024;  // bytes before the log is rotated; 0: never rotated
     unsigned keep = 5;                          // rotated files kept
     friend bool operator==(const log_config&, const log_config&) = default;

@@ -20,7 +20,10 @@ nlohmann::json instance_status(const instance& which) {
         {"start_error", nullptr},
         {"rss_bytes", nullptr},
         {"log", which.log_path().string()},
+        {"log_lost_bytes", which.log() ? which.log()->lost_bytes() : 0},
+        {"log_error", nullptr},
     };
+    if (which.log() && which.log()->failing()) status["log_error"] = which.log()->failing()->error;
     if (which.pid() != 0) {
         status["pid"] = which.pid();
         if (const auto process = proc::read_process(which.pid())) status["rss_bytes"] = process->rss_bytes;

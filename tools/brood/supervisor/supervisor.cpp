@@ -130,17 +130,36 @@ private:
     void changed(instance& which, const state_change& change) override {
         const std::string note = change.note.empty() ? "" : " (" + change.note + ")";
         say(fmt::format("{} {} -> {}{}", which.name(), to_string(change.from), to_string(change.to), note));
-        json event{{"time", cli::timestamp(std::chrono::system_clock::now())},
-                   {"name", which.name()},
-                   {"program", which.program().name},
-                   {"instance", which.index()},
-                   {"from", to_string(change.from)},
-                   {"to", to_string(change.to)},
-                   {"pid", nullptr},
-                   {"note", change.note}};
-        if (which.pid() != 0) event["pid"] = which.pid();
+        json event = event_about(which);
+        event["from"] = to_string(change.from);
+        event["to"] = to_string(change.to);
+        event["pid"] = which.pid() != 0 ? json(which.pid()) : json(nullptr);
+        event["note"] = change.note;
         if (control_) control_->publish(event);
         settle_soon();
+    }
+
+    // Once when the log starts failing, once when it is written again: the program runs on.
+    void log_changed(instance& which, const log_loss& loss, bool resumed) override {
+        if (resumed) {
+            say(fmt::format("{}: its log is written again; {} bytes of its output were lost ({})", which.name(),
+                            loss.bytes, loss.error));
+        } else {
+            say(fmt::format("{}: output lost: {}; its output is dropped until its log can be written", which.name(),
+                            loss.error));
+        }
+        json event = event_about(which);
+        event["log"] = resumed ? "resumed" : "failing";
+        event["lost_bytes"] = loss.bytes;
+        event["error"] = loss.error;
+        if (control_) control_->publish(event);
+    }
+
+    static json event_about(const instance& which) {
+        return {{"time", cli::timestamp(std::chrono::system_clock::now())},
+                {"name", which.name()},
+                {"program", which.program().name},
+                {"instance", which.index()}};
     }
 
     void essential_ended(instance& which, int code) override {

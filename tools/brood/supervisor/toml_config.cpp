@@ -360,8 +360,14 @@ void reader::log(const field& f, log_config& log) {
     const toml::table* t = table(f);
     if (!t) return;
     check_keys(*t, f.path, log_keys);
-    if (auto max_size = at(*t, "max_size", f.path))
-        if (auto v = byte_size(*max_size)) log.max_size = *v;
+    if (auto max_size = at(*t, "max_size", f.path)) {
+        static_assert(log_config::smallest_max_size == 64 * 1024, "the message names it");
+        const auto v = byte_size(*max_size);
+        if (v && *v != 0 && *v < log_config::smallest_max_size)
+            wrong_value(*max_size, "0 (never rotate) or at least \"64K\", the longest line held whole");
+        else if (v)
+            log.max_size = *v;
+    }
     if (auto keep = at(*t, "keep", f.path))
         if (auto v = integer(*keep, 0, max_keep)) log.keep = static_cast<unsigned>(*v);
 }
