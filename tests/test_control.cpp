@@ -27,6 +27,7 @@
 
 #include "control/client.hpp"
 #include "control/limits.hpp"
+#include "control/readiness.hpp"
 #include "control/request.hpp"
 #include "control/server.hpp"
 #include "support/leak_check.hpp"
@@ -651,4 +652,35 @@ TEST_F(control_test, refuses_a_connection_when_every_place_follows_events) {
     const finished status = run_serving(loop, dir.path(), brood_binary, {"status", "--socket", socket.string()});
     EXPECT_EQ(status.code, 1);
     EXPECT_EQ(status.err, "brood: too many connections (at most 64, each following events)\n");
+}
+
+// ---- brood status --check ----
+
+namespace {
+nlohmann::json instance_in(const std::string& name, const std::string& state, nlohmann::json last_exit_code = nullptr,
+                           nlohmann::json last_exit = nullptr, nlohmann::json start_error = nullptr) {
+    return {{"name", name}, {"state", state}, {"last_exit_code", last_exit_code}, {"last_exit", last_exit},
+            {"start_error", start_error}};
+}
+}  // namespace
+
+TEST(readiness_check, ready_stopped_and_finished_jobs_are_where_they_should_be) {
+    const nlohmann::json status{{"instances",
+                                 {instance_in("web.0", "ready"), instance_in("admin.0", "stopped"),
+                                  instance_in("migrate.0", "exited", 0, "exited with code 0")}}};
+    EXPECT_EQ(brood::control::not_ready(status), std::nullopt);
+    EXPECT_EQ(brood::control::not_ready({{"instances", nlohmann::json::array()}}), std::nullopt);
+}
+
+TEST(readiness_check, every_instance_that_is_not_is_named_with_why_in_one_line) {
+    const nlohmann::json status{
+        {"instances",
+         {instance_in("web.0", "ready"), instance_in("web.1", "backoff", 3, "exited with code 3"),
+          instance_in("db.0", "starting"), instance_in("migrate.0", "exited", 1, "exited with code 1"),
+          instance_in("api.0", "fatal", 125, nullptr, "open log \"x\": EMFILE"), instance_in("cache.0", "running"),
+          instance_in("worker.0", "paused"), instance_in("old.0", "stopping")}}};
+    EXPECT_EQ(brood::control::not_ready(status),
+              std::optional<std::string>("not ready: web.1 backoff (exited with code 3), db.0 starting, migrate.0 "
+                                         "exited (exited with code 1), api.0 fatal (open log \"x\": EMFILE), "
+                                         "cache.0 running, worker.0 paused, old.0 stopping"));
 }

@@ -1006,4 +1006,19 @@ TEST_F(up, a_reload_that_fails_keeps_the_running_configuration_and_says_why) {
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
+// brood status --check as a probe runs it: not ready while a program starts, ready once it is.
+TEST_F(up, status_check_fails_until_every_program_is_ready_and_then_passes) {
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = \"1s\"\n"
+          "[programs.admin]\ncommand = \"" + helper("pause") + "\"\nautostart = false\n");
+    ASSERT_TRUE(saw("web.0 stopped -> starting"));
+    const brood::process_output starting = client("status", {"--check"});
+    EXPECT_EQ(starting.status, brood::wait_status(brood::exited{1}));
+    EXPECT_EQ(starting.out, "not ready: web.0 starting\n");
+    ASSERT_TRUE(saw("web.0 starting -> ready"));
+    const brood::process_output ready = client("status", {"--check"});
+    EXPECT_EQ(ready.status, brood::wait_status(brood::exited{0})) << ready.out;
+    EXPECT_EQ(ready.out, "ready: 2 instances\n") << "admin.0 is stopped: not expected to run";
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
 }  // namespace

@@ -16,6 +16,7 @@
 #include "control/default_socket.hpp"
 #include "exit_codes.hpp"
 #include "log_tail.hpp"
+#include "control/readiness.hpp"
 #include "status_table.hpp"
 #include "subcommands.hpp"
 #include "supervisor/config.hpp"
@@ -31,6 +32,7 @@ struct verb_arguments {
     std::vector<std::string> targets;
     std::string signal;
     bool json = false;
+    bool check = false;
     bool follow = false;
     std::size_t lines = 10;
 };
@@ -53,6 +55,11 @@ std::string joined(const nlohmann::json& names) {
 }
 
 int print_result(const std::string& verb, const nlohmann::json& result, const verb_arguments& a) {
+    if (verb == "status" && a.check) {
+        const std::optional<std::string> why = control::not_ready(result);
+        fmt::print("{}\n", why ? *why : fmt::format("ready: {} instances", result.value("instances", nlohmann::json::array()).size()));
+        return why ? exit_failure : 0;
+    }
     if (verb == "status") {
         fmt::print("{}", a.json ? result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"
                                 : status_table(result));
@@ -142,6 +149,9 @@ std::vector<subcommand> add_control_commands(CLI::App& brood) {
         CLI::App* status = add_verb(brood, verbs, "status", "Show each instance of a running brood up: state, pid, "
                                                             "uptime, restarts, last exit, memory", a);
         status->add_flag("--json", a->json, "Print the supervisor's status as JSON (brood status --json | jq)");
+        status->add_flag("--check", a->check,
+                         "Exit 0 when every program is ready (stopped ones and jobs that exited 0 count as "
+                         "fine), 1 with one line of why otherwise: a probe for Kubernetes or Docker");
     }
     const std::pair<const char*, const char*> actions[] = {
         {"start", "Start programs or instances that are stopped (brood start web)"},

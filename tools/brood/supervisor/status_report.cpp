@@ -17,6 +17,7 @@ nlohmann::json instance_status(const instance& which) {
         {"uptime_ms", nullptr},
         {"restarts", which.restarts()},
         {"last_exit", nullptr},
+        {"last_exit_code", nullptr},
         {"start_error", nullptr},
         {"rss_bytes", nullptr},
         {"log", which.log_path().string()},
@@ -29,7 +30,10 @@ nlohmann::json instance_status(const instance& which) {
         if (const auto process = proc::read_process(which.pid())) status["rss_bytes"] = process->rss_bytes;
     }
     if (const auto uptime = which.uptime()) status["uptime_ms"] = uptime->count();
-    if (which.last_end()) status["last_exit"] = which.last_end()->to_string();
+    if (which.last_end()) {
+        status["last_exit"] = which.last_end()->to_string();
+        status["last_exit_code"] = which.last_end()->shell_code();
+    }
     if (!which.start_error().empty()) status["start_error"] = which.start_error();
     return status;
 }
