@@ -157,10 +157,9 @@ def check_same_socket(check, up, what, path, problems):
 def shutdown_bound(command, config, path, problems):
     """The longest a brood command takes from SIGTERM to its exit, in seconds, or None."""
     if command["verb"] == "run":
-        # The program gets SIGKILL --grace after the SIGTERM; what it left behind gets SIGTERM,
-        # then SIGKILL --grace after that.
+        # The program, and what it left behind, get SIGKILL --grace after the SIGTERM.
         try:
-            return 2 * brood_duration(command.get("--grace", DEFAULT_RUN_GRACE))
+            return brood_duration(command.get("--grace", DEFAULT_RUN_GRACE))
         except ValueError as e:
             problems.add(path, str(e))
             return None
