@@ -154,6 +154,14 @@ public:
         return c;
     }
 
+    // brood up as the entrypoint, with toml as /brood.toml; returns once it printed marker.
+    brood::child start_brood_up(const std::string& toml, const std::string& marker) {
+        write("brood.toml", toml);
+        config_["process"]["cwd"] = "/";
+        set_args({"/bin/brood", "up", "-c", "/brood.toml"});
+        return start(marker);
+    }
+
     void kill(const std::string& signal) const {
         const auto r = runc({"kill", id_, signal}).output();
         EXPECT_EQ(r.status, brood::exited{0}) << "runc kill " << signal << ": " << r.err;
@@ -311,7 +319,7 @@ TEST_F(containers, runc_kill_kill_ends_everything) {
 // ends with the essential program's code.
 TEST_F(containers, brood_up_as_entrypoint_stops_in_reverse_dependency_order_and_exits_with_the_essential_code) {
     bundle b;
-    b.write("brood.toml",
+    brood::child runc = b.start_brood_up(
             "[programs.db]\n"
             "shell = true\n"
             "command = \"trap 'echo db >> /tmp/order; exit 0' TERM; while :; do sleep 0.05; done\"\n"
@@ -323,10 +331,8 @@ TEST_F(containers, brood_up_as_entrypoint_stops_in_reverse_dependency_order_and_
             "[programs.cache]\n"
             "shell = true\n"
             "command = \"trap 'echo cache >> /tmp/order; exit 0' TERM; echo ready; while :; do sleep 0.05; done\"\n"
-            "depends_on = [\"app\"]\n");
-    b.config()["process"]["cwd"] = "/";
-    b.set_args({"/bin/brood", "up", "-c", "/brood.toml"});
-    brood::child runc = b.start("ready");
+            "depends_on = [\"app\"]\n",
+            "ready");
     b.kill("TERM");
     const run_result r = b.finish(runc);
     EXPECT_EQ(r.status, brood::exited{3}) << r.out << r.err;
@@ -336,12 +342,10 @@ TEST_F(containers, brood_up_as_entrypoint_stops_in_reverse_dependency_order_and_
 TEST_F(containers, brood_up_without_writable_cgroups_keeps_working_and_says_so_once) {
     bundle b;
     // runc's default spec mounts /sys/fs/cgroup read-only: brood cannot make cgroups there.
-    b.write("brood.toml",
+    brood::child runc = b.start_brood_up(
             "[programs.one]\nshell = true\ncommand = \"echo ready-one; sleep 100\"\n"
-            "[programs.two]\nshell = true\ncommand = \"echo ready-two; sleep 100\"\ninstances = 2\n");
-    b.config()["process"]["cwd"] = "/";
-    b.set_args({"/bin/brood", "up", "-c", "/brood.toml"});
-    brood::child runc = b.start("ready-two");
+            "[programs.two]\nshell = true\ncommand = \"echo ready-two; sleep 100\"\ninstances = 2\n",
+            "ready-two");
     b.kill("TERM");
     const run_result r = b.finish(runc);
     EXPECT_EQ(r.status, brood::exited{0}) << r.out << r.err;
@@ -366,15 +370,13 @@ TEST_F(containers, brood_tree_inside_the_container_shows_the_containers_processe
 // shutdown_timeout ends the shutdown first, with a code that says the budget ran out.
 TEST_F(containers, brood_up_kills_what_is_left_when_its_shutdown_budget_runs_out_and_exits_124) {
     bundle b;
-    b.write("brood.toml",
+    brood::child runc = b.start_brood_up(
             "shutdown_timeout = \"600ms\"\n"
             "[programs.stubborn]\n"
             "shell = true\n"
             "command = \"trap '' TERM; echo ready; while :; do sleep 0.05; done\"\n"
-            "stop_timeout = \"30s\"\n");
-    b.config()["process"]["cwd"] = "/";
-    b.set_args({"/bin/brood", "up", "-c", "/brood.toml"});
-    brood::child runc = b.start("ready");
+            "stop_timeout = \"30s\"\n",
+            "ready");
     const auto sent = std::chrono::steady_clock::now();
     b.kill("TERM");
     const run_result r = b.finish(runc);
