@@ -558,8 +558,8 @@ TEST_F(up, client_restart_starts_a_new_process_and_counts_the_restart) {
     const pid_t old_pid = before["pid"];
     const brood::process_output r = client("restart", {"web"});
     ASSERT_EQ(r.status, brood::wait_status(brood::exited{0})) << r.err;
-    EXPECT_EQ(r.out, "restart: web.0\n");
-    ASSERT_TRUE(brood().err().until("web.0 starting -> ready")) << errors();
+    EXPECT_EQ(r.out, "web.0: ready\n");
+    // brood restart returns once the new run is ready.
     const nlohmann::json after = status_json()["instances"][0];
     EXPECT_EQ(after["state"], "ready") << after.dump();
     EXPECT_NE(after["pid"], old_pid) << after.dump();
@@ -1003,6 +1003,39 @@ TEST_F(up, a_reload_that_fails_keeps_the_running_configuration_and_says_why) {
                  "[programs.added]\ncommand = \"" + pause + "\"\nstart_seconds = 0\n");
     nlohmann::json reloaded = ask({{"id", 4}, {"verb", "reload"}});
     EXPECT_EQ(reloaded["result"]["added"], nlohmann::json({"added"})) << reloaded.dump();
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// brood stop returns once the program has stopped, so that `brood stop db && backup-db` does not
+// race; --no-wait returns at once, as before. brood start reports a start that fails and exits 1.
+TEST_F(up, stop_and_start_wait_for_their_goal_and_say_how_each_target_ended) {
+    // slow takes a second to stop, so that "stopping" outlasts a status request.
+    start("[programs.slow]\nshell = true\ncommand = \"trap 'sleep 1; exit 0' TERM; while :; do sleep 0.05; done\"\n"
+          "start_seconds = 0\n"
+          "[programs.bad]\nshell = true\ncommand = \"sleep 0.1; exit 3\"\nautostart = false\n"
+          "backoff = { initial = \"5s\" }\n"
+          "[programs.hang]\ncommand = \"sleep 30\"\nstart_seconds = \"20s\"\nautostart = false\n");
+    ASSERT_TRUE(saw("slow.0 starting -> ready"));
+    const brood::process_output stopped = client("stop", {"slow"});
+    EXPECT_EQ(stopped.status, brood::wait_status(brood::exited{0})) << stopped.err;
+    EXPECT_EQ(stopped.out, "slow.0: stopped (exited with code 0)\n");
+    EXPECT_EQ(ask({{"id", 1}, {"verb", "status"}})["result"]["instances"][0]["state"], "stopped")
+        << "stopped when brood stop returned, not still stopping";
+
+    const brood::process_output started = client("start", {"slow"});
+    EXPECT_EQ(started.status, brood::wait_status(brood::exited{0})) << started.err;
+    EXPECT_EQ(started.out, "slow.0: ready\n");
+    const brood::process_output no_wait = client("stop", {"--no-wait", "slow"});
+    EXPECT_EQ(no_wait.out, "stop: slow.0\n");
+    EXPECT_EQ(ask({{"id", 2}, {"verb", "status"}})["result"]["instances"][0]["state"], "stopping");
+
+    const brood::process_output failed = client("start", {"bad"});
+    EXPECT_EQ(failed.status, brood::wait_status(brood::exited{1}));
+    EXPECT_EQ(failed.out.rfind("bad.0: backoff (exited with code 3", 0), 0u) << failed.out;
+    const brood::process_output bounded = client("start", {"--timeout", "300ms", "hang"});
+    EXPECT_EQ(bounded.status, brood::wait_status(brood::exited{1}));
+    EXPECT_EQ(bounded.out, "hang.0: starting (not there yet)\n");
+    EXPECT_NE(bounded.err.find("start did not finish within 300ms"), std::string::npos) << bounded.err;
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
