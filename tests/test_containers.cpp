@@ -91,7 +91,7 @@ public:
         const fs::path rootfs = dir_.path() / "rootfs";
         for (const char* d : {"bin", "proc", "sys", "dev", "tmp", "etc"}) fs::create_directories(rootfs / d);
         fs::copy_file(busybox, rootfs / "bin/busybox");
-        for (const char* tool : {"sh", "sleep", "ps", "cat", "echo", "true", "kill", "seq", "grep", "wc", "date"})
+        for (const char* tool : {"sh", "sleep", "ps", "cat", "echo", "true", "kill", "seq", "grep", "wc", "date", "mkfifo"})
             fs::create_symlink("busybox", rootfs / "bin" / tool);
         fs::copy_file(brood_binary, rootfs / "bin/brood");
         for (const fs::path& lib : shared_libraries(brood_binary)) {
@@ -272,10 +272,13 @@ TEST_F(containers, with_group_the_signal_reaches_the_programs_whole_group) {
 
 TEST_F(containers, a_hundred_orphans_are_reaped_and_no_zombie_is_left) {
     bundle b;
-    // Each orphan's parent (a subshell) exits at once, so PID 1 adopts the sleeper and must reap it.
-    b.set_args(brood_run("for i in $(seq 100); do (sleep 0.3 &); done; "
-                         "ps -o ppid,comm | grep -c '^ *1 sleep' > /tmp/adopted; "
-                         "sleep 1.5; ps -o stat,comm > /tmp/after"));
+    // Each orphan's parent (a subshell) exits at once, so PID 1 adopts the cat and must reap it. The
+    // cats wait on a FIFO until the shell has counted them (a last one may still be on its way to
+    // exec cat: counted again, at most 100 times), then all end together.
+    b.set_args(brood_run("mkfifo /tmp/gate; for i in $(seq 100); do (cat /tmp/gate > /dev/null &); done; "
+                         "for try in $(seq 100); do n=$(ps -o ppid,comm | grep -c '^ *1 cat'); "
+                         "[ $n -ge 100 ] && break; sleep 0.02; done; echo $n > /tmp/adopted; "
+                         ": > /tmp/gate; sleep 1; ps -o stat,comm > /tmp/after"));
     const run_result r = b.run();
     EXPECT_EQ(r.status, brood::exited{0}) << r.err;
     EXPECT_EQ(b.read("tmp/adopted"), "100\n") << "every sleeper was adopted by PID 1 (brood)";
