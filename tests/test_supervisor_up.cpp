@@ -1039,6 +1039,44 @@ TEST_F(up, stop_and_start_wait_for_their_goal_and_say_how_each_target_ended) {
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
+// brood scale: new instances start with their own index and port; surplus ones stop, the highest
+// index first, and leave; a reload keeps the scaled count until the file's own count changes.
+TEST_F(up, scale_starts_and_stops_instances_and_a_reload_keeps_the_count) {
+    const std::string config = "[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\nport = 9200\n";
+    start(config);
+    ASSERT_TRUE(saw("web.0 starting -> ready"));
+    const brood::process_output up = client("scale", {"web=3"});
+    EXPECT_EQ(up.status, brood::wait_status(brood::exited{0})) << up.err;
+    EXPECT_EQ(up.out, "started: web.1 web.2\n");
+    ASSERT_TRUE(saw("web.2 starting -> ready"));
+    EXPECT_EQ(status_json()["instances"].size(), 3u);
+
+    const brood::process_output down = client("scale", {"web=1"});
+    EXPECT_EQ(down.out, "stopping: web.2 web.1\n") << "the highest index first";
+    ASSERT_TRUE(saw("web.2 stopping -> stopped"));
+    ASSERT_TRUE(saw("web.1 stopping -> stopped"));
+    const auto until = clock_type::now() + deadline;
+    while (status_json()["instances"].size() != 1 && clock_type::now() < until) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(status_json()["instances"].size(), 1u) << "the stopped surplus instances are gone";
+
+    EXPECT_EQ(client("scale", {"web=2"}).out, "started: web.1\n");
+    ASSERT_TRUE(brood().signal(SIGHUP));
+    ASSERT_TRUE(saw("reload: 0 added, 0 removed, 0 changed, 1 unchanged"));
+    EXPECT_EQ(status_json()["instances"].size(), 2u) << "the file still says 1: the scale stays";
+    write_config(config + "instances = 4\n");
+    ASSERT_TRUE(brood().signal(SIGHUP));
+    ASSERT_TRUE(saw("reload: 0 added, 0 removed, 1 changed, 0 unchanged"));
+    ASSERT_TRUE(saw("web.3 stopped -> starting"));
+    EXPECT_EQ(status_json()["instances"].size(), 4u) << "the file's new count wins";
+
+    const brood::process_output bad = client("scale", {"web=many"});
+    EXPECT_EQ(bad.status, brood::wait_status(brood::exited{1}));
+    EXPECT_EQ(bad.err, "brood: scale takes NAME=COUNT, COUNT from 0 to 1000, not 'web=many'\n");
+    EXPECT_EQ(client("scale", {"db=2"}).err, "brood: unknown program 'db'\n");
+    EXPECT_EQ(client("scale", {"web=60000"}).err, "brood: scale takes NAME=COUNT, COUNT from 0 to 1000, not 'web=60000'\n");
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
 // brood status --check as a probe runs it: not ready while a program starts, ready once it is.
 TEST_F(up, status_check_fails_until_every_program_is_ready_and_then_passes) {
     start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = \"1s\"\n"

@@ -75,6 +75,11 @@ int print_result(const std::string& verb, const nlohmann::json& result, const ve
                 any = true;
             }
         if (!any) fmt::print("nothing changed\n");
+    } else if (verb == "scale") {
+        for (const char* kind : {"started", "stopping"})
+            if (!result.value(kind, nlohmann::json::array()).empty()) fmt::print("{}: {}\n", kind, joined(result[kind]));
+        if (result.value("started", nlohmann::json::array()).empty() && result.value("stopping", nlohmann::json::array()).empty())
+            fmt::print("nothing to change\n");
     } else if (result.contains("instances")) {
         if (result["instances"].empty()) fmt::print("{}: no instance\n", verb);
         else fmt::print("{}: {}\n", verb, joined(result["instances"]));
@@ -210,6 +215,13 @@ std::vector<subcommand> add_control_commands(CLI::App& brood) {
         logs->add_flag("-f,--follow", a->follow, "Keep printing lines as they are written, across rotations, until ^C");
         logs->add_option("-n,--lines", a->lines, "How many of the last lines (default 10)")->check(CLI::NonNegativeNumber);
         logs->add_option("targets", a->targets, targets_help)->required();
+    }
+    {
+        auto a = std::make_shared<verb_arguments>();
+        add_verb(brood, verbs, "scale", "Change how many instances of programs run: new ones start, those beyond "
+                                        "the count stop, highest index first (brood scale web=4 worker=1)", a)
+            ->add_option("counts", a->targets, "NAME=COUNT, COUNT from 0 to 1000")
+            ->required();
     }
     add_verb(brood, verbs, "events", "Print each state change of a running brood up as a JSON line, until ^C",
              std::make_shared<verb_arguments>());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <charconv>
 #include <map>
 #include <memory>
 #include <random>
@@ -55,9 +56,10 @@ constexpr std::chrono::milliseconds rekill_interval{50};
 enum class phase { running, stopping, reaping, done };
 
 struct program_slot {
-    explicit program_slot(program_config c) : config(std::move(c)) {}
+    explicit program_slot(program_config c) : config(std::move(c)), file_instances(config.instances) {}
 
-    program_config config;
+    program_config config;         // instances: the count wanted now, scaled or as the file says
+    unsigned file_instances;       // what the file says: a reload that leaves it alone keeps a scale
     std::vector<std::unique_ptr<instance>> instances;
     std::optional<program_config> replacement;  // reload: started with this once every instance is down
     bool removing = false;                      // reload: dropped once every instance is down
@@ -198,16 +200,72 @@ private:
     }
 
     void create_instances(program_slot& slot) {
+        for (unsigned index = 0; index < slot.config.instances; ++index) add_instance(slot, index);
+    }
+
+    instance& add_instance(program_slot& slot, unsigned index) {
         const auto colour_index = static_cast<int>(
             std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) { return s.get() == &slot; }) - slots_.begin());
-        for (unsigned index = 0; index < slot.config.instances; ++index) {
-            const std::string name = slot.config.name + "." + std::to_string(index);
-            live_output live{live_prefix{make_prefix(slot.config.name, index, label_width(), colour_index, colour_)}};
-            auto made = std::make_unique<instance>(*this, slot.config, index, next_serial_++,
-                                                   state_dir_ / "logs" / (name + ".log"), std::move(live), isolation_);
-            by_serial_[made->serial()] = made.get();
-            slot.instances.push_back(std::move(made));
+        const std::string name = slot.config.name + "." + std::to_string(index);
+        live_output live{live_prefix{make_prefix(slot.config.name, index, label_width(), colour_index, colour_)}};
+        auto made = std::make_unique<instance>(*this, slot.config, index, next_serial_++,
+                                               state_dir_ / "logs" / (name + ".log"), std::move(live), isolation_);
+        by_serial_[made->serial()] = made.get();
+        slot.instances.push_back(std::move(made));
+        return *slot.instances.back();
+    }
+
+    // brood scale NAME=N: instances beyond N stop, the highest index first, and leave once down
+    // (drop_surplus_instances); missing ones up to N are made and started. Everything is checked
+    // before anything changes.
+    json scale(const std::vector<std::string>& targets) {
+        if (phase_ != phase::running) throw control::request_error("brood is shutting down");
+        std::vector<std::pair<program_slot*, unsigned>> wanted;
+        for (const std::string& target : targets) {
+            const std::size_t equals = target.find('=');
+            program_slot* slot = equals == std::string::npos ? nullptr : find_program(target.substr(0, equals));
+            unsigned count = 0;
+            const char* digits = target.c_str() + equals + 1;
+            const auto [end, error] = std::from_chars(digits, target.c_str() + target.size(), count);
+            if (equals == std::string::npos || error != std::errc() || end != target.c_str() + target.size() || count > 1000)
+                throw control::request_error("scale takes NAME=COUNT, COUNT from 0 to 1000, not '" + target + "'");
+            if (slot == nullptr) throw control::request_error("unknown program '" + target.substr(0, equals) + "'");
+            if (slot->config.port && count > 0 && *slot->config.port + count - 1 > 65535)
+                throw control::request_error(fmt::format("{}: {} instances from port {} go past 65535", slot->config.name,
+                                                         count, *slot->config.port));
+            wanted.emplace_back(slot, count);
         }
+        json started = json::array(), stopping = json::array();
+        for (auto [slot, count] : wanted) {
+            slot->config.instances = count;
+            for (auto i = slot->instances.rbegin(); i != slot->instances.rend(); ++i)
+                if ((*i)->index() >= count && !(*i)->down()) {
+                    stop_instance(**i);
+                    stopping.push_back((*i)->name());
+                }
+            for (unsigned index = 0; index < count; ++index) {
+                const bool exists = std::any_of(slot->instances.begin(), slot->instances.end(),
+                                                [&](const auto& i) { return i->index() == index; });
+                if (exists) continue;
+                instance& made = add_instance(*slot, index);
+                start_instance(*slot, made);
+                started.push_back(made.name());
+            }
+        }
+        settle_soon();
+        return {{"started", started}, {"stopping", stopping}};
+    }
+
+    // Instances a scale left beyond their program's count go once they are down.
+    void drop_surplus_instances() {
+        for (const auto& slot : slots_)
+            std::erase_if(slot->instances, [&](const std::unique_ptr<instance>& i) {
+                if (i->index() < slot->config.instances || !i->down()) return false;
+                i->flush_output();
+                by_serial_.erase(i->serial());
+                waiting_.erase(i->serial());
+                return true;
+            });
     }
 
     void drop_instances(program_slot& slot) {
@@ -262,6 +320,7 @@ private:
     void settle() {
         if (essential_code_ && phase_ == phase::running) begin_shutdown(*essential_code_);
         if (phase_ == phase::running) {
+            drop_surplus_instances();
             finish_reloaded_programs();
             start_waiting();
             give_back_start_up_code();
@@ -474,6 +533,7 @@ private:
     json serve(const control::request& r) {
         if (r.verb == "status") return status();
         if (r.verb == "reload") return reload();
+        if (r.verb == "scale") return scale(r.targets);
         if (r.verb == "shutdown") {
             // After the reply has gone.
             loop_.post([this](monitor&) { begin_shutdown(0); });
@@ -582,8 +642,18 @@ private:
             for (const problem& p : loaded.problems) text += (text.empty() ? "" : "\n") + to_string(p);
             throw control::request_error(text);
         }
+        // A program scaled at run time keeps its count while the file's count stays what it was.
+        std::map<std::string, unsigned> from_file;
+        for (program_config& next : loaded.programs) {
+            from_file[next.name] = next.instances;
+            if (const program_slot* slot = find_program(next.name); slot && next.instances == slot->file_instances)
+                next.instances = slot->config.instances;
+        }
         const program_diff diff = diff_programs(configs(), loaded.programs);
         shutdown_timeout_ = loaded.shutdown_timeout;
+        for (const auto& slot : slots_)
+            if (const auto found = from_file.find(slot->config.name); found != from_file.end())
+                slot->file_instances = found->second;
         say(fmt::format("reload: {} added, {} removed, {} changed, {} unchanged", diff.added.size(),
                         diff.removed.size(), diff.changed.size(), diff.unchanged.size()));
         for (program_config& next : loaded.programs) {
