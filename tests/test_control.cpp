@@ -671,7 +671,7 @@ nlohmann::json instance_in(const std::string& name, const std::string& state, nl
 TEST(readiness_check, ready_stopped_and_finished_jobs_are_where_they_should_be) {
     const nlohmann::json status{{"instances",
                                  {instance_in("web.0", "ready"), instance_in("admin.0", "stopped"),
-                                  instance_in("migrate.0", "exited", 0, "exited with code 0")}}};
+                                  instance_in("migrate.0", "completed", 0, "exited with code 0")}}};
     EXPECT_EQ(brood::control::not_ready(status), std::nullopt);
     EXPECT_EQ(brood::control::not_ready({{"instances", nlohmann::json::array()}}), std::nullopt);
 }
@@ -724,11 +724,11 @@ TEST(verb_goal, start_is_done_when_running_or_ready_and_fails_on_backoff_fatal_o
     goal.apply(change("web.0", "starting", "running"));
     goal.apply(change("bad.0", "starting", "backoff", "exited with code 3; restart in 1s"));
     EXPECT_FALSE(goal.settled()) << "job.0 still starting";
-    goal.apply(change("job.0", "starting", "exited", "exited with code 0"));
+    goal.apply(change("job.0", "starting", "completed", "exited with code 0"));
     EXPECT_TRUE(goal.settled());
     EXPECT_TRUE(goal.any_failed());
     EXPECT_EQ(goal.report(), (std::vector<std::string>{"web.0: running", "bad.0: backoff (exited with code 3; restart in 1s)",
-                                                       "job.0: exited (exited with code 0)", "up.0: ready"}));
+                                                       "job.0: completed (exited with code 0)", "up.0: ready"}));
 }
 
 TEST(verb_goal, restart_needs_a_new_run_not_the_old_one_still_ready) {

@@ -411,7 +411,7 @@ y = "not a table"
                   "brood.toml:3:13: programs.web.instances: expected an integer from 1 to 1000, found a string",
                   "brood.toml:4:13: programs.web.autostart: expected true or false, found a string",
                   "brood.toml:5:15: programs.web.environment: expected a table, found an array",
-                  "brood.toml:6:14: programs.web.depends_on: expected an array of program names, found a string",
+                  "brood.toml:6:14: programs.web.depends_on: expected an array of program names, or a table of conditions, found a string",
                   "brood.toml:7:13: programs.web.directory: expected a string, found an integer",
                   "brood.toml:8:11: programs.web.backoff: expected a table, found a string",
                   "brood.toml:11:18: programs.db.command: expected a string, found an integer",
@@ -728,4 +728,58 @@ TEST(toml_config, shutdown_timeout_is_the_top_level_budget_of_the_whole_shutdown
     EXPECT_EQ(toml_problems("shutdown_timeout = \"soon\"\n[programs.web]\ncommand = \"web\"\n"),
               (std::vector<std::string>{"brood.toml:1:20: shutdown_timeout: expected a duration such as \"500ms\", "
                                         "\"2s\" or \"1m\", or a number of seconds, found \"soon\""}));
+}
+
+// One-shot jobs: which exits are a success, what each dependency waits for, and a set of jobs that
+// ends brood up once it has run.
+TEST(toml_config, success_codes_dependency_conditions_and_exit_when) {
+    const loaded_config loaded = parse_toml_config(R"(exit_when = "all-completed"
+[programs.migrate]
+command = "migrate"
+restart = "never"
+success_exit_codes = [0, 3]
+[programs.cache]
+command = "cache"
+[programs.web]
+command = "web"
+depends_on = { migrate = "completed_successfully", cache = "started" }
+[programs.worker]
+command = "worker"
+depends_on = ["cache"]
+)",
+                                                   "brood.toml");
+    ASSERT_TRUE(loaded.problems.empty()) << messages(loaded).front();
+    EXPECT_TRUE(loaded.exit_when_all_completed);
+    EXPECT_EQ(loaded.programs[0].success_exit_codes, (std::vector<int>{0, 3}));
+    EXPECT_EQ(loaded.programs[1].success_exit_codes, std::vector<int>{0});
+    const auto& web = loaded.programs[2].depends_on;
+    ASSERT_EQ(web.size(), 2u);
+    const auto condition_of = [&](const std::string& name) {
+        return std::find_if(web.begin(), web.end(), [&](const dependency& d) { return d.name == name; })->condition;
+    };
+    EXPECT_EQ(condition_of("migrate"), dependency_condition::completed_successfully);
+    EXPECT_EQ(condition_of("cache"), dependency_condition::started);
+    EXPECT_EQ(loaded.programs[3].depends_on.at(0).condition, dependency_condition::ready);
+
+    // A cycle mixing conditions is a cycle all the same.
+    EXPECT_EQ(toml_problems(R"(exit_when = "never"
+[programs.a]
+command = "a"
+success_exit_codes = [0, 256]
+depends_on = { b = "ready" }
+[programs.b]
+command = "b"
+success_exit_codes = []
+depends_on = { a = "started" }
+[programs.c]
+command = "c"
+depends_on = { a = "healthy" }
+)"),
+              (std::vector<std::string>{
+                  "brood.toml:1:13: exit_when: expected \"all-completed\", found \"never\"",
+                  "brood.toml:4:26: programs.a.success_exit_codes: expected an integer from 0 to 255, found 256",
+                  "brood.toml:8:22: programs.b.success_exit_codes: expected at least one exit code, found an empty array",
+                  "brood.toml:9:16: programs.b.depends_on: dependency cycle: b -> a -> b",
+                  "brood.toml:12:20: programs.c.depends_on.a: expected \"started\", \"ready\" or \"completed_successfully\", found \"healthy\"",
+              }));
 }

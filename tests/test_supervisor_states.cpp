@@ -136,6 +136,7 @@ TEST(state_table, every_pair_is_decided) {
         /* stopping */ {{{stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopped, "cancel stop_timeout"}, {stopping, ""}, {stopping, ""}, {stopping, "signal SIGKILL"}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, "signal SIGKILL"}}},
         /* exited   */ {{{starting, "spawn"}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}}},
         /* fatal    */ {{{starting, "spawn"}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}}},
+        /* completed*/ {{{starting, "spawn"}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}}},
     }};
     const clock::time_point now = t0 + 3s;
     for (std::size_t s = 0; s < state_count; ++s)
@@ -255,9 +256,10 @@ TEST(restart, policy_decides_what_an_end_leads_to) {
              // The run lasted past start_seconds: a restart happens at once.
              {restart_policy::always, brood::exited{0}, state::starting},
              {restart_policy::always, brood::exited{1}, state::starting},
-             {restart_policy::on_failure, brood::exited{0}, state::exited},
+             {restart_policy::on_failure, brood::exited{0}, state::completed},
              {restart_policy::on_failure, brood::exited{2}, state::starting},
              {restart_policy::on_failure, brood::killed{SIGSEGV, true}, state::starting},
+             {restart_policy::never, brood::exited{0}, state::completed},
              {restart_policy::never, brood::exited{1}, state::exited},
              {restart_policy::never, brood::killed{SIGKILL}, state::exited},
          }) {
@@ -270,6 +272,31 @@ TEST(restart, policy_decides_what_an_end_leads_to) {
         EXPECT_EQ(d.on(event_kind::exited, x.end).next.current, x.next) << x.end.to_string();
         EXPECT_EQ(d.instance.last_end, x.end);
         EXPECT_EQ(d.instance.up_time, 5s);
+    }
+}
+
+// success_exit_codes decide what a success is, for on-failure and for completed; a kill by a
+// signal never is one.
+TEST(restart, success_exit_codes_decide_what_counts_as_success) {
+    struct expectation {
+        restart_policy policy;
+        brood::wait_status end;
+        state next;
+    };
+    for (const expectation& x : std::vector<expectation>{
+             {restart_policy::on_failure, brood::exited{3}, state::completed},
+             {restart_policy::on_failure, brood::exited{0}, state::starting},
+             {restart_policy::never, brood::exited{3}, state::completed},
+             {restart_policy::never, brood::exited{0}, state::exited},
+             {restart_policy::never, brood::killed{3}, state::exited},
+         }) {
+        driver d;
+        d.program.restart = x.policy;
+        d.program.success_exit_codes = {3, 4};
+        d.on(event_kind::start_requested);
+        d.on(event_kind::spawned);
+        d.on(event_kind::start_seconds_elapsed);
+        EXPECT_EQ(d.on(event_kind::exited, x.end).next.current, x.next) << x.end.to_string();
     }
 }
 

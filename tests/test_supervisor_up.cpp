@@ -1010,8 +1010,9 @@ TEST_F(up, a_reload_that_fails_keeps_the_running_configuration_and_says_why) {
 // race; --no-wait returns at once, as before. brood start reports a start that fails and exits 1.
 TEST_F(up, stop_and_start_wait_for_their_goal_and_say_how_each_target_ended) {
     // slow takes a second to stop, so that "stopping" outlasts a status request.
+    // start_seconds: ready once its shell has long set its trap, or a stop could come first.
     start("[programs.slow]\nshell = true\ncommand = \"trap 'sleep 1; exit 0' TERM; while :; do sleep 0.05; done\"\n"
-          "start_seconds = 0\n"
+          "start_seconds = \"300ms\"\n"
           "[programs.bad]\nshell = true\ncommand = \"sleep 0.1; exit 3\"\nautostart = false\n"
           "backoff = { initial = \"5s\" }\n"
           "[programs.hang]\ncommand = \"sleep 30\"\nstart_seconds = \"20s\"\nautostart = false\n");
@@ -1075,6 +1076,43 @@ TEST_F(up, scale_starts_and_stops_instances_and_a_reload_keeps_the_count) {
     EXPECT_EQ(client("scale", {"db=2"}).err, "brood: unknown program 'db'\n");
     EXPECT_EQ(client("scale", {"web=60000"}).err, "brood: scale takes NAME=COUNT, COUNT from 0 to 1000, not 'web=60000'\n");
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// One-shot jobs: a job that succeeds is completed and lets what waits on it start; one that fails
+// leaves its dependants saying why they cannot start; with exit_when = "all-completed" brood up
+// ends once everything has completed (0), or with the first failure's code.
+TEST_F(up, a_failed_job_leaves_its_dependants_saying_why_they_cannot_start) {
+    start("[programs.migrate]\ncommand = [\"sh\", \"-c\", \"exit 1\"]\nrestart = \"never\"\n"
+          "[programs.web]\ncommand = \"" + helper("pause") + "\"\ndepends_on = { migrate = \"completed_successfully\" }\n");
+    ASSERT_TRUE(saw("web.0 is waiting for migrate, which cannot be met: migrate.0 is exited: exited with code 1"));
+    const nlohmann::json web = status_json()["instances"][1];
+    EXPECT_EQ(web["state"], "stopped");
+    EXPECT_EQ(web["waiting"], "waiting for migrate, which cannot be met: migrate.0 is exited: exited with code 1");
+    EXPECT_EQ(client("status", {"--check"}).status, brood::wait_status(brood::exited{1}));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, exit_when_all_completed_runs_a_pipeline_and_exits_with_its_outcome) {
+    write_config("exit_when = \"all-completed\"\n"
+                 "[programs.migrate]\ncommand = [\"sh\", \"-c\", \"exit 3\"]\nrestart = \"never\"\n"
+                 "success_exit_codes = [0, 3]\nstart_seconds = 0\n"
+                 "[programs.seed]\ncommand = [\"sh\", \"-c\", \"exit 0\"]\nrestart = \"never\"\nstart_seconds = 0\n"
+                 "depends_on = { migrate = \"completed_successfully\" }\n");
+    const auto run = [&] {
+        return brood::command(brood_path()).arg("up").arg("-c").arg(file("brood.toml").string())
+            .output({.input = std::nullopt, .timeout = deadline});
+    };
+    const brood::process_output done = run();
+    EXPECT_EQ(done.status, brood::wait_status(brood::exited{0})) << done.err;
+    EXPECT_NE(done.err.find("migrate.0 ready -> completed (exited with code 3)"), std::string::npos) << done.err;
+    EXPECT_NE(done.err.find("seed.0 ready -> completed (exited with code 0)"), std::string::npos) << done.err;
+    write_config("exit_when = \"all-completed\"\n"
+                 "[programs.migrate]\ncommand = [\"sh\", \"-c\", \"exit 4\"]\nrestart = \"never\"\n"
+                 "[programs.seed]\ncommand = [\"sh\", \"-c\", \"exit 0\"]\nrestart = \"never\"\n"
+                 "depends_on = { migrate = \"completed_successfully\" }\n");
+    const brood::process_output failed = run();
+    EXPECT_EQ(failed.status, brood::wait_status(brood::exited{4})) << failed.err;
+    EXPECT_NE(failed.err.find("migrate.0 ended without completing"), std::string::npos) << failed.err;
 }
 
 // brood status --check as a probe runs it: not ready while a program starts, ready once it is.

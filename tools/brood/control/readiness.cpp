@@ -5,16 +5,18 @@ namespace brood::control {
 namespace {
 
 bool where_it_should_be(const nlohmann::json& instance) {
+    if (instance.value("waiting", nlohmann::json()).is_string()) return false;  // asked to start, not started
     const std::string state = instance.value("state", "");
-    if (state == "ready" || state == "stopped") return true;
-    return state == "exited" && instance.value("last_exit_code", nlohmann::json()) == 0;
+    return state == "ready" || state == "stopped" || state == "completed";
 }
 
 std::string describe(const nlohmann::json& instance) {
     std::string text = instance.value("name", "?") + " " + instance.value("state", "?");
     const nlohmann::json last_exit = instance.value("last_exit", nlohmann::json());
     const nlohmann::json start_error = instance.value("start_error", nlohmann::json());
-    if (start_error.is_string()) text += " (" + start_error.get<std::string>() + ")";
+    const nlohmann::json waiting = instance.value("waiting", nlohmann::json());
+    if (waiting.is_string()) text += " (" + waiting.get<std::string>() + ")";
+    else if (start_error.is_string()) text += " (" + start_error.get<std::string>() + ")";
     else if (last_exit.is_string() && instance.value("state", "") != "ready") text += " (" + last_exit.get<std::string>() + ")";
     return text;
 }

@@ -11,7 +11,7 @@
 namespace brood::control {
 
 // Empty when every instance is ready; a stopped one (by request, or autostart = false) is not
-// expected to run, and one that exited with code 0 has finished its work. Otherwise one line
+// expected to run, and a completed one (a job that succeeded) has finished its work. Otherwise one line
 // saying which instances are not, and why: "not ready: web.1 backoff (exited with code 3), db.0 starting".
 std::optional<std::string> not_ready(const nlohmann::json& status);
 

@@ -8,11 +8,6 @@ namespace {
 
 std::string text_of(const nlohmann::json& value) { return value.is_string() ? value.get<std::string>() : ""; }
 
-// A job that ended by itself with code 0 has done what a start asked of it.
-bool clean_end(const std::string& state, const std::string& note) {
-    return state == "exited" && note.find("exited with code 0") != std::string::npos;
-}
-
 }  // namespace
 
 verb_goal::kind verb_goal::for_verb(const std::string& verb) {
@@ -47,11 +42,11 @@ void verb_goal::target(const nlohmann::json& names) {
 
 bool verb_goal::reached(const progress& p) const {
     switch (kind_) {
-        case kind::stop: return p.state == "stopped" || p.state == "exited" || p.state == "fatal";
+        case kind::stop: return p.state == "stopped" || p.state == "exited" || p.state == "fatal" || p.state == "completed";
         case kind::restart:
             if (!p.new_run) return false;
             [[fallthrough]];
-        case kind::start: return p.state == "running" || p.state == "ready" || clean_end(p.state, p.note);
+        case kind::start: return p.state == "running" || p.state == "ready" || p.state == "completed";
     }
     return false;
 }
@@ -59,7 +54,7 @@ bool verb_goal::reached(const progress& p) const {
 bool verb_goal::failed(const progress& p) const {
     if (kind_ == kind::stop || (kind_ == kind::restart && !p.new_run)) return false;
     if (p.state == "backoff" || p.state == "fatal") return true;
-    return p.state == "exited" && !clean_end(p.state, p.note);
+    return p.state == "exited";
 }
 
 bool verb_goal::settled() const {

@@ -20,8 +20,8 @@ namespace brood::control {
 class verb_goal {
 public:
     enum class kind {
-        start,    // running or ready (or a job's clean end: exited with code 0); failed: backoff, fatal, exited
-        stop,     // stopped, exited or fatal
+        start,    // running or ready (or a job's success: completed); failed: backoff, fatal, exited
+        stop,     // stopped, exited, fatal or completed
         restart,  // as start, through a new run (starting) after the verb
     };
     static kind for_verb(const std::string& verb);

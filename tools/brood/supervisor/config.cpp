@@ -42,7 +42,7 @@ std::optional<std::filesystem::path> find_config(const std::filesystem::path& di
 loaded_config load_config(const std::filesystem::path& file) {
     const file_text content = read_file(file);
     if (content.error != 0)
-        return {{}, {{{file.string()}, "cannot read: " + errno_name(content.error) + ": " + std::strerror(content.error)}}, std::nullopt};
+        return {{}, {{{file.string()}, "cannot read: " + errno_name(content.error) + ": " + std::strerror(content.error)}}, std::nullopt, false};
     loaded_config loaded = file.extension() == ".toml" ? parse_toml_config(content.text, file.string())
                                                        : parse_procfile(content.text, file.string());
     // Relative to the file, not to wherever brood up happens to be run from.

@@ -23,7 +23,7 @@ namespace brood::supervisor {
 // Whether an instance that ended by itself is started again.
 enum class restart_policy : std::uint8_t {
     always,      // whatever the exit status
-    on_failure,  // unless it exited with code 0
+    on_failure,  // unless it exited with a success code (success_exit_codes)
     never,
 };
 
@@ -60,9 +60,17 @@ struct log_config {
     friend bool operator==(const log_config&, const log_config&) = default;
 };
 
+// What a dependant waits for in each instance of the program it depends on.
+enum class dependency_condition : std::uint8_t {
+    started,                 // spawned and not ended: starting, running, ready (or paused)
+    ready,                   // ready (the array form of depends_on)
+    completed_successfully,  // ended by itself with a success code, not to be restarted: completed
+};
+
 struct dependency {
     std::string name;
     position where;  // of the name in depends_on
+    dependency_condition condition = dependency_condition::ready;
     friend bool operator==(const dependency&, const dependency&) = default;
 };
 
@@ -77,6 +85,7 @@ struct program_config {
     std::map<std::string, std::string> environment;  // on top of brood's own environment
     bool autostart = true;
     restart_policy restart = restart_policy::on_failure;
+    std::vector<int> success_exit_codes{0};  // exits that count as success (never a kill by a signal)
     backoff_config backoff;
     start_limit_config start_limit;
     std::chrono::milliseconds start_seconds{std::chrono::seconds(1)};  // up this long: started
@@ -96,6 +105,9 @@ struct loaded_config {
     // The whole ordered shutdown's budget (top-level shutdown_timeout): past it, everything left gets
     // SIGKILL and brood up exits 124. None: each program only has its own stop_timeout.
     std::optional<std::chrono::milliseconds> shutdown_timeout;
+    // exit_when = "all-completed": brood up ends once every program has completed (0), or with the
+    // first failure's code; for a set of jobs run as a pipeline.
+    bool exit_when_all_completed = false;
 };
 
 // brood.toml in directory, else Procfile there; nullopt when there is neither.

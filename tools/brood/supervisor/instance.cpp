@@ -62,7 +62,8 @@ instance::~instance() {
 }
 
 bool instance::down() const {
-    return state_.current == state::stopped || state_.current == state::exited || state_.current == state::fatal;
+    return state_.current == state::stopped || state_.current == state::exited || state_.current == state::fatal ||
+           state_.current == state::completed;
 }
 
 bool instance::changing() const {

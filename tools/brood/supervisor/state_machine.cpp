@@ -1,5 +1,6 @@
 #include "supervisor/state_machine.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include <brood/signal.hpp>
@@ -38,10 +39,17 @@ struct context {
 
 using handler = transition (*)(const context&);
 
-bool wants_restart(restart_policy policy, const wait_status& end) {
-    switch (policy) {
+// An exit with one of the program's success codes; a kill by a signal never is.
+bool succeeded(const program_config& program, const wait_status& end) {
+    const std::optional<int> code = end.code();
+    return code && std::find(program.success_exit_codes.begin(), program.success_exit_codes.end(), *code) !=
+                       program.success_exit_codes.end();
+}
+
+bool wants_restart(const program_config& program, const wait_status& end) {
+    switch (program.restart) {
         case restart_policy::always: return true;
-        case restart_policy::on_failure: return !end.success();
+        case restart_policy::on_failure: return !succeeded(program, end);
         case restart_policy::never: return false;
     }
     return false;
@@ -174,8 +182,10 @@ transition ended(const context& c) {
     }
     t.next.last_end = c.e.status;
 
-    if (!wants_restart(c.program.restart, c.e.status)) {
-        t.next.current = state::exited;
+    if (!wants_restart(c.program, c.e.status)) {
+        // Done for good: completed when it succeeded (a one-shot job), exited when it failed.
+        t.next.current = c.e.kind == event_kind::exited && succeeded(c.program, c.e.status) ? state::completed
+                                                                                              : state::exited;
         t.note = what;
         if (c.program.essential) t.actions.emplace_back(essential_exit{c.e.status.shell_code()});
         return t;
@@ -300,6 +310,7 @@ constexpr std::array<std::array<handler, event_kind_count>, state_count> actions
     /* backoff  */ {start_now,        drop_restart, ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       restart, ignore, ignore, drop_restart},
     /* stopping */ {start_after_stop, stay_stopped, ignore,  ignore,       ignore,       ignore,               ignore,             stop_finished, ignore,  ignore,    kill_group,   ignore,  ignore, ignore, kill_stopping},
     /* exited   */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore},
+    /* completed*/ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore},
     /* fatal    */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore},
 }};
 
@@ -315,7 +326,7 @@ transition step(const instance_state& instance, const event& e, const program_co
 
 std::string_view to_string(state s) {
     constexpr std::array<std::string_view, state_count> names{
-        "stopped", "starting", "running", "ready", "paused", "backoff", "stopping", "exited", "fatal"};
+        "stopped", "starting", "running", "ready", "paused", "backoff", "stopping", "exited", "fatal", "completed"};
     return names[static_cast<std::size_t>(s)];
 }
 

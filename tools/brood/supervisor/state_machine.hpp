@@ -48,8 +48,9 @@ enum class state : std::uint8_t {
     stopping,  // sent its stop signal; SIGKILL to the group after stop_timeout
     exited,    // ended by itself, and its restart policy says not to restart it
     fatal,     // reached its start limit; only a start request starts it again
+    completed, // ended by itself with a success code, and its restart policy says not to restart it
 };
-inline constexpr std::size_t state_count = 9;
+inline constexpr std::size_t state_count = 10;
 
 enum class event_kind : std::uint8_t {
     start_requested,

@@ -23,6 +23,7 @@ nlohmann::json instance_status(const instance& which) {
         {"log", which.log_path().string()},
         {"log_lost_bytes", which.log() ? which.log()->lost_bytes() : 0},
         {"log_error", nullptr},
+        {"waiting", nullptr},
     };
     if (which.log() && which.log()->failing()) status["log_error"] = which.log()->failing()->error;
     if (which.pid() != 0) {

@@ -95,7 +95,8 @@ public:
           random_engine_(std::random_device{}()),
           colour_(::isatty(STDOUT_FILENO) == 1),
           program_fd_limit_(program_fd_limit),
-          shutdown_timeout_(loaded.shutdown_timeout) {
+          shutdown_timeout_(loaded.shutdown_timeout),
+          exit_when_all_completed_(loaded.exit_when_all_completed) {
         for (program_config& program : loaded.programs)
             slots_.push_back(std::make_unique<program_slot>(std::move(program)));
     }
@@ -277,15 +278,46 @@ private:
         slot.instances.clear();
     }
 
-    // Starting waits for the program's dependencies: each instance of each must be ready.
+    // Starting waits for the program's dependencies: each instance of each must meet the condition
+    // depends_on gives it (ready, for the array form).
     bool dependencies_ready(const program_slot& slot) {
         for (const dependency& d : slot.config.depends_on) {
             const program_slot* needed = find_program(d.name);
             if (needed == nullptr) continue;
             for (const auto& i : needed->instances)
-                if (i->current() != state::ready) return false;
+                if (!meets(*i, d.condition)) return false;
         }
         return true;
+    }
+
+    static bool meets(const instance& i, dependency_condition condition) {
+        const state s = i.current();
+        switch (condition) {
+            case dependency_condition::started:
+                return s == state::starting || s == state::running || s == state::ready || s == state::paused;
+            case dependency_condition::ready: return s == state::ready;
+            case dependency_condition::completed_successfully: return s == state::completed;
+        }
+        return false;
+    }
+
+    // Why a dependency can never be met as things are: it ended for good without meeting it (a job
+    // that failed, a program that is fatal or exited). Empty while it still may be met.
+    std::string never_met(const program_slot& slot) {
+        for (const dependency& d : slot.config.depends_on) {
+            const program_slot* needed = find_program(d.name);
+            if (needed == nullptr) continue;
+            for (const auto& i : needed->instances) {
+                const state s = i->current();
+                const bool ended = s == state::exited || s == state::fatal ||
+                                   (s == state::completed && d.condition != dependency_condition::completed_successfully);
+                if (!ended || meets(*i, d.condition)) continue;
+                std::string why = i->name() + " is " + std::string(to_string(s));
+                if (i->last_end()) why += ": " + i->last_end()->to_string();
+                return "waiting for " + d.name + ", which cannot be met: " + why;
+            }
+        }
+        return {};
     }
 
     void start_program(program_slot& slot) {
@@ -323,6 +355,7 @@ private:
             drop_surplus_instances();
             finish_reloaded_programs();
             start_waiting();
+            end_when_all_completed();
             give_back_start_up_code();
         } else if (phase_ == phase::stopping) {
             advance_shutdown();
@@ -344,8 +377,40 @@ private:
 
     void start_waiting() {
         for (const auto& slot : slots_)
-            for (const auto& i : slot->instances)
-                if (waiting_.count(i->serial()) != 0 && dependencies_ready(*slot)) start_instance(*slot, *i);
+            for (const auto& i : slot->instances) {
+                if (waiting_.count(i->serial()) == 0) continue;
+                if (dependencies_ready(*slot)) {
+                    start_instance(*slot, *i);
+                    continue;
+                }
+                // Said once, when a dependency is seen to have ended for good.
+                const std::string why = never_met(*slot);
+                if (!why.empty() && said_blocked_.insert(i->serial()).second) say(i->name() + " is " + why);
+            }
+    }
+
+    // exit_when = "all-completed": done when every instance of every program that starts by itself
+    // has completed; the first that ended for good otherwise (exited, fatal) ends brood up with its
+    // code. An essential program's end, seen first in settle(), comes before this.
+    void end_when_all_completed() {
+        if (!exit_when_all_completed_ || phase_ != phase::running) return;
+        bool all_completed = true;
+        for (const auto& slot : slots_) {
+            if (!slot->config.autostart) continue;
+            for (const auto& i : slot->instances) {
+                if (i->current() == state::exited || i->current() == state::fatal) {
+                    say(fmt::format("{} ended without completing: every program stops (exit_when = \"all-completed\")",
+                                    i->name()));
+                    begin_shutdown(i->last_end() ? i->last_end()->shell_code() : cli::exit_internal);
+                    return;
+                }
+                all_completed = all_completed && i->current() == state::completed;
+            }
+        }
+        if (all_completed) {
+            say("every program has completed (exit_when = \"all-completed\")");
+            begin_shutdown(0);
+        }
     }
 
     // Reloaded programs whose old instances are all down: removed ones go, changed ones start anew.
@@ -614,7 +679,14 @@ private:
 
     json status() {
         json instances = json::array();
-        for (instance* i : all_instances()) instances.push_back(instance_status(*i));
+        for (instance* i : all_instances()) {
+            json one = instance_status(*i);
+            if (waiting_.count(i->serial()) != 0) {
+                const std::string why = never_met(*find_program(i->program().name));
+                one["waiting"] = why.empty() ? "waiting for its dependencies" : why;
+            }
+            instances.push_back(std::move(one));
+        }
         return {{"config", config_path_.string()},
                 {"pid", ::getpid()},
                 {"isolation", isolation_.name()},
@@ -651,6 +723,7 @@ private:
         }
         const program_diff diff = diff_programs(configs(), loaded.programs);
         shutdown_timeout_ = loaded.shutdown_timeout;
+        exit_when_all_completed_ = loaded.exit_when_all_completed;
         for (const auto& slot : slots_)
             if (const auto found = from_file.find(slot->config.name); found != from_file.end())
                 slot->file_instances = found->second;
@@ -701,6 +774,8 @@ private:
     std::vector<std::unique_ptr<program_slot>> slots_;
     std::map<std::uint64_t, instance*> by_serial_;
     std::set<std::uint64_t> waiting_;  // instances asked to start, waiting for their dependencies
+    std::set<std::uint64_t> said_blocked_;  // waiting instances whose dependency was said to be unmeetable
+    bool exit_when_all_completed_ = false;
     std::uint64_t next_serial_ = 1;
     phase phase_ = phase::running;
     int exit_code_ = 0;

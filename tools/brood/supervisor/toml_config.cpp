@@ -22,10 +22,12 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array top_keys{"programs"sv, "shutdown_timeout"sv};
+constexpr std::array top_keys{"programs"sv, "shutdown_timeout"sv, "exit_when"sv};
+constexpr std::array exit_when_names{"all-completed"sv};
+constexpr std::array condition_names{"started"sv, "ready"sv, "completed_successfully"sv};
 constexpr std::array program_keys{
     "command"sv,     "shell"sv,       "instances"sv,  "port"sv,          "directory"sv,   "environment"sv,
-    "autostart"sv,   "restart"sv,     "backoff"sv,    "start_limit"sv,   "start_seconds"sv, "ready"sv,
+    "autostart"sv,   "restart"sv,     "success_exit_codes"sv,     "backoff"sv,    "start_limit"sv,   "start_seconds"sv, "ready"sv,
     "depends_on"sv,  "stop_signal"sv, "stop_timeout"sv, "log"sv,         "essential"sv,
 };
 constexpr std::array backoff_keys{"initial"sv, "max"sv, "jitter"sv};
@@ -250,6 +252,7 @@ private:
     void command(const toml::table& table, const std::string& path, program_config& program);
     void environment(const field& f, program_config& program);
     void depends_on(const field& f, program_config& program);
+    void success_exit_codes(const field& f, program_config& program);
     void backoff(const field& f, backoff_config& backoff);
     void start_limit(const field& f, start_limit_config& limit);
     void log(const field& f, log_config& log);
@@ -313,9 +316,18 @@ void reader::environment(const field& f, program_config& program) {
 }
 
 void reader::depends_on(const field& f, program_config& program) {
+    // { db = "ready", migrate = "completed_successfully" }: a condition for each.
+    if (const toml::table* conditions = f.node.as_table()) {
+        for (auto&& [key, value] : *conditions) {
+            const std::string name(key.str());
+            if (auto v = choice({value, join(f.path, name)}, condition_names))
+                program.depends_on.push_back({name, at(key.source()), static_cast<dependency_condition>(*v)});
+        }
+        return;
+    }
     const auto* names = f.node.as_array();
     if (!names) {
-        wrong_type(f, "an array of program names");
+        wrong_type(f, "an array of program names, or a table of conditions");
         return;
     }
     std::set<std::string, std::less<>> seen;
@@ -328,6 +340,21 @@ void reader::depends_on(const field& f, program_config& program) {
         }
         program.depends_on.push_back({*name, at(entry.source())});
     }
+}
+
+void reader::success_exit_codes(const field& f, program_config& program) {
+    const auto* codes = f.node.as_array();
+    if (!codes) {
+        wrong_type(f, "an array of exit codes");
+        return;
+    }
+    if (codes->empty()) {
+        report(f.node.source(), f.path, "expected at least one exit code, found an empty array");
+        return;
+    }
+    program.success_exit_codes.clear();
+    for (const toml::node& code : *codes)
+        if (auto v = integer({code, f.path}, 0, 255)) program.success_exit_codes.push_back(static_cast<int>(*v));
 }
 
 void reader::backoff(const field& f, backoff_config& backoff) {
@@ -397,6 +424,7 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
         if (auto v = boolean(*f)) program.autostart = *v;
     if (auto f = at(t, "restart", path))
         if (auto v = choice(*f, restart_names)) program.restart = static_cast<restart_policy>(*v);
+    if (auto f = at(t, "success_exit_codes", path)) success_exit_codes(*f, program);
     if (auto f = at(t, "backoff", path)) backoff(*f, program.backoff);
     if (auto f = at(t, "start_limit", path)) start_limit(*f, program.start_limit);
     if (auto f = at(t, "start_seconds", path))
@@ -426,13 +454,15 @@ loaded_config parse_toml_config(std::string_view text, const std::string& file_n
     try {
         root = toml::parse(text, std::string_view(file_name));
     } catch (const toml::parse_error& e) {
-        return {{}, {{read.at(e.source()), std::string(e.description())}}, std::nullopt};
+        return {{}, {{read.at(e.source()), std::string(e.description())}}, std::nullopt, false};
     }
 
     loaded_config result;
     read.check_keys(root, "", top_keys);
     if (auto f = read.at(root, "shutdown_timeout", ""))
         if (auto v = read.duration(*f)) result.shutdown_timeout = *v;
+    if (auto f = read.at(root, "exit_when", ""))
+        if (read.choice(*f, exit_when_names)) result.exit_when_all_completed = true;
     if (auto programs = read.at(root, "programs", ""))
         if (const toml::table* table = read.table(*programs))
             for (auto&& [name, value] : *table)
