@@ -131,12 +131,28 @@ TEST(notify_socket, parses_stopping_and_status_and_ignores_other_keys) {
     EXPECT_FALSE(notify.receive());
 }
 
+TEST(notify_socket, reads_the_watchdog_and_reloading) {
+    temp_dir dir("notify");
+    notify_socket notify(dir.path() / "notify.sock");
+    send_datagram(notify.path(), "WATCHDOG=1");
+    send_datagram(notify.path(), "RELOADING=1\nMAINPID=12");
+    const auto fed = notify.receive();
+    ASSERT_TRUE(fed);
+    EXPECT_TRUE(fed->watchdog);
+    EXPECT_FALSE(fed->reloading);
+    const auto reloading = notify.receive();
+    ASSERT_TRUE(reloading);
+    EXPECT_TRUE(reloading->reloading);
+    EXPECT_FALSE(reloading->watchdog);
+    EXPECT_FALSE(notify.receive());
+}
+
 TEST(notify_socket, skips_malformed_oversized_and_meaningless_datagrams) {
     temp_dir dir("notify");
     notify_socket notify(dir.path() / "notify.sock");
     send_datagram(notify.path(), std::string("READY=1\0garbage", 15));
     send_datagram(notify.path(), "READY=1\n" + std::string(notify_socket::max_message, 'x'));
-    send_datagram(notify.path(), "WATCHDOG=1\nMAINPID=12\nno equals sign");
+    send_datagram(notify.path(), "MAINPID=12\nBARRIER=1\nno equals sign");
     send_datagram(notify.path(), "READY");
     send_datagram(notify.path(), "STATUS=the one that counts");
     const auto message = notify.receive();

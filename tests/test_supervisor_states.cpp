@@ -123,20 +123,21 @@ TEST(state_table, every_pair_is_decided) {
     const char* const stop = "signal SIGINT; signal SIGCONT; arm stop_timeout 10s";
     const char* const stop_starting = "cancel start_seconds; signal SIGINT; signal SIGCONT; arm stop_timeout 10s";
     const char* const kill_now = "signal SIGKILL; arm stop_timeout 10s";
+    const char* const watchdog = "signal SIGABRT; signal SIGCONT; arm stop_timeout 10s";
     // Columns in event_kind order: start_requested, stop_requested, spawned, spawn_failed, start_failed,
     // start_seconds_elapsed, ready_signalled, exited, stopped_by_signal, continued, stop_timeout,
-    // backoff_elapsed, pause_requested, resume_requested, shutdown_timeout.
+    // backoff_elapsed, pause_requested, resume_requested, shutdown_timeout, watchdog_missed.
     const std::array<std::array<cell, event_kind_count>, state_count> expected{{
-        /* stopped  */ {{{starting, "spawn"}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}}},
-        /* starting */ {{{starting, ""}, {stopping, stop_starting}, {starting, "arm start_seconds 1s"}, {backoff, "arm backoff 1s"}, {backoff, "arm backoff 1s"}, {ready, ""}, {ready, "cancel start_seconds"}, {backoff, "cancel start_seconds; arm backoff 1s"}, {paused, ""}, {starting, ""}, {starting, ""}, {starting, ""}, {starting, "signal SIGSTOP"}, {starting, ""}, {stopping, "cancel start_seconds; signal SIGKILL; arm stop_timeout 10s"}}},
-        /* running  */ {{{running, ""}, {stopping, stop}, {running, ""}, {running, ""}, {running, ""}, {running, ""}, {ready, ""}, {starting, "spawn"}, {paused, ""}, {running, ""}, {running, ""}, {running, ""}, {running, "signal SIGSTOP"}, {running, ""}, {stopping, kill_now}}},
-        /* ready    */ {{{ready, ""}, {stopping, stop}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {starting, "spawn"}, {paused, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, "signal SIGSTOP"}, {ready, ""}, {stopping, kill_now}}},
-        /* paused   */ {{{paused, ""}, {stopping, stop}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {starting, "spawn"}, {paused, ""}, {running, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, "signal SIGCONT"}, {stopping, kill_now}}},
-        /* backoff  */ {{{starting, "cancel backoff; spawn"}, {stopped, "cancel backoff"}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {starting, "spawn"}, {backoff, ""}, {backoff, ""}, {stopped, "cancel backoff"}}},
-        /* stopping */ {{{stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopped, "cancel stop_timeout"}, {stopping, ""}, {stopping, ""}, {stopping, "signal SIGKILL"}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, "signal SIGKILL"}}},
-        /* exited   */ {{{starting, "spawn"}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}}},
-        /* fatal    */ {{{starting, "spawn"}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}}},
-        /* completed*/ {{{starting, "spawn"}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}}},
+        /* stopped  */ {{{starting, "spawn"}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}}},
+        /* starting */ {{{starting, ""}, {stopping, stop_starting}, {starting, "arm start_seconds 1s"}, {backoff, "arm backoff 1s"}, {backoff, "arm backoff 1s"}, {ready, ""}, {ready, "cancel start_seconds"}, {backoff, "cancel start_seconds; arm backoff 1s"}, {paused, ""}, {starting, ""}, {starting, ""}, {starting, ""}, {starting, "signal SIGSTOP"}, {starting, ""}, {stopping, "cancel start_seconds; signal SIGKILL; arm stop_timeout 10s"}, {stopping, "cancel start_seconds; signal SIGABRT; signal SIGCONT; arm stop_timeout 10s"}}},
+        /* running  */ {{{running, ""}, {stopping, stop}, {running, ""}, {running, ""}, {running, ""}, {running, ""}, {ready, ""}, {starting, "spawn"}, {paused, ""}, {running, ""}, {running, ""}, {running, ""}, {running, "signal SIGSTOP"}, {running, ""}, {stopping, kill_now}, {stopping, watchdog}}},
+        /* ready    */ {{{ready, ""}, {stopping, stop}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {starting, "spawn"}, {paused, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, "signal SIGSTOP"}, {ready, ""}, {stopping, kill_now}, {stopping, watchdog}}},
+        /* paused   */ {{{paused, ""}, {stopping, stop}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {starting, "spawn"}, {paused, ""}, {running, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, "signal SIGCONT"}, {stopping, kill_now}, {paused, ""}}},
+        /* backoff  */ {{{starting, "cancel backoff; spawn"}, {stopped, "cancel backoff"}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {starting, "spawn"}, {backoff, ""}, {backoff, ""}, {stopped, "cancel backoff"}, {backoff, ""}}},
+        /* stopping */ {{{stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopped, "cancel stop_timeout"}, {stopping, ""}, {stopping, ""}, {stopping, "signal SIGKILL"}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, "signal SIGKILL"}, {stopping, ""}}},
+        /* exited   */ {{{starting, "spawn"}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}}},
+        /* fatal    */ {{{starting, "spawn"}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}}},
+        /* completed*/ {{{starting, "spawn"}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}}},
     }};
     const clock::time_point now = t0 + 3s;
     for (std::size_t s = 0; s < state_count; ++s)
@@ -172,8 +173,11 @@ TEST(state_table, a_stop_signal_is_always_followed_by_sigcont) {
                 if (before.current == state::stopping || t.next.current != state::stopping) continue;
                 // The spent shutdown budget kills instead: SIGKILL ends a stopped process too.
                 if (static_cast<event_kind>(k) == event_kind::shutdown_timeout) continue;
-                ++stops;
-                const auto at = std::find(t.actions.begin(), t.actions.end(), action(send_signal{stop_signal}));
+                // A missed watchdog sends the watchdog's signal, followed by SIGCONT all the same.
+                const bool watchdog = static_cast<event_kind>(k) == event_kind::watchdog_missed;
+                if (!watchdog) ++stops;
+                const int sent = watchdog ? p.watchdog_signal : stop_signal;
+                const auto at = std::find(t.actions.begin(), t.actions.end(), action(send_signal{sent}));
                 ASSERT_NE(at, t.actions.end()) << describe(t.actions);
                 ASSERT_NE(at + 1, t.actions.end()) << describe(t.actions);
                 EXPECT_EQ(at[1], action(send_signal{SIGCONT})) << describe(t.actions);
@@ -674,4 +678,37 @@ TEST(essential, other_programs_never_ask) {
     d.on(event_kind::spawned);
     EXPECT_EQ(describe(d.on(event_kind::exited, brood::exited{3}).actions), "cancel start_seconds");
     EXPECT_EQ(d.instance.current, state::exited);
+}
+
+// A missed watchdog: the watchdog's signal, then the end of the hung run counts as a failed run,
+// restarted after a backoff and given up at the start limit, as any failed start.
+TEST(watchdog, a_missed_watchdog_restarts_within_backoff_and_start_limit) {
+    driver d;
+    d.program.watchdog = 2s;
+    d.program.start_limit.burst = 2;
+    d.on(event_kind::start_requested);
+    d.on(event_kind::spawned);
+    d.on(event_kind::start_seconds_elapsed);
+    ASSERT_EQ(d.instance.current, state::ready);
+    const transition missed = d.on(event_kind::watchdog_missed);
+    EXPECT_EQ(missed.next.current, state::stopping);
+    EXPECT_EQ(describe(missed.actions), "signal SIGABRT; signal SIGCONT; arm stop_timeout 10s");
+    EXPECT_EQ(missed.note, "watchdog: no WATCHDOG=1 within 2s: SIGABRT, then a restart");
+    const transition ended = d.on(event_kind::exited, brood::killed{SIGABRT, true});
+    EXPECT_EQ(ended.next.current, state::backoff);
+    EXPECT_EQ(ended.note, "its watchdog ended it; restart in 1s");
+    d.on(event_kind::backoff_elapsed);
+    d.on(event_kind::spawned);
+    d.on(event_kind::watchdog_missed);
+    EXPECT_EQ(d.on(event_kind::exited, brood::killed{SIGABRT, true}).next.current, state::fatal) << "start limit";
+}
+
+TEST(watchdog, a_stop_asked_for_meanwhile_wins) {
+    driver d;
+    d.program.watchdog = 2s;
+    d.on(event_kind::start_requested);
+    d.on(event_kind::spawned);
+    d.on(event_kind::watchdog_missed);
+    d.on(event_kind::stop_requested);
+    EXPECT_EQ(d.on(event_kind::exited, brood::killed{SIGABRT, true}).next.current, state::stopped);
 }

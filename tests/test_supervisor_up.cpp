@@ -1115,6 +1115,40 @@ TEST_F(up, exit_when_all_completed_runs_a_pipeline_and_exits_with_its_outcome) {
     EXPECT_NE(failed.err.find("migrate.0 ended without completing"), std::string::npos) << failed.err;
 }
 
+// watchdog: WATCHDOG_USEC in the environment; each WATCHDOG=1 holds the restart off; one missed,
+// and the instance gets SIGABRT and starts again. STATUS= shows in brood status.
+TEST_F(up, a_missed_watchdog_restarts_the_program_and_status_shows_what_it_said) {
+    const std::string send = helper("notify_send");
+    start("[programs.dog]\nshell = true\nstart_seconds = 0\nwatchdog = \"400ms\"\ncommand = \"echo usec $WATCHDOG_USEC; " +
+          send + " STATUS=warming; for i in 1 2 3 4 5; do " + send + " WATCHDOG=1; sleep 0.1; done; echo silent; sleep 30\"\n");
+    ASSERT_TRUE(brood().out().until("dog.0 | usec 400000"));
+    ASSERT_TRUE(brood().out().until("dog.0 | silent")) << "fed five times over half a second, past its 400 ms";
+    EXPECT_EQ(status_json()["instances"][0]["notified"], "warming");
+    ASSERT_TRUE(saw("dog.0 ready -> stopping (watchdog: no WATCHDOG=1 within 400ms: SIGABRT, then a restart)"));
+    ASSERT_TRUE(saw("dog.0 stopping -> backoff (killed by SIGABRT"));  // a failed run: backoff, start limit
+    ASSERT_TRUE(saw("dog.0 backoff -> starting"));
+    EXPECT_TRUE(brood().out().until("dog.0 | usec 400000")) << "started again; output:\n" << [&] {
+        std::string text;
+        for (const std::string& line : brood().out().seen()) text += line + "\n";
+        brood().err().until("no such line", 1s);
+        return text + errors();
+    }();
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// A run that leaves a process in its cgroup has the cgroup killed when it ends; the next run must
+// not be born into that cgroup: this kernel kills every process cloned into a cgroup that was once
+// killed. Each run prints its line.
+TEST_F(up, a_run_after_its_cgroup_was_killed_starts_in_a_fresh_cgroup_and_runs) {
+    start("[programs.leaver]\nshell = true\nstart_seconds = 0\nbackoff = { initial = \"50ms\", jitter = 0 }\n"
+          "command = \"echo run; sleep 30 & exit 1\"\n");
+    if (status_json()["isolation"] != "cgroup") GTEST_SKIP() << "no cgroup isolation here: " << errors();
+    ASSERT_TRUE(brood().out().until("leaver.0 | run"));
+    ASSERT_TRUE(brood().out().until("leaver.0 | run")) << "the second run was killed as it was born";
+    ASSERT_TRUE(brood().out().until("leaver.0 | run"));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
 // brood status --check as a probe runs it: not ready while a program starts, ready once it is.
 TEST_F(up, status_check_fails_until_every_program_is_ready_and_then_passes) {
     start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = \"1s\"\n"

@@ -70,6 +70,8 @@ std::string status_table(const nlohmann::json& status) {
         } else if (lost != "-" && lost != "0 bytes") {
             table += fmt::format("{}: {} of output lost while its log was failing\n", text_of(instance, "name"), lost);
         }
+        if (const std::string notified = text_of(instance, "notified"); notified != "-")
+            table += fmt::format("{}: says \"{}\"\n", text_of(instance, "name"), notified);
         if (const std::string waiting = text_of(instance, "waiting"); waiting != "-")
             table += fmt::format("{}: {}\n", text_of(instance, "name"), waiting);
     }

@@ -93,6 +93,10 @@ struct program_config {
     std::vector<dependency> depends_on;  // started once these are ready, stopped before them
     int stop_signal = SIGTERM;           // then SIGCONT, then SIGKILL to the group after stop_timeout
     std::chrono::milliseconds stop_timeout{std::chrono::seconds(10)};
+    // WATCHDOG=1 expected on the notify socket at least this often, as systemd's WatchdogSec=; when
+    // one is missed the instance gets watchdog_signal (then SIGKILL after stop_timeout) and restarts.
+    std::optional<std::chrono::milliseconds> watchdog;
+    int watchdog_signal = SIGABRT;
     log_config log;
     bool essential = false;  // when it ends for good, everything stops and brood up exits with its code
     position where;          // of its table, or of its Procfile line

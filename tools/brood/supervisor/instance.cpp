@@ -52,6 +52,11 @@ instance::~instance() {
     // The supervisor destroys an instance once it is down; a leader still watched (brood itself
     // failing) is killed and reaped by the monitor's drop policy.
     if (watch_ != monitor::watch_id::none) host_.loop().release(watch_);
+    leave_cgroup();
+}
+
+// Removes the instance's cgroup, which must be empty.
+void instance::leave_cgroup() noexcept {
     if (!group_) return;
     host_.loop().remove_fd(group_->events_fd());
     try {
@@ -59,6 +64,8 @@ instance::~instance() {
     } catch (const std::system_error& error) {
         host_.say(name_ + ": " + error.what());
     }
+    group_.reset();
+    group_killed_ = false;
 }
 
 bool instance::down() const {
@@ -96,6 +103,7 @@ void instance::handle(const event& first) {
         for (const action& a : t.actions) perform(a, p);
     }
     update_probe();
+    update_watchdog();
     for (const state_change& change : p.changes) host_.changed(*this, change);
     if (p.essential_code) host_.essential_ended(*this, *p.essential_code);
 }
@@ -148,16 +156,24 @@ void instance::launch() {
     if (!log_)
         log_.emplace(log_path_, program_->log,
                      [this](const log_loss& loss, bool resumed) { host_.log_changed(*this, loss, resumed); });
+    // A cgroup that cgroup.kill was written to is not used again: this kernel (6.18) kills every
+    // process later cloned into it with CLONE_INTO_CGROUP, whose kill count it checks against
+    // brood's own cgroup's. So the next run gets a new one; the old one is empty by now.
+    if (group_killed_) leave_cgroup();
     if (!group_) join_cgroup();
     const program_config& program = *program_;
     command cmd(program.argv.front());
     cmd.args(std::vector<std::string>(program.argv.begin() + 1, program.argv.end()));
     cmd.cwd(program.directory);
     for (const auto& [key, value] : instance_environment(program, index_)) cmd.env(key, value);
-    if (program.ready == ready_check::notify) {
+    if (program.ready == ready_check::notify || program.watchdog) {
         open_notify_socket();
         cmd.env("NOTIFY_SOCKET", notify_->path().string());
     }
+    // As systemd's, but without WATCHDOG_PID: the environment is made before the program's pid
+    // exists, and sd_watchdog_enabled() takes a missing WATCHDOG_PID as "this process".
+    if (program.watchdog) cmd.env("WATCHDOG_USEC", std::to_string(program.watchdog->count() * 1000));
+    notified_.clear();
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the output of " + name_);
     unique_fd read_end(ends[0]);
@@ -227,11 +243,18 @@ void instance::open_notify_socket() {
 
 void instance::read_notifications() {
     while (const std::optional<notify_socket::message> m = notify_->receive()) {
-        if (!m->ready) continue;
-        if (may_notify(m->sender)) {
-            handle({event_kind::ready_signalled});
-        } else {
-            host_.say(name_ + ": READY=1 from pid " + std::to_string(m->sender) + ", not of this instance: ignored");
+        if (!may_notify(m->sender)) {
+            const char* what = m->ready ? "READY=1" : m->watchdog ? "WATCHDOG=1" : "a notification";
+            host_.say(name_ + ": " + what + " from pid " + std::to_string(m->sender) + ", not of this instance: ignored");
+            continue;
+        }
+        if (m->status) notified_ = *m->status;
+        if (m->stopping) notified_ = "stopping by itself";
+        if (m->reloading) notified_ = "reloading";
+        if (m->watchdog) update_watchdog(true);
+        if (m->ready) {
+            if (m->reloading || notified_ == "reloading") notified_.clear();
+            if (program_->ready == ready_check::notify) handle({event_kind::ready_signalled});
         }
     }
 }
@@ -294,6 +317,7 @@ void instance::signal_for_state_machine(int signal, pending& p) {
     }
     if (signal == SIGKILL) {
         group_->kill();
+        group_killed_ = true;
         return;
     }
     const bool freeze = signal == SIGSTOP;
@@ -347,6 +371,10 @@ void instance::disarm(timer which) {
 void instance::timer_fired(monitor::timer_id id, std::uint64_t kind) {
     if (kind >= kinds || timers_[kind] != id) return;  // cancelled or replaced meanwhile
     timers_[kind] = monitor::timer_id::none;
+    if (kind == watchdog_kind) {
+        handle({event_kind::watchdog_missed});
+        return;
+    }
     if (kind != probe_kind) {
         handle({timer_event(static_cast<timer>(kind))});
         return;
@@ -355,6 +383,19 @@ void instance::timer_fired(monitor::timer_id id, std::uint64_t kind) {
         handle({event_kind::ready_signalled});
     else
         update_probe();
+}
+
+// The watchdog runs while the program does (starting, running, ready; not while it is paused, when
+// it cannot send): armed when it starts, armed anew by each WATCHDOG=1 (fed), gone otherwise.
+void instance::update_watchdog(bool fed) {
+    const state s = state_.current;
+    const bool wanted = program_->watchdog && (s == state::starting || s == state::running || s == state::ready);
+    monitor::timer_id& id = timers_[watchdog_kind];
+    if (id != monitor::timer_id::none && (!wanted || fed)) {
+        host_.loop().cancel_timer(id);
+        id = monitor::timer_id::none;
+    }
+    if (wanted && id == monitor::timer_id::none) id = host_.loop().add_timer(*program_->watchdog, tag_of(serial_, watchdog_kind));
 }
 
 // A program with ready = "tcp" is probed only while it runs and is not ready yet.
@@ -391,6 +432,7 @@ void instance::leader_ended(const wait_status& status) {
     if (group_ && group_->populated()) {
         if (group_->frozen()) group_->freeze(false);
         group_->kill();
+        group_killed_ = true;
         exit_pending_ = status;
         return;
     }

@@ -113,13 +113,17 @@ public:
     const std::optional<wait_status>& last_end() const { return state_.last_end; }
     // Why its last start failed; empty once a start succeeded.
     const std::string& start_error() const { return state_.start_error; }
+    // What the program last said on its notify socket (STATUS=..., or that it is stopping or
+    // reloading); empty when it said nothing.
+    const std::string& notified() const { return notified_; }
     const std::filesystem::path& log_path() const { return log_path_; }
     // Its log, once its first start opened it.
     const std::optional<log_file>& log() const { return log_; }
 
     // Kinds of timers in monitor tags: step()'s three, then the readiness probe.
     static constexpr std::uint64_t probe_kind = 3;
-    static constexpr std::uint64_t kinds = 4;
+    static constexpr std::uint64_t watchdog_kind = 4;
+    static constexpr std::uint64_t kinds = 5;
 
 private:
     struct pending {
@@ -138,6 +142,8 @@ private:
     void leader_ended(const wait_status& status);
     void group_changed();
     void update_probe();
+    void update_watchdog(bool fed = false);
+    void leave_cgroup() noexcept;
     void open_notify_socket();
     void read_notifications();
     bool may_notify(pid_t sender) const;
@@ -156,7 +162,8 @@ private:
     monitor::watch_id watch_ = monitor::watch_id::none;
     std::array<monitor::timer_id, kinds> timers_{};
     std::optional<tcp_probe> probe_;  // while ready = "tcp" is awaited
-    std::optional<notify_socket> notify_;  // ready = "notify": this instance's own NOTIFY_SOCKET
+    std::optional<notify_socket> notify_;  // ready = "notify" or a watchdog: this instance's own NOTIFY_SOCKET
+    std::string notified_;  // what the program last said of itself: STATUS=..., STOPPING=1, RELOADING=1
     std::filesystem::path log_path_;
     std::optional<log_file> log_;  // opened at the first start
     live_output live_;
@@ -164,6 +171,7 @@ private:
     std::list<std::unique_ptr<output_relay>> relays_;
     const isolation* isolation_;
     std::optional<cgroup> group_;  // made at the first start, with cgroup isolation
+    bool group_killed_ = false;  // cgroup.kill was written to group_: not to be used for another run
     std::optional<bool> freeze_wanted_;        // a pause or resume done by cgroup.freeze, not yet in effect
     std::optional<wait_status> exit_pending_;  // the leader is gone, its cgroup not yet empty
 };

@@ -30,6 +30,10 @@ bool parse(std::string_view text, notify_socket::message& message) {
             message.ready = understood = true;
         } else if (line == "STOPPING=1") {
             message.stopping = understood = true;
+        } else if (line == "RELOADING=1") {
+            message.reloading = understood = true;
+        } else if (line == "WATCHDOG=1") {
+            message.watchdog = understood = true;
         } else if (line.starts_with("STATUS=")) {
             message.status = std::string(line.substr(7));
             understood = true;

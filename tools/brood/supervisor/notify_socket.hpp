@@ -44,11 +44,13 @@ public:
         pid_t sender = 0;
         bool ready = false;                 // READY=1
         bool stopping = false;              // STOPPING=1
+        bool reloading = false;             // RELOADING=1
+        bool watchdog = false;              // WATCHDOG=1
         std::optional<std::string> status;  // STATUS=... (the last one when repeated)
     };
     // The next datagram that says something brood uses; nullopt when none is pending. Skipped:
     // datagrams without credentials, empty, longer than max_message or holding a NUL byte, and
-    // those with none of the three keys (other keys, MAINPID=, WATCHDOG=1 ..., are ignored).
+    // those with none of these keys (other keys, MAINPID= among them, are ignored).
     // File descriptors sent along (FDSTORE=1) are closed.
     std::optional<message> receive();
 

@@ -256,6 +256,7 @@ transition start_after_stop(const context& c) {
 transition stay_stopped(const context& c) {
     transition t = c.unchanged();
     t.next.start_after_stop = false;
+    t.next.watchdog_fired = false;
     return t;
 }
 
@@ -287,12 +288,36 @@ transition kill_stopping(const context& c) {
     return t;
 }
 
-// stopping + exited: stopped as asked; neither a failure nor, for an essential program, an end.
+// starting, running, ready + watchdog missed: the program hangs. Its watchdog_signal (SIGABRT by
+// default, as systemd's, for a core dump where they are kept), SIGKILL after stop_timeout, and a
+// start once it has ended.
+transition watchdog_restart(const context& c) {
+    transition t = c.to(state::stopping);
+    if (c.underlying() == state::starting) t.actions.emplace_back(cancel_timer{timer::start_seconds});
+    t.actions.emplace_back(send_signal{c.program.watchdog_signal});
+    t.actions.emplace_back(send_signal{SIGCONT});
+    t.actions.emplace_back(arm_timer{timer::stop_timeout, c.program.stop_timeout});
+    t.next.start_after_stop = false;
+    t.next.watchdog_fired = true;
+    t.note = "watchdog: no WATCHDOG=1 within " + format_duration(c.program.watchdog.value_or(milliseconds(0))) + ": " +
+             signal_name(c.program.watchdog_signal) + ", then a restart";
+    return t;
+}
+
+// stopping + exited: stopped as asked; neither a failure nor, for an essential program, an end,
+// unless the watchdog was what stopped it.
 transition stop_finished(const context& c) {
     transition t = c.to(state::stopped);
     t.actions.emplace_back(cancel_timer{timer::stop_timeout});
     c.add_up_time(t);
     t.next.last_end = c.e.status;
+    if (c.before.watchdog_fired && !c.before.start_after_stop) {
+        // A hung run, ended by its watchdog: restarted as a failed run is, within backoff and start limit.
+        t.next.watchdog_fired = false;
+        ++t.next.failed_starts;
+        if (limit_reached(c, t)) return give_up(c, std::move(t), "its watchdog ended it");
+        return back_off(c, std::move(t), "its watchdog ended it");
+    }
     if (!c.before.start_after_stop) return t;
     transition again = start_fresh({t.next, c.e, c.program, c.now, c.random});
     again.actions.insert(again.actions.begin(), t.actions.begin(), t.actions.end());
@@ -300,18 +325,18 @@ transition stop_finished(const context& c) {
 }
 
 // actions[state][event]: every pair decided here, none by default. Columns in event_kind order.
-//                  start             stop          spawned  spawn_failed  start_failed  start_seconds         ready               exited         stopped  continued  stop_timeout  backoff  pause   resume  shutdown_timeout
+//                  start             stop          spawned  spawn_failed  start_failed  start_seconds         ready               exited         stopped  continued  stop_timeout  backoff  pause   resume  shutdown_timeout  watchdog
 constexpr std::array<std::array<handler, event_kind_count>, state_count> actions{{
-    /* stopped  */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore},
-    /* starting */ {ignore,           begin_stop,   spawned, ended,        start_failed, started,              become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore, kill_now},
-    /* running  */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       ignore,               become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore, kill_now},
-    /* ready    */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       ignore,               ignore,             ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore, kill_now},
-    /* paused   */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       started_while_paused, ready_while_paused, ended,         ignore,  resumed,   ignore,       ignore,  ignore, resume, kill_now},
-    /* backoff  */ {start_now,        drop_restart, ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       restart, ignore, ignore, drop_restart},
-    /* stopping */ {start_after_stop, stay_stopped, ignore,  ignore,       ignore,       ignore,               ignore,             stop_finished, ignore,  ignore,    kill_group,   ignore,  ignore, ignore, kill_stopping},
-    /* exited   */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore},
-    /* completed*/ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore},
-    /* fatal    */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore},
+    /* stopped  */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore, ignore},
+    /* starting */ {ignore,           begin_stop,   spawned, ended,        start_failed, started,              become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore, kill_now, watchdog_restart},
+    /* running  */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       ignore,               become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore, kill_now, watchdog_restart},
+    /* ready    */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       ignore,               ignore,             ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore, kill_now, watchdog_restart},
+    /* paused   */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       started_while_paused, ready_while_paused, ended,         ignore,  resumed,   ignore,       ignore,  ignore, resume, kill_now, ignore},
+    /* backoff  */ {start_now,        drop_restart, ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       restart, ignore, ignore, drop_restart, ignore},
+    /* stopping */ {start_after_stop, stay_stopped, ignore,  ignore,       ignore,       ignore,               ignore,             stop_finished, ignore,  ignore,    kill_group,   ignore,  ignore, ignore, kill_stopping, ignore},
+    /* exited   */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore, ignore},
+    /* fatal    */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore, ignore},
+    /* completed*/ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore, ignore},
 }};
 
 }  // namespace
@@ -334,7 +359,7 @@ std::string_view to_string(event_kind k) {
     constexpr std::array<std::string_view, event_kind_count> names{
         "start_requested", "stop_requested", "spawned", "spawn_failed", "start_failed", "start_seconds_elapsed",
         "ready_signalled", "exited", "stopped_by_signal", "continued", "stop_timeout", "backoff_elapsed",
-        "pause_requested", "resume_requested", "shutdown_timeout"};
+        "pause_requested", "resume_requested", "shutdown_timeout", "watchdog_missed"};
     return names[static_cast<std::size_t>(k)];
 }
 

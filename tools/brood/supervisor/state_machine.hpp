@@ -70,8 +70,9 @@ enum class event_kind : std::uint8_t {
     pause_requested,
     resume_requested,
     shutdown_timeout,        // the whole shutdown's budget is spent: kill what is left, now
+    watchdog_missed,         // no WATCHDOG=1 within the program's watchdog period
 };
-inline constexpr std::size_t event_kind_count = 15;
+inline constexpr std::size_t event_kind_count = 16;
 
 struct event {
     event_kind kind;
@@ -121,6 +122,7 @@ struct instance_state {
     clock::time_point since{};         // when current was entered: every transition has its time
     state resume_to = state::running;  // paused: where the continue returns to
     bool start_after_stop = false;     // stopping: a start came meanwhile (a restart)
+    bool watchdog_fired = false;       // stopping: because a watchdog was missed; then a failed run's restart
     clock::time_point spawned_at{};
     unsigned failed_starts = 0;        // in a row, ended before start_seconds: the backoff's exponent
     std::chrono::milliseconds up_time{0};                 // summed over runs: the start limit's clock

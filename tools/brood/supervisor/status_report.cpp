@@ -24,6 +24,7 @@ nlohmann::json instance_status(const instance& which) {
         {"log_lost_bytes", which.log() ? which.log()->lost_bytes() : 0},
         {"log_error", nullptr},
         {"waiting", nullptr},
+        {"notified", nullptr},
     };
     if (which.log() && which.log()->failing()) status["log_error"] = which.log()->failing()->error;
     if (which.pid() != 0) {
@@ -36,6 +37,7 @@ nlohmann::json instance_status(const instance& which) {
         status["last_exit_code"] = which.last_end()->shell_code();
     }
     if (!which.start_error().empty()) status["start_error"] = which.start_error();
+    if (!which.notified().empty()) status["notified"] = which.notified();
     return status;
 }
 

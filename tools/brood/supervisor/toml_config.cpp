@@ -27,7 +27,7 @@ constexpr std::array exit_when_names{"all-completed"sv};
 constexpr std::array condition_names{"started"sv, "ready"sv, "completed_successfully"sv};
 constexpr std::array program_keys{
     "command"sv,     "shell"sv,       "instances"sv,  "port"sv,          "directory"sv,   "environment"sv,
-    "autostart"sv,   "restart"sv,     "success_exit_codes"sv,     "backoff"sv,    "start_limit"sv,   "start_seconds"sv, "ready"sv,
+    "autostart"sv,   "restart"sv,     "success_exit_codes"sv, "watchdog"sv, "watchdog_signal"sv,     "backoff"sv,    "start_limit"sv,   "start_seconds"sv, "ready"sv,
     "depends_on"sv,  "stop_signal"sv, "stop_timeout"sv, "log"sv,         "essential"sv,
 };
 constexpr std::array backoff_keys{"initial"sv, "max"sv, "jitter"sv};
@@ -440,6 +440,13 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
         if (auto v = stop_signal(*f)) program.stop_signal = *v;
     if (auto f = at(t, "stop_timeout", path))
         if (auto v = duration(*f)) program.stop_timeout = *v;
+    if (auto f = at(t, "watchdog", path))
+        if (auto v = duration(*f)) {
+            if (v->count() > 0) program.watchdog = *v;
+            else wrong_value(*f, "a duration above zero");
+        }
+    if (auto f = at(t, "watchdog_signal", path))
+        if (auto v = stop_signal(*f)) program.watchdog_signal = *v;
     if (auto f = at(t, "log", path)) log(*f, program.log);
     if (auto f = at(t, "essential", path))
         if (auto v = boolean(*f)) program.essential = *v;
