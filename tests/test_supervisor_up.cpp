@@ -693,8 +693,11 @@ TEST_F(up, a_flood_rotating_its_log_at_the_smallest_size_leaves_brood_answering_
     std::string times;
     for (const long ms : took) times += std::to_string(ms) + " ms ";
     // TSan slows each of brood's memory accesses, and so the relaying of the turns a request waits
-    // through (accept, read, reply), several times over; 100 ms holds elsewhere, ASan included.
-    const long limit = brood::testing::under_tsan ? 500 : 100;
+    // through (accept, read, reply), several times over, the more so on a loaded machine (CI saw
+    // 239-636 ms with other builds running): there the test holds brood to answering at all, as it
+    // did not before (10 s and more), and the 100 ms bound, which holds elsewhere, ASan included,
+    // is left to the other builds.
+    const long limit = brood::testing::under_tsan ? 2000 : 100;
     EXPECT_LT(*std::max_element(took.begin(), took.end()), limit) << times;
     EXPECT_GT(log_files(), before) << "the flood stopped: the samples were not taken under it";
 
