@@ -71,7 +71,9 @@ struct program_config {
     unsigned instances = 1;             // each told its index, from 0, in BROOD_INSTANCE
     std::optional<std::uint16_t> port;  // instance i gets PORT = port + i
     std::filesystem::path directory;    // working directory; load_config makes it absolute
-    std::map<std::string, std::string> environment;  // on top of brood's own environment
+    // On top of brood's own environment: the env files' variables, then the environment table's,
+    // ${VAR} expanded.
+    std::map<std::string, std::string> environment;
     bool autostart = true;
     restart_policy restart = restart_policy::on_failure;
     backoff_config backoff;
@@ -95,8 +97,15 @@ struct loaded_config {
 // brood.toml in directory, else Procfile there; nullopt when there is neither.
 std::optional<std::filesystem::path> find_config(const std::filesystem::path& directory);
 
+struct load_options {
+    // A Procfile's programs get the variables of this file (brood up --env), else of the .env
+    // beside the Procfile when there is one. brood.toml names its env files itself.
+    std::optional<std::filesystem::path> env_file;
+};
+
 // Reads and checks file: TOML when its name ends in ".toml", a Procfile otherwise. Relative program
 // directories are taken from the file's directory, as is the directory of a program without one.
-loaded_config load_config(const std::filesystem::path& file);
+// ${VAR} is expanded from brood's environment (environ) and the env files.
+loaded_config load_config(const std::filesystem::path& file, const load_options& options = {});
 
 }  // namespace brood::supervisor

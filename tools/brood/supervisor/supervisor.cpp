@@ -85,6 +85,7 @@ class supervisor final : public instance_host {
 public:
     supervisor(const up_options& options, std::vector<program_config> programs, rlimit program_fd_limit)
         : config_path_(std::filesystem::absolute(options.config)),
+          load_options_(options.load),
           state_dir_(config_path_.parent_path() / ".brood"),
           socket_path_(options.socket ? std::filesystem::absolute(*options.socket) : state_dir_ / "brood.sock"),
           loop_(loop_options()),
@@ -529,7 +530,7 @@ private:
 
     json apply_reload() {
         if (phase_ != phase::running) throw control::request_error("brood is shutting down");
-        loaded_config loaded = load_config(config_path_);
+        loaded_config loaded = load_config(config_path_, load_options_);
         if (!loaded.problems.empty()) {
             std::string text;
             for (const problem& p : loaded.problems) text += (text.empty() ? "" : "\n") + to_string(p);
@@ -562,6 +563,7 @@ private:
     }
 
     const std::filesystem::path config_path_;
+    const load_options load_options_;
     const std::filesystem::path state_dir_;
     const std::filesystem::path socket_path_;
     cli::signal_inbox inbox_;  // first: signals are blocked before anything else exists
@@ -596,7 +598,7 @@ private:
 }  // namespace
 
 int run_supervisor(const up_options& options) {
-    loaded_config loaded = load_config(options.config);
+    loaded_config loaded = load_config(options.config, options.load);
     if (!loaded.problems.empty()) {
         for (const problem& p : loaded.problems) fmt::print(stderr, "{}\n", to_string(p));
         return cli::exit_usage;

@@ -12,10 +12,12 @@
 #include "supervisor/byte_size.hpp"
 #include "supervisor/closest_word.hpp"
 #include "supervisor/duration.hpp"
+#include "supervisor/env_file.hpp"
 #include "supervisor/program_name.hpp"
 #include "supervisor/shell_words.hpp"
 #include "supervisor/toml.hpp"
 #include "supervisor/validate.hpp"
+#include "supervisor/variable_expansion.hpp"
 
 namespace brood::supervisor {
 namespace {
@@ -26,7 +28,7 @@ constexpr std::array top_keys{"programs"sv};
 constexpr std::array program_keys{
     "command"sv,     "shell"sv,       "instances"sv,  "port"sv,          "directory"sv,   "environment"sv,
     "autostart"sv,   "restart"sv,     "backoff"sv,    "start_limit"sv,   "start_seconds"sv, "ready"sv,
-    "depends_on"sv,  "stop_signal"sv, "stop_timeout"sv, "log"sv,         "essential"sv,
+    "depends_on"sv,  "stop_signal"sv, "stop_timeout"sv, "log"sv,         "essential"sv,   "env_file"sv,
 };
 constexpr std::array backoff_keys{"initial"sv, "max"sv, "jitter"sv};
 constexpr std::array start_limit_keys{"burst"sv, "interval"sv};
@@ -109,7 +111,8 @@ struct field {
 // Reads values, reporting every problem it meets; each read returns nullopt after a report.
 class reader {
 public:
-    explicit reader(std::string file) : file_(std::move(file)) {}
+    reader(std::string file, const std::map<std::string, std::string>& brood_environment)
+        : file_(std::move(file)), brood_environment_(brood_environment) {}
 
     std::vector<problem> take_problems() { return std::move(problems_); }
 
@@ -248,15 +251,46 @@ public:
 
 private:
     void command(const toml::table& table, const std::string& path, program_config& program);
+    void env_files(const field& f, program_config& program);
     void environment(const field& f, program_config& program);
+    std::optional<std::string> expand(const field& f, const std::string& text, const program_config& program);
     void depends_on(const field& f, program_config& program);
     void backoff(const field& f, backoff_config& backoff);
     void start_limit(const field& f, start_limit_config& limit);
     void log(const field& f, log_config& log);
 
     std::string file_;
+    const std::map<std::string, std::string>& brood_environment_;
     std::vector<problem> problems_;
 };
+
+// ${VAR} in a value of f, from brood's environment under program.environment as read so far: the
+// env files while the environment table is read, then the table too. PORT and BROOD_INSTANCE
+// differ from one instance to the next and are only known at its start.
+std::optional<std::string> reader::expand(const field& f, const std::string& text, const program_config& program) {
+    const std::map<std::string, std::string>& below = program.environment;
+    std::optional<std::string> per_instance;
+    const expansion e = expand_variables(text, [&](std::string_view name) -> std::optional<std::string> {
+        if (name == "PORT" || name == "BROOD_INSTANCE") {
+            per_instance = std::string(name);
+            return "";
+        }
+        const std::string key(name);
+        if (const auto it = below.find(key); it != below.end()) return it->second;
+        if (const auto it = brood_environment_.find(key); it != brood_environment_.end()) return it->second;
+        return std::nullopt;
+    });
+    if (per_instance) {
+        report(f.node.source(), f.path,
+               "${" + *per_instance + "} is set for each instance as it starts: use shell = true and $" + *per_instance);
+        return std::nullopt;
+    }
+    if (e.error) {
+        report(f.node.source(), f.path, *e.error);
+        return std::nullopt;
+    }
+    return e.text;
+}
 
 void reader::command(const toml::table& table, const std::string& path, program_config& program) {
     if (auto f = at(table, "shell", path))
@@ -266,12 +300,14 @@ void reader::command(const toml::table& table, const std::string& path, program_
         report(table.source(), path, "missing key \"command\"");
         return;
     }
-    if (const auto* text = f->node.as_string()) {
+    if (f->node.is_string()) {
+        const std::optional<std::string> text = expand(*f, f->node.as_string()->get(), program);
+        if (!text) return;
         if (program.shell) {
-            program.argv = {"/bin/sh", "-c", text->get()};
-            if (text->get().find_first_not_of(" \t\n") == std::string::npos) program.argv.clear();
+            program.argv = {"/bin/sh", "-c", *text};
+            if (text->find_first_not_of(" \t\n") == std::string::npos) program.argv.clear();
         } else {
-            shell_words split = split_shell_words(text->get());
+            shell_words split = split_shell_words(*text);
             if (split.error) {
                 report(f->node.source(), f->path, *split.error);
                 return;
@@ -284,7 +320,8 @@ void reader::command(const toml::table& table, const std::string& path, program_
             return;
         }
         for (const toml::node& word : *words)
-            if (auto v = string({word, f->path})) program.argv.push_back(*v);
+            if (auto v = string({word, f->path}))
+                if (auto expanded = expand({word, f->path}, *v, program)) program.argv.push_back(*expanded);
         if (program.argv.size() != words->size()) return;  // a bad word was reported
     } else {
         wrong_type(*f, "a string or an array of strings");
@@ -293,9 +330,12 @@ void reader::command(const toml::table& table, const std::string& path, program_
     if (program.argv.empty() || program.argv.front().empty()) report(f->node.source(), f->path, "the command is empty");
 }
 
+// Its values see the env files and brood's environment, not each other, so a value naming its own
+// key ("PATH = \"${PATH}:/opt/bin\"") takes the value from below.
 void reader::environment(const field& f, program_config& program) {
     const toml::table* variables = table(f);
     if (!variables) return;
+    std::map<std::string, std::string> table_values;
     for (auto&& [key, value] : *variables) {
         const std::string path = join(f.path, key.str());
         if (key.str().empty() || key.str().find('=') != std::string::npos) {
@@ -307,8 +347,30 @@ void reader::environment(const field& f, program_config& program) {
         if (const auto* s = value.as_string()) text = s->get();
         else if (const auto* i = value.as_integer()) text = std::to_string(i->get());
         else if (const auto* b = value.as_boolean()) text = b->get() ? "true" : "false";
-        if (text) program.environment[std::string(key.str())] = std::move(*text);
-        else wrong_type({value, path}, "a string");
+        if (!text) wrong_type({value, path}, "a string");
+        else if (auto expanded = expand({value, path}, *text, program))
+            table_values[std::string(key.str())] = std::move(*expanded);
+    }
+    for (auto& [key, value] : table_values) program.environment[key] = std::move(value);
+}
+
+// One file or a list of them, read in order: a later file's value wins.
+void reader::env_files(const field& f, program_config& program) {
+    std::vector<const toml::node*> names;
+    if (const auto* list = f.node.as_array()) {
+        for (const toml::node& entry : *list) names.push_back(&entry);
+    } else {
+        names.push_back(&f.node);
+    }
+    const std::filesystem::path base = std::filesystem::path(file_).parent_path();
+    for (const toml::node* name : names) {
+        const std::optional<std::string> written =
+            name->is_string() ? string({*name, f.path}) : (wrong_type({*name, f.path}, "a file name or an array of them"), std::nullopt);
+        if (!written) continue;
+        const std::filesystem::path file = (base / *written).lexically_normal();
+        env_file_content content = read_env_file(file, file.string());
+        problems_.insert(problems_.end(), content.problems.begin(), content.problems.end());
+        for (auto& [key, value] : content.variables) program.environment[key] = std::move(value);
     }
 }
 
@@ -374,6 +436,8 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
     if (!valid_program_name(name.str())) report(name.source(), path, std::string(program_name_rule));
     check_keys(t, path, program_keys);
 
+    if (auto f = at(t, "env_file", path)) env_files(*f, program);
+    if (auto f = at(t, "environment", path)) environment(*f, program);
     command(t, path, program);
     if (auto f = at(t, "instances", path))
         if (auto v = integer(*f, 1, max_instances)) program.instances = static_cast<unsigned>(*v);
@@ -385,8 +449,8 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
                "ports " + std::to_string(*program.port) + " to " + std::to_string(*program.port + program.instances - 1) +
                    " for " + std::to_string(program.instances) + " instances go past 65535");
     if (auto f = at(t, "directory", path))
-        if (auto v = string(*f)) program.directory = *v;
-    if (auto f = at(t, "environment", path)) environment(*f, program);
+        if (auto v = string(*f))
+            if (auto expanded = expand(*f, *v, program)) program.directory = *expanded;
     if (auto f = at(t, "autostart", path))
         if (auto v = boolean(*f)) program.autostart = *v;
     if (auto f = at(t, "restart", path))
@@ -414,8 +478,9 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
 
 }  // namespace
 
-loaded_config parse_toml_config(std::string_view text, const std::string& file_name) {
-    reader read(file_name);
+loaded_config parse_toml_config(std::string_view text, const std::string& file_name,
+                                const std::map<std::string, std::string>& brood_environment) {
+    reader read(file_name, brood_environment);
     toml::table root;
     try {
         root = toml::parse(text, std::string_view(file_name));
