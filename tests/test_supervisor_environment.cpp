@@ -1,15 +1,21 @@
 // What a program's environment is made of: env files in the dotenv format, ${VAR} expansion, and
-// the order in which brood's environment, env files and the environment table win. No processes.
+// the order in which brood's environment, env files and the environment table win; and who it runs
+// as (user, group, umask), resolved when the configuration loads. No supervised processes.
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+
+#include <brood/error.hpp>
+#include <brood/fork.hpp>
 
 #include "supervisor/config.hpp"
 #include "supervisor/env_file.hpp"
@@ -256,4 +262,105 @@ TEST(procfile_environment, dot_env_beside_it_or_the_file_given) {
     EXPECT_EQ(messages(load_config(toml, {.env_file = dir.path() / "test.env"}).problems),
               std::vector<std::string>{(dir.path() / "test.env").string() +
                                        ": --env is for a Procfile: in brood.toml, name env files with env_file"});
+}
+
+// ---- user, group, umask ----
+
+namespace {
+
+program_config only(const loaded_config& loaded) {
+    EXPECT_EQ(messages(loaded.problems), std::vector<std::string>{});
+    return loaded.programs.empty() ? program_config{} : loaded.programs.front();
+}
+
+std::vector<std::string> run_as_problems(const std::string& keys) {
+    return messages(parse_toml_config("[programs.a]\ncommand = \"x\"\n" + keys, "brood.toml").problems);
+}
+
+// The problems of keys as a brood running as nobody (uid and gid 65534) sees them: in a forked
+// child that gave up root.
+std::string as_nobody(const std::string& keys) {
+    return brood::fork_call([&]() -> std::string {
+               if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0)
+                   throw std::runtime_error("setresuid: " + brood::errno_name(errno));
+               std::string text;
+               for (const std::string& m : run_as_problems(keys)) text += m + "\n";
+               return text;
+           })
+        .get();
+}
+
+}  // namespace
+
+TEST(run_as, names_and_numbers_resolve_at_load) {
+    if (::geteuid() != 0) GTEST_SKIP() << "as another user, brood refuses other users (checked below as nobody)";
+    program_config a = only(parse_toml_config("[programs.a]\ncommand = \"x\"\nuser = \"nobody\"\numask = \"027\"\n", "brood.toml"));
+    EXPECT_EQ(a.user, 65534u);
+    EXPECT_EQ(a.group, 65534u) << "the primary group of nobody, from the user database";
+    EXPECT_EQ(a.groups, std::vector<gid_t>{});
+    EXPECT_EQ(a.umask, 027u);
+    a = only(parse_toml_config("[programs.a]\ncommand = \"x\"\nuser = 65534\ngroup = \"root\"\numask = 0o077\n", "brood.toml"));
+    EXPECT_EQ(a.user, 65534u);
+    EXPECT_EQ(a.group, 0u);
+    EXPECT_EQ(a.umask, 077u);
+    // A uid with no entry has no primary group to take: it needs group.
+    a = only(parse_toml_config("[programs.a]\ncommand = \"x\"\nuser = 4300\ngroup = 4301\n", "brood.toml"));
+    EXPECT_EQ(a.user, 4300u);
+    EXPECT_EQ(a.group, 4301u);
+}
+
+TEST(run_as, unknown_users_and_groups_and_bad_values_are_problems_with_file_and_line) {
+    EXPECT_EQ(run_as_problems("user = \"no-such-user\"\n"),
+              std::vector<std::string>{"brood.toml:3:8: programs.a.user: unknown user \"no-such-user\" (not in the user database)"});
+    EXPECT_EQ(run_as_problems("group = \"no-such-group\"\n"),
+              std::vector<std::string>{"brood.toml:3:9: programs.a.group: unknown group \"no-such-group\" (not in the group database)"});
+    EXPECT_EQ(run_as_problems("user = true\n"),
+              std::vector<std::string>{"brood.toml:3:8: programs.a.user: expected a user name or number, found a boolean"});
+    if (::geteuid() == 0) {
+        EXPECT_EQ(run_as_problems("user = 4300\n"),
+                  std::vector<std::string>{"brood.toml:3:8: programs.a.user: uid 4300 has no entry in the user database, so no primary group: set group"});
+    }
+    for (const char* bad : {"\"8\"", "\"1000\"", "\"\"", "-1", "\"u+x\""})
+        EXPECT_EQ(run_as_problems(std::string("umask = ") + bad + "\n").size(), 1u) << bad;
+    EXPECT_EQ(run_as_problems("umask = \"0778\"\n"),
+              std::vector<std::string>{"brood.toml:3:9: programs.a.umask: expected an octal mode from \"000\" to \"777\", such as \"027\", found \"0778\""});
+}
+
+TEST(run_as, brood_not_root_runs_programs_only_as_itself_and_says_why) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to become nobody for the check";
+    EXPECT_EQ(as_nobody("user = \"root\"\n"),
+              "brood.toml:3:8: programs.a.user: brood runs as nobody (uid 65534), not as root: it can start programs only "
+              "as itself, not as root (uid 0)\n");
+    EXPECT_EQ(as_nobody("group = 0\n"),
+              "brood.toml:3:9: programs.a.group: brood runs as nobody (uid 65534), not as root, with group 65534: it cannot "
+              "start programs in group 0\n");
+    EXPECT_EQ(as_nobody("user = \"nobody\"\ngroup = 65534\n"), "");
+}
+
+// A user database of the test's own: a forked child with a mount namespace of its own, where a
+// passwd and a group file of the test are bind-mounted over /etc/passwd and /etc/group.
+TEST(run_as, a_users_supplementary_groups_come_from_the_user_database) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (mount namespaces)";
+    temp_dir dir;
+    dir.write("passwd", "root:x:0:0:root:/root:/bin/sh\nbrood-test:x:4242:4242::/nonexistent:/bin/sh\n");
+    dir.write("group", "root:x:0:\nbrood-test:x:4242:\nbrood-a:x:4243:someone,brood-test\nbrood-b:x:4244:brood-test\n"
+                       "brood-c:x:4245:someone\n");
+    const std::string seen = brood::fork_call([&]() -> std::string {
+                                 auto check = [](bool ok, const std::string& what) {
+                                     if (!ok) throw std::runtime_error(what + ": " + brood::errno_name(errno));
+                                 };
+                                 check(::unshare(CLONE_NEWNS) == 0, "unshare(CLONE_NEWNS)");
+                                 check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0, "make / rprivate");
+                                 for (const char* name : {"passwd", "group"}) {
+                                     const std::string source = (dir.path() / name).string(), target = std::string("/etc/") + name;
+                                     check(::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) == 0, "bind " + target);
+                                 }
+                                 const program_config p = only(parse_toml_config(
+                                     "[programs.a]\ncommand = \"x\"\nuser = \"brood-test\"\n", "brood.toml"));
+                                 std::string text = std::to_string(p.user.value_or(0)) + " " + std::to_string(p.group.value_or(0));
+                                 for (gid_t g : p.groups) text += " " + std::to_string(g);
+                                 return text;
+                             })
+                                 .get();
+    EXPECT_EQ(seen, "4242 4242 4243 4244");
 }

@@ -17,6 +17,8 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <poll.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -826,6 +828,65 @@ TEST_F(up, a_reload_that_fails_keeps_the_running_configuration_and_says_why) {
     nlohmann::json reloaded = ask({{"id", 4}, {"verb", "reload"}});
     EXPECT_EQ(reloaded["result"]["added"], nlohmann::json({"added"})) << reloaded.dump();
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// ---- who a program runs as ----
+
+// The test directory is made 0700 by mkdtemp: the programs below, run as another user, need to
+// reach their notify socket in it.
+void let_others_in(const std::filesystem::path& dir) {
+    std::filesystem::permissions(dir, std::filesystem::perms::others_exec | std::filesystem::perms::group_exec,
+                                 std::filesystem::perm_options::add);
+}
+
+// As root with the system's nobody: its uid, primary group and groups from the user database,
+// the umask, and READY=1 on its notify socket, which it can send to. What else is brood's stays
+// closed to it: the control socket and the logs are brood's and not writable by others.
+TEST_F(up, a_program_runs_as_its_user_with_its_groups_and_umask_and_can_notify) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: brood up refuses another user otherwise (tested in test_supervisor_environment)";
+    const passwd* nobody = ::getpwnam("nobody");
+    ASSERT_NE(nobody, nullptr) << "no user nobody in this system's user database";
+    let_others_in(dir_.path());
+    start("[programs.who]\ncommand = [\"sh\", \"-c\", \"echo uid=$(id -u) gid=$(id -g) groups=$(id -G) umask=$(umask); " +
+          helper("notify_send") + " READY=1 && exec " + helper("pause") + "\"]\n"
+          "user = \"nobody\"\numask = \"027\"\nready = \"notify\"\ndirectory = \"/\"\n");
+    const std::string gid = std::to_string(nobody->pw_gid);
+    EXPECT_TRUE(brood().out().seen_or_until("who.0 | uid=65534 gid=" + gid + " groups=" + gid + " umask=0027")) << errors();
+    EXPECT_TRUE(saw("who.0 starting -> ready"));
+    const auto socket = std::filesystem::status(file(".brood/brood.sock"));
+    EXPECT_EQ(socket.permissions() & std::filesystem::perms::others_write, std::filesystem::perms::none);
+    struct stat log {};
+    ASSERT_EQ(::stat(file(".brood/logs/who.0.log").c_str(), &log), 0);
+    EXPECT_EQ(log.st_uid, 0u);
+    EXPECT_EQ(log.st_mode & S_IWOTH, 0u);
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// A user of the test's own: brood up runs under unshare --mount, where a passwd and a group file
+// of the test are bind-mounted over /etc/passwd and /etc/group (a private mount namespace, so
+// nothing outside sees them, and nothing is left to clean up).
+TEST_F(up, a_user_from_the_user_database_gets_its_supplementary_groups) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (mount namespaces, setuid)";
+    std::ofstream(file("passwd")) << "root:x:0:0:root:/root:/bin/sh\nbrood-test:x:4242:4242::/nonexistent:/bin/sh\n";
+    std::ofstream(file("group")) << "root:x:0:\nbrood-test:x:4242:\nbrood-a:x:4243:brood-test\nbrood-b:x:4244:brood-test\n";
+    let_others_in(dir_.path());
+    write_config("[programs.who]\ncommand = [\"sh\", \"-c\", \"echo uid=$(id -u) gid=$(id -g) groups=$(id -G); exec " +
+                 helper("pause") + "\"]\nuser = \"brood-test\"\ndirectory = \"/\"\n");
+    const std::string script = "mount --bind " + file("passwd").string() + " /etc/passwd && mount --bind " +
+                               file("group").string() + " /etc/group && exec " + brood_path() + " up -c " +
+                               file("brood.toml").string();
+    brood_.emplace(std::vector<std::string>{"unshare", "--mount", "sh", "-c", script});
+    EXPECT_TRUE(brood().out().seen_or_until("who.0 | uid=4242 gid=4242 groups=4242 4243 4244")) << errors();
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, an_unknown_user_is_a_load_error_with_file_and_line) {
+    start("[programs.who]\ncommand = \"" + helper("pause") + "\"\nuser = \"no-such-user-here\"\n");
+    EXPECT_EQ(brood().wait(), brood::wait_status(brood::exited{2}));
+    const auto lines = brood().err().rest();
+    ASSERT_FALSE(lines.empty());
+    EXPECT_NE(lines.front().find("brood.toml:3:8: programs.who.user: unknown user \"no-such-user-here\""), std::string::npos)
+        << lines.front();
 }
 
 }  // namespace

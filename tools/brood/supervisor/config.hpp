@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <signal.h>
+#include <sys/types.h>
 
 #include "supervisor/problem.hpp"
 
@@ -85,6 +86,12 @@ struct program_config {
     std::chrono::milliseconds stop_timeout{std::chrono::seconds(10)};
     log_config log;
     bool essential = false;  // when it ends for good, everything stops and brood up exits with its code
+    // Who it runs as, resolved when the configuration loads: group is the one given, else the
+    // user's primary group; groups, the supplementary groups of the user (set only by root).
+    std::optional<uid_t> user;
+    std::optional<gid_t> group;
+    std::vector<gid_t> groups;
+    std::optional<mode_t> umask;
     position where;          // of its table, or of its Procfile line
     friend bool operator==(const program_config&, const program_config&) = default;
 };

@@ -150,6 +150,10 @@ void instance::launch() {
     command cmd(program.argv.front());
     cmd.args(std::vector<std::string>(program.argv.begin() + 1, program.argv.end()));
     cmd.cwd(program.directory);
+    // All resolved at load: the user database is not read again at each start.
+    if (program.user) cmd.user(*program.user).supplementary_groups(program.groups);
+    if (program.group) cmd.group(*program.group);
+    if (program.umask) cmd.umask(*program.umask);
     for (const auto& [key, value] : instance_environment(program, index_)) cmd.env(key, value);
     if (program.ready == ready_check::notify) {
         open_notify_socket();
@@ -213,7 +217,7 @@ void instance::open_notify_socket() {
         }
         return;
     }
-    notify_.emplace(host_.notify_dir() / (std::to_string(serial_) + ".sock"));
+    notify_.emplace(host_.notify_dir() / (std::to_string(serial_) + ".sock"), program_->user);
     try {
         host_.loop().add_fd(notify_->fd(), EPOLLIN, [this](int, std::uint32_t) { read_notifications(); });
     } catch (const std::system_error&) {

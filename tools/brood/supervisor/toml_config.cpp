@@ -7,6 +7,8 @@
 #include <span>
 #include <tuple>
 
+#include <unistd.h>
+
 #include <brood/signal.hpp>
 
 #include "supervisor/byte_size.hpp"
@@ -16,6 +18,7 @@
 #include "supervisor/program_name.hpp"
 #include "supervisor/shell_words.hpp"
 #include "supervisor/toml.hpp"
+#include "supervisor/user_resolution.hpp"
 #include "supervisor/validate.hpp"
 #include "supervisor/variable_expansion.hpp"
 
@@ -29,6 +32,7 @@ constexpr std::array program_keys{
     "command"sv,     "shell"sv,       "instances"sv,  "port"sv,          "directory"sv,   "environment"sv,
     "autostart"sv,   "restart"sv,     "backoff"sv,    "start_limit"sv,   "start_seconds"sv, "ready"sv,
     "depends_on"sv,  "stop_signal"sv, "stop_timeout"sv, "log"sv,         "essential"sv,   "env_file"sv,
+    "user"sv,        "group"sv,       "umask"sv,
 };
 constexpr std::array backoff_keys{"initial"sv, "max"sv, "jitter"sv};
 constexpr std::array start_limit_keys{"burst"sv, "interval"sv};
@@ -252,6 +256,8 @@ public:
 private:
     void command(const toml::table& table, const std::string& path, program_config& program);
     void env_files(const field& f, program_config& program);
+    void run_as(const toml::table& table, const std::string& path, program_config& program);
+    std::optional<std::string> name_or_number(const field& f, std::string_view what);
     void environment(const field& f, program_config& program);
     std::optional<std::string> expand(const field& f, const std::string& text, const program_config& program);
     void depends_on(const field& f, program_config& program);
@@ -352,6 +358,65 @@ void reader::environment(const field& f, program_config& program) {
             table_values[std::string(key.str())] = std::move(*expanded);
     }
     for (auto& [key, value] : table_values) program.environment[key] = std::move(value);
+}
+
+// A user or group: a name, or a number written as an integer or a string.
+std::optional<std::string> reader::name_or_number(const field& f, std::string_view what) {
+    if (const auto* s = f.node.as_string()) return s->get();
+    if (const auto* i = f.node.as_integer(); i && i->get() >= 0 && i->get() < 0xFFFFFFFF) return std::to_string(i->get());
+    wrong_type(f, std::string(what) + " name or number");
+    return std::nullopt;
+}
+
+void reader::run_as(const toml::table& t, const std::string& path, program_config& program) {
+    const auto user = at(t, "user", path), group = at(t, "group", path);
+    std::optional<resolved_user> resolved;
+    if (user)
+        if (auto written = name_or_number(*user, "a user")) {
+            user_lookup found = resolve_user(*written);
+            if (!found.user) report(user->node.source(), user->path, found.error);
+            else resolved = found.user;
+        }
+    if (group)
+        if (auto written = name_or_number(*group, "a group")) {
+            group_lookup found = resolve_group(*written);
+            if (!found.gid) report(group->node.source(), group->path, found.error);
+            else program.group = found.gid;
+        }
+    if ((user && !resolved) || (group && !program.group)) return;  // reported
+    if (resolved) {
+        if (!resolved->primary_group && !group)
+            report(user->node.source(), user->path,
+                   "uid " + std::to_string(resolved->uid) + " has no entry in the user database, so no primary group: set group");
+        program.user = resolved->uid;
+    }
+    if (program.user || program.group)
+        if (auto why = why_not_run_as(program.user.value_or(::geteuid()), program.group)) {
+            report((user ? user : group)->node.source(), (user ? user : group)->path, *why);
+            return;
+        }
+    // Only root changes its groups; a user running brood runs its programs in its own.
+    if (resolved && ::geteuid() == 0) {
+        if (!program.group) program.group = resolved->primary_group;
+        program.groups = resolved->groups;
+    }
+    if (auto f = at(t, "umask", path)) {
+        constexpr std::string_view expected = "an octal mode from \"000\" to \"777\", such as \"027\"";
+        std::optional<unsigned> mask;
+        if (const auto* s = f->node.as_string()) {
+            unsigned value = 0;
+            const std::string& text = s->get();
+            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, 8);
+            if (error == std::errc() && end == text.data() + text.size() && !text.empty()) mask = value;
+        } else if (const auto* i = f->node.as_integer()) {
+            if (i->get() >= 0) mask = static_cast<unsigned>(std::min<std::int64_t>(i->get(), 01000));  // 0o027 in TOML
+        } else {
+            wrong_type(*f, expected);
+            return;
+        }
+        if (mask && *mask <= 0777) program.umask = static_cast<mode_t>(*mask);
+        else wrong_value(*f, expected);
+    }
 }
 
 // One file or a list of them, read in order: a later file's value wins.
@@ -473,6 +538,7 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
     if (auto f = at(t, "log", path)) log(*f, program.log);
     if (auto f = at(t, "essential", path))
         if (auto v = boolean(*f)) program.essential = *v;
+    run_as(t, path, program);
     return program;
 }
 
