@@ -9,6 +9,7 @@
 
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -363,4 +364,47 @@ TEST(run_as, a_users_supplementary_groups_come_from_the_user_database) {
                              })
                                  .get();
     EXPECT_EQ(seen, "4242 4242 4243 4244");
+}
+
+// ---- limits ----
+
+TEST(limits, one_value_or_soft_and_hard_sizes_and_infinity) {
+    const program_config a = only(parse_toml_config(R"([programs.a]
+command = "x"
+limits = { nofile = 512, core = { soft = 0, hard = "infinity" }, stack = "8M", as = "infinity", cpu = 60, nproc = 100, memlock = "64K" }
+)",
+                                                    "brood.toml"));
+    EXPECT_EQ(a.limits, (std::vector<resource_limit>{{RLIMIT_AS, RLIM_INFINITY, RLIM_INFINITY},
+                                                     {RLIMIT_CORE, 0, RLIM_INFINITY},
+                                                     {RLIMIT_CPU, 60, 60},
+                                                     {RLIMIT_MEMLOCK, 65536, 65536},
+                                                     {RLIMIT_NOFILE, 512, 512},
+                                                     {RLIMIT_NPROC, 100, 100},
+                                                     {RLIMIT_STACK, 8 << 20, 8 << 20}}));
+}
+
+TEST(limits, problems) {
+    EXPECT_EQ(run_as_problems("limits = { files = 10, nofile = { soft = 20, hard = 10 }, core = { soft = 1 }, "
+                              "nproc = \"many\", stack = \"8 megs\" }\n"),
+              (std::vector<std::string>{
+                  "brood.toml:3:12: programs.a.limits.files: unknown limit (the limits are nofile, nproc, core, memlock, stack, as, cpu)",
+                  "brood.toml:3:33: programs.a.limits.nofile: soft 20 is above hard 10",
+                  "brood.toml:3:66: programs.a.limits.core: give both soft and hard, or one value for both",
+                  "brood.toml:3:88: programs.a.limits.nproc: expected a number or \"infinity\", found \"many\"",
+                  "brood.toml:3:104: programs.a.limits.stack: expected a size such as \"10M\", or a number of bytes, found \"8 megs\"",
+              }));
+}
+
+TEST(limits, above_the_hard_limit_is_refused_unless_brood_is_root) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to compare root and nobody";
+    rlimit own{};
+    ::getrlimit(RLIMIT_NOFILE, &own);
+    const std::string above = std::to_string(own.rlim_max + 1);
+    EXPECT_EQ(run_as_problems("limits = { nofile = " + above + " }\n"), std::vector<std::string>{})
+        << "root may raise its hard limit";
+    EXPECT_EQ(as_nobody("limits = { nofile = " + above + " }\n"),
+              "brood.toml:3:21: programs.a.limits.nofile: hard " + above + " is above brood's own hard limit, " +
+                  std::to_string(own.rlim_max) + ", which only root may raise\n");
+    EXPECT_EQ(run_as_problems("limits = { nofile = 1073741824 }\n"),
+              std::vector<std::string>{"brood.toml:3:21: programs.a.limits.nofile: hard 1073741824 is above the kernel's fs.nr_open, 1048576"});
 }

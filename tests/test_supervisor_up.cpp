@@ -889,4 +889,15 @@ TEST_F(up, an_unknown_user_is_a_load_error_with_file_and_line) {
         << lines.front();
 }
 
+// ---- limits ----
+
+TEST_F(up, a_program_gets_its_limits) {
+    start("[programs.limited]\ncommand = [\"sh\", \"-c\", \"grep -E 'Max (open files|core file size|cpu time)' /proc/self/limits; exec " +
+          helper("pause") + "\"]\nlimits = { nofile = 200, core = { soft = 0, hard = \"infinity\" }, cpu = { soft = 30, hard = 60 } }\n");
+    EXPECT_TRUE(brood().out().seen_or_until("limited.0 | Max cpu time              30                   60                   seconds")) << errors();
+    EXPECT_TRUE(brood().out().seen_or_until("limited.0 | Max core file size        0                    unlimited            bytes")) << errors();
+    EXPECT_TRUE(brood().out().seen_or_until("limited.0 | Max open files            200                  200                  files")) << errors();
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
 }  // namespace

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "supervisor/problem.hpp"
+#include "supervisor/resource_limits.hpp"
 
 namespace brood::supervisor {
 
@@ -92,6 +93,7 @@ struct program_config {
     std::optional<gid_t> group;
     std::vector<gid_t> groups;
     std::optional<mode_t> umask;
+    std::vector<resource_limit> limits;  // setrlimit in the program, in the order of the limits table
     position where;          // of its table, or of its Procfile line
     friend bool operator==(const program_config&, const program_config&) = default;
 };

@@ -168,6 +168,7 @@ void instance::launch() {
     cmd.process_group().die_with_parent(SIGKILL);
     const rlimit& fd_limit = host_.program_fd_limit();
     cmd.rlimit(RLIMIT_NOFILE, fd_limit.rlim_cur, fd_limit.rlim_max);
+    for (const resource_limit& limit : program.limits) cmd.rlimit(limit.resource, limit.soft, limit.hard);
     if (group_) cmd.into_cgroup(group_->fd());
     child process = cmd.spawn();
     const pid_t pid = process.pid();

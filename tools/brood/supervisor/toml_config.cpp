@@ -32,7 +32,7 @@ constexpr std::array program_keys{
     "command"sv,     "shell"sv,       "instances"sv,  "port"sv,          "directory"sv,   "environment"sv,
     "autostart"sv,   "restart"sv,     "backoff"sv,    "start_limit"sv,   "start_seconds"sv, "ready"sv,
     "depends_on"sv,  "stop_signal"sv, "stop_timeout"sv, "log"sv,         "essential"sv,   "env_file"sv,
-    "user"sv,        "group"sv,       "umask"sv,
+    "user"sv,        "group"sv,       "umask"sv,       "limits"sv,
 };
 constexpr std::array backoff_keys{"initial"sv, "max"sv, "jitter"sv};
 constexpr std::array start_limit_keys{"burst"sv, "interval"sv};
@@ -257,6 +257,8 @@ private:
     void command(const toml::table& table, const std::string& path, program_config& program);
     void env_files(const field& f, program_config& program);
     void run_as(const toml::table& table, const std::string& path, program_config& program);
+    void limits(const field& f, program_config& program);
+    std::optional<rlim_t> limit_value(const field& f, bool size);
     std::optional<std::string> name_or_number(const field& f, std::string_view what);
     void environment(const field& f, program_config& program);
     std::optional<std::string> expand(const field& f, const std::string& text, const program_config& program);
@@ -419,6 +421,51 @@ void reader::run_as(const toml::table& t, const std::string& path, program_confi
     }
 }
 
+// A number, "infinity", or for sizes a size ("512M").
+std::optional<rlim_t> reader::limit_value(const field& f, bool size) {
+    if (const auto* s = f.node.as_string(); s && s->get() == "infinity") return RLIM_INFINITY;
+    if (size) {
+        const std::optional<std::uint64_t> bytes = f.node.is_string() || f.node.is_integer() ? byte_size(f) : std::nullopt;
+        if (!f.node.is_string() && !f.node.is_integer()) wrong_type(f, "a size such as \"64M\", a number of bytes, or \"infinity\"");
+        return bytes;
+    }
+    if (auto v = f.node.as_integer(); v && v->get() >= 0) return static_cast<rlim_t>(v->get());
+    wrong_value(f, "a number or \"infinity\"");
+    return std::nullopt;
+}
+
+// limits = { nofile = 65536, core = { soft = 0, hard = "infinity" } }
+void reader::limits(const field& f, program_config& program) {
+    const toml::table* t = table(f);
+    if (!t) return;
+    for (auto&& [key, value] : *t) {
+        const std::string path = join(f.path, key.str());
+        const limit_key* which = find_limit_key(key.str());
+        if (!which) {
+            report(key.source(), path, "unknown limit (the limits are " + limit_key_names() + ")");
+            continue;
+        }
+        std::optional<rlim_t> soft, hard;
+        if (const toml::table* pair = value.as_table()) {
+            constexpr std::array pair_keys{"soft"sv, "hard"sv};
+            check_keys(*pair, path, pair_keys);
+            const auto s = at(*pair, "soft", path), h = at(*pair, "hard", path);
+            if (!s || !h) {
+                report(value.source(), path, "give both soft and hard, or one value for both");
+                continue;
+            }
+            soft = limit_value(*s, which->size);
+            hard = limit_value(*h, which->size);
+        } else {
+            soft = hard = limit_value({value, path}, which->size);
+        }
+        if (!soft || !hard) continue;
+        const resource_limit limit{which->resource, *soft, *hard};
+        if (auto why = why_not_limit(limit)) report(value.source(), path, *why);
+        else program.limits.push_back(limit);
+    }
+}
+
 // One file or a list of them, read in order: a later file's value wins.
 void reader::env_files(const field& f, program_config& program) {
     std::vector<const toml::node*> names;
@@ -539,6 +586,7 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
     if (auto f = at(t, "essential", path))
         if (auto v = boolean(*f)) program.essential = *v;
     run_as(t, path, program);
+    if (auto f = at(t, "limits", path)) limits(*f, program);
     return program;
 }
 
