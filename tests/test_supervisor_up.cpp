@@ -900,4 +900,51 @@ TEST_F(up, a_program_gets_its_limits) {
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
+// ---- environment ----
+
+// brood's environment < env files < environment < BROOD_INSTANCE and PORT, as the program sees
+// it and as brood status NAME --env prints it, secrets masked unless --show-secrets.
+TEST_F(up, the_environment_layers_win_in_order_and_status_env_prints_it) {
+    std::ofstream(file("base.env")) << "A=file\nB=file\nexport C=file\nAPI_TOKEN=\"s3cret\"\n";
+    const std::uint16_t port = free_port();
+    start("[programs.env]\ncommand = [\"sh\", \"-c\", \"echo layers $A $B $C $D $PORT $BROOD_INSTANCE; exec " + helper("pause") +
+              "\"]\nenv_file = \"base.env\"\nport = " + std::to_string(port) +
+              "\nenvironment = { B = \"table\", C = \"${C}+${A}\", PORT = \"1\", BROOD_INSTANCE = \"9\" }\n",
+          [](brood::command& c) { c.env("A", "brood").env("D", "brood"); });
+    EXPECT_TRUE(brood().out().seen_or_until("env.0 | layers file table file+file brood " + std::to_string(port) + " 0"))
+        << errors();
+    const brood::process_output shown = client("status", {"env", "--env"});
+    EXPECT_EQ(shown.status, brood::wait_status(brood::exited{0})) << shown.err;
+    for (const std::string& line : std::vector<std::string>{"A=file\n", "B=table\n", "C=file+file\n", "D=brood\n", "PORT=" + std::to_string(port) + "\n",
+                                   "BROOD_INSTANCE=0\n", "API_TOKEN=********\n"})
+        EXPECT_NE(shown.out.find(line), std::string::npos) << line << " not in:\n" << shown.out;
+    EXPECT_EQ(shown.out.find("s3cret"), std::string::npos) << shown.out;
+    const brood::process_output secrets = client("status", {"env", "--env", "--show-secrets"});
+    EXPECT_NE(secrets.out.find("API_TOKEN=s3cret\n"), std::string::npos) << secrets.out;
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// A Procfile gets the .env beside it; brood up --env FILE takes another file instead.
+TEST_F(up, a_procfile_gets_the_dot_env_beside_it_or_the_file_given) {
+    std::ofstream(file("Procfile")) << "web: echo web sees $FROM; exec " << helper("pause") << "\n";
+    std::ofstream(file(".env")) << "FROM=dot-env\n";
+    std::ofstream(file("other.env")) << "FROM=other\n";
+    brood_.emplace(std::vector<std::string>{brood_path(), "up", "-c", file("Procfile").string()});
+    EXPECT_TRUE(brood().out().seen_or_until("web.0 | web sees dot-env")) << errors();
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+    brood_.emplace(std::vector<std::string>{brood_path(), "up", "-c", file("Procfile").string(), "--env", file("other.env").string()});
+    EXPECT_TRUE(brood().out().seen_or_until("web.0 | web sees other")) << errors();
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, an_unusable_env_file_is_a_load_error_naming_it) {
+    std::ofstream(file("bin.env"), std::ios::binary) << std::string("A=1\n\0\x01", 6);
+    start("[programs.a]\ncommand = \"" + helper("pause") + "\"\nenv_file = [\"bin.env\", \"gone.env\"]\n");
+    EXPECT_EQ(brood().wait(), brood::wait_status(brood::exited{2}));
+    const auto lines = brood().err().rest();
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[0], file("bin.env").string() + ":2: a NUL byte: this is a binary file, not KEY=value lines");
+    EXPECT_EQ(lines[1], file("gone.env").string() + ": cannot read: ENOENT: No such file or directory");
+}
+
 }  // namespace

@@ -5,11 +5,10 @@
 #include <cstring>
 #include <memory>
 
-#include <unistd.h>
-
 #include <brood/error.hpp>
 
 #include "supervisor/env_file.hpp"
+#include "supervisor/instance_environment.hpp"
 #include "supervisor/procfile.hpp"
 #include "supervisor/toml_config.hpp"
 
@@ -30,16 +29,6 @@ file_text read_file(const std::filesystem::path& file) {
     while (const std::size_t got = std::fread(buffer, 1, sizeof buffer, stream.get())) result.text.append(buffer, got);
     if (std::ferror(stream.get())) return {{}, errno};
     return result;
-}
-
-std::map<std::string, std::string> brood_environment() {
-    std::map<std::string, std::string> variables;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-        const std::string_view text(*entry);
-        const std::size_t equals = text.find('=');
-        if (equals != std::string_view::npos) variables.emplace(text.substr(0, equals), text.substr(equals + 1));
-    }
-    return variables;
 }
 
 // --env FILE, else the .env beside the Procfile, into every program's environment.
@@ -69,7 +58,7 @@ loaded_config load_config(const std::filesystem::path& file, const load_options&
     const bool toml = file.extension() == ".toml";
     if (toml && options.env_file)
         return {{}, {{{options.env_file->string()}, "--env is for a Procfile: in brood.toml, name env files with env_file"}}};
-    loaded_config loaded = toml ? parse_toml_config(content.text, file.string(), brood_environment())
+    loaded_config loaded = toml ? parse_toml_config(content.text, file.string(), current_environment())
                                 : parse_procfile(content.text, file.string());
     if (!toml) add_procfile_environment(loaded, file, options);
     // Relative to the file, not to wherever brood up happens to be run from.

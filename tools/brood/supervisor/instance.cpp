@@ -140,6 +140,12 @@ void instance::spawn(pending& p) {
     p.events.push_back({event_kind::spawned});
 }
 
+std::map<std::string, std::string> instance::environment() const {
+    std::map<std::string, std::string> variables = instance_environment(*program_, index_);
+    if (notify_) variables["NOTIFY_SOCKET"] = notify_->path().string();
+    return variables;
+}
+
 // Throws what stopped the start. What it took for this start alone (the pipe, the process) is
 // given back by the unwinding: a process already spawned is killed and reaped by its handle.
 void instance::launch() {
@@ -154,11 +160,8 @@ void instance::launch() {
     if (program.user) cmd.user(*program.user).supplementary_groups(program.groups);
     if (program.group) cmd.group(*program.group);
     if (program.umask) cmd.umask(*program.umask);
-    for (const auto& [key, value] : instance_environment(program, index_)) cmd.env(key, value);
-    if (program.ready == ready_check::notify) {
-        open_notify_socket();
-        cmd.env("NOTIFY_SOCKET", notify_->path().string());
-    }
+    if (program.ready == ready_check::notify) open_notify_socket();
+    for (const auto& [key, value] : environment()) cmd.env(key, value);
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the output of " + name_);
     unique_fd read_end(ends[0]);

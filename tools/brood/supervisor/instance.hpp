@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -112,6 +113,9 @@ public:
     // Why its last start failed; empty once a start succeeded.
     const std::string& start_error() const { return state_.start_error; }
     const std::filesystem::path& log_path() const { return log_path_; }
+    // What brood adds to its own environment for this instance's process (NOTIFY_SOCKET once the
+    // socket exists); brood status NAME --env shows it over brood's own.
+    std::map<std::string, std::string> environment() const;
 
     // Kinds of timers in monitor tags: step()'s three, then the readiness probe.
     static constexpr std::uint64_t probe_kind = 3;

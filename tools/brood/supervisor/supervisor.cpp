@@ -28,6 +28,7 @@
 #include "supervisor/instance.hpp"
 #include "supervisor/isolation.hpp"
 #include "supervisor/program_diff.hpp"
+#include "supervisor/instance_environment.hpp"
 #include "supervisor/status_report.hpp"
 #include "supervisor/validate.hpp"
 #include "timestamp.hpp"
@@ -434,6 +435,16 @@ private:
             return json::object();
         }
         const std::vector<instance*> targets = resolve(r.targets);
+        if (r.verb == "environment") {
+            json found = json::array();
+            const std::map<std::string, std::string> inherited = current_environment();
+            for (instance* i : targets) {
+                std::map<std::string, std::string> variables = inherited;
+                for (auto& [key, value] : i->environment()) variables[key] = std::move(value);
+                found.push_back({{"name", i->name()}, {"environment", variables}});
+            }
+            return {{"instances", found}};
+        }
         if (r.verb == "logs") {
             json files = json::array();
             for (instance* i : targets) files.push_back({{"name", i->name()}, {"log", i->log_path().string()}});
