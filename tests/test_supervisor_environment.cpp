@@ -1,10 +1,12 @@
 // What a program's environment is made of: env files in the dotenv format, ${VAR} expansion, and
 // the order in which brood's environment, env files and the environment table win; and who it runs
 // as (user, group, umask), resolved when the configuration loads. No supervised processes.
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <sched.h>
@@ -18,6 +20,9 @@
 #include <brood/error.hpp>
 #include <brood/fork.hpp>
 
+#include <brood/cgroup.hpp>
+
+#include "supervisor/cgroup_limits.hpp"
 #include "supervisor/config.hpp"
 #include "supervisor/env_file.hpp"
 #include "supervisor/toml_config.hpp"
@@ -407,4 +412,74 @@ TEST(limits, above_the_hard_limit_is_refused_unless_brood_is_root) {
                   std::to_string(own.rlim_max) + ", which only root may raise\n");
     EXPECT_EQ(run_as_problems("limits = { nofile = 1073741824 }\n"),
               std::vector<std::string>{"brood.toml:3:21: programs.a.limits.nofile: hard 1073741824 is above the kernel's fs.nr_open, 1048576"});
+}
+
+// ---- cgroup limits ----
+
+TEST(cgroup_limits, cpu_max_is_a_share_of_one_cpu) {
+    EXPECT_EQ(cpu_max_value("50%"), "50000 100000");
+    EXPECT_EQ(cpu_max_value("250%"), "250000 100000");
+    EXPECT_EQ(cpu_max_value("max"), "max 100000");
+    for (const char* bad : {"50", "0%", "-5%", "x%", "%", ""}) EXPECT_EQ(cpu_max_value(bad), std::nullopt) << bad;
+}
+
+// The decision, on a directory that stands in for brood's cgroup (plain files: the rules read them).
+TEST(cgroup_limits, a_controller_is_refused_naming_it_and_the_path_unless_it_can_be_enabled) {
+    temp_dir dir;
+    const std::filesystem::path base = dir.path();
+    dir.write("cgroup.controllers", "cpu memory\n");
+    dir.write("cgroup.subtree_control", "\n");
+    dir.write("cgroup.procs", "");
+    dir.write("cgroup.events", "populated 0\n");
+    EXPECT_EQ(why_no_controller("memory", std::nullopt), "needs cgroup v2, and brood is in none");
+    EXPECT_EQ(why_no_controller("pids", base),
+              "the pids controller is not available in " + (base / "cgroup.controllers").string() + " (cpu memory)");
+    EXPECT_EQ(why_no_controller("memory", base), std::nullopt) << "offered, and nothing in the way of enabling it";
+    dir.write("cgroup.procs", "123\n");
+    EXPECT_EQ(why_no_controller("memory", base),
+              "the memory controller is not enabled in " + (base / "cgroup.subtree_control").string() +
+                  ", and brood cannot enable it there while that cgroup holds processes (brood's own among them)");
+    dir.write("cgroup.subtree_control", "memory\n");
+    EXPECT_EQ(why_no_controller("memory", base), std::nullopt) << "enabled already";
+    std::filesystem::remove(base / "cgroup.events");  // the root cgroup: processes do not get in the way
+    dir.write("cgroup.subtree_control", "\n");
+    EXPECT_EQ(why_no_controller("memory", base), std::nullopt);
+
+    enable_controller(base, "memory");
+    std::ifstream in(base / "cgroup.subtree_control");
+    std::string written;
+    std::getline(in, written);
+    EXPECT_EQ(written, "+memory");
+}
+
+// On this project's machines cgroup v2 offers only hugetlb: there the limits are refused at load.
+// Where brood's cgroup offers the controllers, they are accepted as the files will be written.
+TEST(cgroup_limits, are_read_and_checked_against_brood_s_cgroup) {
+    const loaded_config loaded = parse_toml_config("[programs.a]\ncommand = \"x\"\nmemory_max = \"256M\"\nmemory_high = \"max\"\n"
+                                                   "pids_max = 100\ncpu_weight = 50\ncpu_max = \"150%\"\n",
+                                                   "brood.toml");
+    const std::optional<std::filesystem::path> base = brood::current_cgroup();
+    std::vector<std::string> expected;
+    std::vector<cgroup_limit> limits;
+    const std::array<std::tuple<unsigned, unsigned, const char*, const char*, const char*>, 5> keys{{
+        {3, 14, "memory_max", "memory.max", "268435456"},
+        {4, 15, "memory_high", "memory.high", "max"},
+        {5, 12, "pids_max", "pids.max", "100"},
+        {6, 14, "cpu_weight", "cpu.weight", "50"},
+        {7, 11, "cpu_max", "cpu.max", "150000 100000"},
+    }};
+    for (const auto& [line, column, key, file, value] : keys) {
+        if (auto why = why_no_controller(controller_of(file), base))
+            expected.push_back("brood.toml:" + std::to_string(line) + ":" + std::to_string(column) + ": programs.a." + key + ": " + *why);
+        else
+            limits.push_back({file, value});
+    }
+    EXPECT_EQ(messages(loaded.problems), expected);
+    if (expected.empty()) {
+        EXPECT_EQ(loaded.programs.at(0).cgroup_limits, limits);
+    }
+    EXPECT_EQ(messages(parse_toml_config("[programs.a]\ncommand = \"x\"\ncpu_max = \"1.5\"\ncpu_weight = \"max\"\n", "brood.toml").problems),
+              (std::vector<std::string>{
+                  "brood.toml:3:11: programs.a.cpu_max: expected a share of one CPU such as \"50%\" or \"200%\", or \"max\", found \"1.5\"",
+                  "brood.toml:4:14: programs.a.cpu_weight: expected an integer from 1 to 10000, found a string"}));
 }

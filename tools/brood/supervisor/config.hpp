@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include "supervisor/cgroup_limits.hpp"
 #include "supervisor/problem.hpp"
 #include "supervisor/resource_limits.hpp"
 
@@ -94,6 +95,7 @@ struct program_config {
     std::vector<gid_t> groups;
     std::optional<mode_t> umask;
     std::vector<resource_limit> limits;  // setrlimit in the program, in the order of the limits table
+    std::vector<cgroup_limit> cgroup_limits;  // written into each instance's cgroup before it starts
     position where;          // of its table, or of its Procfile line
     friend bool operator==(const program_config&, const program_config&) = default;
 };

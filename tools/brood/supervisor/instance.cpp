@@ -183,8 +183,22 @@ void instance::launch() {
 
 // With cgroup isolation: the instance's own cgroup, watched for its events.
 void instance::join_cgroup() {
+    const std::vector<cgroup_limit>& limits = program_->cgroup_limits;
+    const std::optional<std::filesystem::path> base = isolation_->path();
+    if (!limits.empty() && !base)
+        throw std::system_error(ENOTSUP, std::generic_category(), "cgroup limits without a cgroup of brood's own");
+    // The controllers the limits need, enabled down to the instance's group: in the cgroup brood
+    // was started in, then in brood's own.
+    for (const cgroup_limit& limit : limits)
+        for (const std::filesystem::path& dir : {base->parent_path(), *base}) enable_controller(dir, controller_of(limit.file));
     std::optional<cgroup> made = isolation_->for_instance(name_);
     if (!made) return;
+    try {
+        write_cgroup_limits(made->path(), limits);
+    } catch (const std::system_error&) {
+        made->remove();  // empty: nothing was started in it
+        throw;
+    }
     try {
         host_.loop().add_fd(made->events_fd(), EPOLLPRI, [this](int, std::uint32_t) { group_changed(); });
     } catch (const std::system_error&) {

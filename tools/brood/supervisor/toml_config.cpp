@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <brood/cgroup.hpp>
 #include <brood/signal.hpp>
 
 #include "supervisor/byte_size.hpp"
@@ -32,7 +33,8 @@ constexpr std::array program_keys{
     "command"sv,     "shell"sv,       "instances"sv,  "port"sv,          "directory"sv,   "environment"sv,
     "autostart"sv,   "restart"sv,     "backoff"sv,    "start_limit"sv,   "start_seconds"sv, "ready"sv,
     "depends_on"sv,  "stop_signal"sv, "stop_timeout"sv, "log"sv,         "essential"sv,   "env_file"sv,
-    "user"sv,        "group"sv,       "umask"sv,       "limits"sv,
+    "user"sv,        "group"sv,       "umask"sv,       "limits"sv,      "memory_max"sv,
+    "memory_high"sv, "pids_max"sv,    "cpu_weight"sv,  "cpu_max"sv,
 };
 constexpr std::array backoff_keys{"initial"sv, "max"sv, "jitter"sv};
 constexpr std::array start_limit_keys{"burst"sv, "interval"sv};
@@ -258,6 +260,7 @@ private:
     void env_files(const field& f, program_config& program);
     void run_as(const toml::table& table, const std::string& path, program_config& program);
     void limits(const field& f, program_config& program);
+    void cgroup_limits(const toml::table& table, const std::string& path, program_config& program);
     std::optional<rlim_t> limit_value(const field& f, bool size);
     std::optional<std::string> name_or_number(const field& f, std::string_view what);
     void environment(const field& f, program_config& program);
@@ -418,6 +421,47 @@ void reader::run_as(const toml::table& t, const std::string& path, program_confi
         }
         if (mask && *mask <= 0777) program.umask = static_cast<mode_t>(*mask);
         else wrong_value(*f, expected);
+    }
+}
+
+// memory_max = "256M", pids_max = 100, cpu_weight = 50, cpu_max = "150%": each refused when its
+// controller cannot be had in the instances' cgroups, rather than left unapplied.
+void reader::cgroup_limits(const toml::table& t, const std::string& path, program_config& program) {
+    struct key {
+        std::string_view name;
+        std::string_view file;
+    };
+    constexpr std::array<key, 5> keys{{{"memory_max", "memory.max"},
+                                       {"memory_high", "memory.high"},
+                                       {"pids_max", "pids.max"},
+                                       {"cpu_weight", "cpu.weight"},
+                                       {"cpu_max", "cpu.max"}}};
+    std::optional<std::optional<std::filesystem::path>> base;  // read once, when a limit is given
+    for (const key& k : keys) {
+        const auto f = at(t, k.name, path);
+        if (!f) continue;
+        std::optional<std::string> value;
+        const auto* text = f->node.as_string();
+        if (text && text->get() == "max" && k.name != "cpu_weight") {
+            value = k.name == "cpu_max" ? cpu_max_value("max") : "max";
+        } else if (k.name == "memory_max" || k.name == "memory_high") {
+            if (auto bytes = byte_size(*f)) value = std::to_string(*bytes);
+        } else if (k.name == "pids_max") {
+            if (auto n = integer(*f, 1, 4194304)) value = std::to_string(*n);
+        } else if (k.name == "cpu_weight") {
+            if (auto n = integer(*f, 1, 10000)) value = std::to_string(*n);
+        } else if (!text) {
+            wrong_type(*f, "a share of one CPU such as \"50%\" or \"200%\", or \"max\"");
+        } else if (!(value = cpu_max_value(text->get()))) {
+            wrong_value(*f, "a share of one CPU such as \"50%\" or \"200%\", or \"max\"");
+        }
+        if (!value) continue;
+        if (!base) base = current_cgroup();
+        if (auto why = why_no_controller(controller_of(k.file), *base)) {
+            report(f->node.source(), f->path, *why);
+            continue;
+        }
+        program.cgroup_limits.push_back({std::string(k.file), *value});
     }
 }
 
@@ -587,6 +631,7 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
         if (auto v = boolean(*f)) program.essential = *v;
     run_as(t, path, program);
     if (auto f = at(t, "limits", path)) limits(*f, program);
+    cgroup_limits(t, path, program);
     return program;
 }
 
