@@ -91,7 +91,7 @@ public:
         const fs::path rootfs = dir_.path() / "rootfs";
         for (const char* d : {"bin", "proc", "sys", "dev", "tmp", "etc"}) fs::create_directories(rootfs / d);
         fs::copy_file(busybox, rootfs / "bin/busybox");
-        for (const char* tool : {"sh", "sleep", "ps", "cat", "echo", "true", "kill", "seq", "grep", "wc", "date"})
+        for (const char* tool : {"sh", "sleep", "ps", "cat", "echo", "true", "kill", "seq", "grep", "wc", "date", "mkfifo"})
             fs::create_symlink("busybox", rootfs / "bin" / tool);
         fs::copy_file(brood_binary, rootfs / "bin/brood");
         for (const fs::path& lib : shared_libraries(brood_binary)) {
@@ -152,6 +152,14 @@ public:
         }
         started_output_ = seen;
         return c;
+    }
+
+    // brood up as the entrypoint, with toml as /brood.toml; returns once it printed marker.
+    brood::child start_brood_up(const std::string& toml, const std::string& marker) {
+        write("brood.toml", toml);
+        config_["process"]["cwd"] = "/";
+        set_args({"/bin/brood", "up", "-c", "/brood.toml"});
+        return start(marker);
     }
 
     void kill(const std::string& signal) const {
@@ -264,10 +272,13 @@ TEST_F(containers, with_group_the_signal_reaches_the_programs_whole_group) {
 
 TEST_F(containers, a_hundred_orphans_are_reaped_and_no_zombie_is_left) {
     bundle b;
-    // Each orphan's parent (a subshell) exits at once, so PID 1 adopts the sleeper and must reap it.
-    b.set_args(brood_run("for i in $(seq 100); do (sleep 0.3 &); done; "
-                         "ps -o ppid,comm | grep -c '^ *1 sleep' > /tmp/adopted; "
-                         "sleep 1.5; ps -o stat,comm > /tmp/after"));
+    // Each orphan's parent (a subshell) exits at once, so PID 1 adopts the cat and must reap it. The
+    // cats wait on a FIFO until the shell has counted them (a last one may still be on its way to
+    // exec cat: counted again, at most 100 times), then all end together.
+    b.set_args(brood_run("mkfifo /tmp/gate; for i in $(seq 100); do (cat /tmp/gate > /dev/null &); done; "
+                         "for try in $(seq 100); do n=$(ps -o ppid,comm | grep -c '^ *1 cat'); "
+                         "[ $n -ge 100 ] && break; sleep 0.02; done; echo $n > /tmp/adopted; "
+                         ": > /tmp/gate; sleep 1; ps -o stat,comm > /tmp/after"));
     const run_result r = b.run();
     EXPECT_EQ(r.status, brood::exited{0}) << r.err;
     EXPECT_EQ(b.read("tmp/adopted"), "100\n") << "every sleeper was adopted by PID 1 (brood)";
@@ -282,15 +293,18 @@ TEST_F(containers, a_hundred_orphans_are_reaped_and_no_zombie_is_left) {
 
 TEST_F(containers, a_program_that_ignores_sigterm_is_killed_after_broods_grace) {
     bundle b;
-    b.set_args(brood_run("trap '' TERM; echo ready; while :; do sleep 0.05; done", {"--grace", "500ms"}));
+    // It leaves a child that ignores SIGTERM too: that one gets no second grace of its own.
+    b.set_args(brood_run("trap '' TERM; (trap '' TERM; while :; do sleep 0.05; done) & "
+                         "echo ready; while :; do sleep 0.05; done",
+                         {"--grace", "1s"}));
     brood::child runc = b.start("ready");
     const auto sent = std::chrono::steady_clock::now();
     b.kill("TERM");
     const run_result r = b.finish(runc);
     const auto took = std::chrono::steady_clock::now() - sent;
     EXPECT_EQ(shell_code(r.status), 128 + SIGKILL) << r.err;
-    EXPECT_GE(took, 450ms);
-    EXPECT_LT(took, 5s) << "ended by brood's grace, not by anything slower";
+    EXPECT_GE(took, 950ms);
+    EXPECT_LT(took, 1900ms) << "ended by one --grace, not two";
 }
 
 TEST_F(containers, runc_kill_kill_ends_everything) {
@@ -308,7 +322,7 @@ TEST_F(containers, runc_kill_kill_ends_everything) {
 // ends with the essential program's code.
 TEST_F(containers, brood_up_as_entrypoint_stops_in_reverse_dependency_order_and_exits_with_the_essential_code) {
     bundle b;
-    b.write("brood.toml",
+    brood::child runc = b.start_brood_up(
             "[programs.db]\n"
             "shell = true\n"
             "command = \"trap 'echo db >> /tmp/order; exit 0' TERM; while :; do sleep 0.05; done\"\n"
@@ -320,10 +334,8 @@ TEST_F(containers, brood_up_as_entrypoint_stops_in_reverse_dependency_order_and_
             "[programs.cache]\n"
             "shell = true\n"
             "command = \"trap 'echo cache >> /tmp/order; exit 0' TERM; echo ready; while :; do sleep 0.05; done\"\n"
-            "depends_on = [\"app\"]\n");
-    b.config()["process"]["cwd"] = "/";
-    b.set_args({"/bin/brood", "up", "-c", "/brood.toml"});
-    brood::child runc = b.start("ready");
+            "depends_on = [\"app\"]\n",
+            "ready");
     b.kill("TERM");
     const run_result r = b.finish(runc);
     EXPECT_EQ(r.status, brood::exited{3}) << r.out << r.err;
@@ -333,12 +345,10 @@ TEST_F(containers, brood_up_as_entrypoint_stops_in_reverse_dependency_order_and_
 TEST_F(containers, brood_up_without_writable_cgroups_keeps_working_and_says_so_once) {
     bundle b;
     // runc's default spec mounts /sys/fs/cgroup read-only: brood cannot make cgroups there.
-    b.write("brood.toml",
+    brood::child runc = b.start_brood_up(
             "[programs.one]\nshell = true\ncommand = \"echo ready-one; sleep 100\"\n"
-            "[programs.two]\nshell = true\ncommand = \"echo ready-two; sleep 100\"\ninstances = 2\n");
-    b.config()["process"]["cwd"] = "/";
-    b.set_args({"/bin/brood", "up", "-c", "/brood.toml"});
-    brood::child runc = b.start("ready-two");
+            "[programs.two]\nshell = true\ncommand = \"echo ready-two; sleep 100\"\ninstances = 2\n",
+            "ready-two");
     b.kill("TERM");
     const run_result r = b.finish(runc);
     EXPECT_EQ(r.status, brood::exited{0}) << r.out << r.err;
@@ -357,4 +367,25 @@ TEST_F(containers, brood_tree_inside_the_container_shows_the_containers_processe
     EXPECT_NE(tree.find("brood run"), std::string::npos) << tree;
     EXPECT_NE(tree.find("sleep 30"), std::string::npos) << tree;
     EXPECT_NE(tree.find("brood tree 1"), std::string::npos) << tree;
+}
+
+// The kubelet sends SIGTERM, then SIGKILL after terminationGracePeriodSeconds: brood up's
+// shutdown_timeout ends the shutdown first, with a code that says the budget ran out.
+TEST_F(containers, brood_up_kills_what_is_left_when_its_shutdown_budget_runs_out_and_exits_124) {
+    bundle b;
+    brood::child runc = b.start_brood_up(
+            "shutdown_timeout = \"600ms\"\n"
+            "[programs.stubborn]\n"
+            "shell = true\n"
+            "command = \"trap '' TERM; echo ready; while :; do sleep 0.05; done\"\n"
+            "stop_timeout = \"30s\"\n",
+            "ready");
+    const auto sent = std::chrono::steady_clock::now();
+    b.kill("TERM");
+    const run_result r = b.finish(runc);
+    const auto took = std::chrono::steady_clock::now() - sent;
+    EXPECT_EQ(r.status, brood::exited{124}) << r.out << r.err;
+    EXPECT_GE(took, 550ms);
+    EXPECT_LT(took, 5s) << "the budget, not the program's 30 s stop_timeout";
+    EXPECT_NE(r.err.find("shutdown_timeout (600ms) spent"), std::string::npos) << r.err;
 }

@@ -27,6 +27,8 @@
 
 #include "control/client.hpp"
 #include "control/limits.hpp"
+#include "control/readiness.hpp"
+#include "control/verb_goal.hpp"
 #include "control/request.hpp"
 #include "control/server.hpp"
 #include "support/leak_check.hpp"
@@ -227,7 +229,7 @@ TEST_F(control_test, refuses_bad_requests_and_keeps_serving) {
     EXPECT_EQ(bad.ask("{not json")["ok"], false);
     const json unknown = {{"id", 2}, {"ok", false},
                           {"error", "unknown verb 'explode' (expected one of status, start, stop, restart, pause, "
-                                    "resume, signal, logs, events, reload, shutdown, environment)"}};
+                                    "resume, signal, logs, events, reload, shutdown, scale, environment)"}};
     EXPECT_EQ(bad.ask(R"({"id":2,"verb":"explode"})"), unknown);
     std::mt19937 random(42);
     std::string noise(4000, '\0');
@@ -592,7 +594,9 @@ TEST_F(control_test, brood_verbs_send_their_targets_and_print_what_was_done) {
         if (r.targets.front() == "wbe") throw request_error("unknown program 'wbe'");
         return json{{"instances", {"web.0", "web.1"}}};
     });
-    const finished stopped = run_serving(loop, dir.path(), brood_binary, {"stop", "web", "--socket", socket.string()});
+    // --no-wait: this fake supervisor knows no status and sends no events to wait on.
+    const finished stopped =
+        run_serving(loop, dir.path(), brood_binary, {"stop", "--no-wait", "web", "--socket", socket.string()});
     EXPECT_EQ(stopped.code, 0) << stopped.err;
     EXPECT_EQ(stopped.out, "stop: web.0 web.1\n");
     const finished signalled =
@@ -602,7 +606,8 @@ TEST_F(control_test, brood_verbs_send_their_targets_and_print_what_was_done) {
     EXPECT_EQ(seen[1].verb, "signal");
     EXPECT_EQ(seen[1].signal, SIGHUP);
     EXPECT_EQ(seen[1].targets, std::vector<std::string>{"web.1"});
-    const finished refused = run_serving(loop, dir.path(), brood_binary, {"restart", "wbe", "--socket", socket.string()});
+    const finished refused =
+        run_serving(loop, dir.path(), brood_binary, {"restart", "--no-wait", "wbe", "--socket", socket.string()});
     EXPECT_EQ(refused.code, 1);
     EXPECT_EQ(refused.err, "brood: unknown program 'wbe'\n");
 }
@@ -651,4 +656,98 @@ TEST_F(control_test, refuses_a_connection_when_every_place_follows_events) {
     const finished status = run_serving(loop, dir.path(), brood_binary, {"status", "--socket", socket.string()});
     EXPECT_EQ(status.code, 1);
     EXPECT_EQ(status.err, "brood: too many connections (at most 64, each following events)\n");
+}
+
+// ---- brood status --check ----
+
+namespace {
+nlohmann::json instance_in(const std::string& name, const std::string& state, nlohmann::json last_exit_code = nullptr,
+                           nlohmann::json last_exit = nullptr, nlohmann::json start_error = nullptr) {
+    return {{"name", name}, {"state", state}, {"last_exit_code", last_exit_code}, {"last_exit", last_exit},
+            {"start_error", start_error}};
+}
+}  // namespace
+
+TEST(readiness_check, ready_stopped_and_finished_jobs_are_where_they_should_be) {
+    const nlohmann::json status{{"instances",
+                                 {instance_in("web.0", "ready"), instance_in("admin.0", "stopped"),
+                                  instance_in("migrate.0", "exited", 0, "exited with code 0")}}};
+    EXPECT_EQ(brood::control::not_ready(status), std::nullopt);
+    EXPECT_EQ(brood::control::not_ready({{"instances", nlohmann::json::array()}}), std::nullopt);
+}
+
+TEST(readiness_check, every_instance_that_is_not_is_named_with_why_in_one_line) {
+    const nlohmann::json status{
+        {"instances",
+         {instance_in("web.0", "ready"), instance_in("web.1", "backoff", 3, "exited with code 3"),
+          instance_in("db.0", "starting"), instance_in("migrate.0", "exited", 1, "exited with code 1"),
+          instance_in("api.0", "fatal", 125, nullptr, "open log \"x\": EMFILE"), instance_in("cache.0", "running"),
+          instance_in("worker.0", "paused"), instance_in("old.0", "stopping")}}};
+    EXPECT_EQ(brood::control::not_ready(status),
+              std::optional<std::string>("not ready: web.1 backoff (exited with code 3), db.0 starting, migrate.0 "
+                                         "exited (exited with code 1), api.0 fatal (open log \"x\": EMFILE), "
+                                         "cache.0 running, worker.0 paused, old.0 stopping"));
+}
+
+// ---- brood start|stop|restart wait for their goal ----
+
+namespace {
+nlohmann::json change(const std::string& name, const std::string& from, const std::string& to,
+                      const std::string& note = "") {
+    return {{"name", name}, {"from", from}, {"to", to}, {"note", note}};
+}
+const nlohmann::json two_ready{{"instances", {instance_in("web.0", "ready"), instance_in("web.1", "ready")}}};
+}  // namespace
+
+TEST(verb_goal, stop_waits_until_each_target_is_down) {
+    brood::control::verb_goal goal(brood::control::verb_goal::kind::stop, two_ready);
+    goal.apply(change("web.0", "ready", "stopping"));  // caused by the verb, before its reply
+    goal.target({"web.0"});
+    EXPECT_FALSE(goal.settled());
+    goal.apply(change("web.1", "ready", "stopping"));  // not a target
+    goal.apply(change("web.0", "stopping", "stopped", "killed by SIGTERM"));
+    EXPECT_TRUE(goal.settled());
+    EXPECT_FALSE(goal.any_failed());
+    EXPECT_EQ(goal.report(), (std::vector<std::string>{"web.0: stopped (killed by SIGTERM)"}));
+}
+
+TEST(verb_goal, start_is_done_when_running_or_ready_and_fails_on_backoff_fatal_or_a_failed_exit) {
+    const nlohmann::json status{{"instances",
+                                 {instance_in("web.0", "stopped"), instance_in("bad.0", "stopped"),
+                                  instance_in("job.0", "stopped"), instance_in("up.0", "ready")}}};
+    brood::control::verb_goal goal(brood::control::verb_goal::kind::start, status);
+    goal.apply(change("web.0", "stopped", "starting"));
+    goal.apply(change("bad.0", "stopped", "starting"));
+    goal.apply(change("job.0", "stopped", "starting"));
+    goal.target({"web.0", "bad.0", "job.0", "up.0"});
+    EXPECT_FALSE(goal.settled());
+    goal.apply(change("web.0", "starting", "running"));
+    goal.apply(change("bad.0", "starting", "backoff", "exited with code 3; restart in 1s"));
+    EXPECT_FALSE(goal.settled()) << "job.0 still starting";
+    goal.apply(change("job.0", "starting", "exited", "exited with code 0"));
+    EXPECT_TRUE(goal.settled());
+    EXPECT_TRUE(goal.any_failed());
+    EXPECT_EQ(goal.report(), (std::vector<std::string>{"web.0: running", "bad.0: backoff (exited with code 3; restart in 1s)",
+                                                       "job.0: exited (exited with code 0)", "up.0: ready"}));
+}
+
+TEST(verb_goal, restart_needs_a_new_run_not_the_old_one_still_ready) {
+    brood::control::verb_goal goal(brood::control::verb_goal::kind::restart, two_ready);
+    goal.target({"web.1"});
+    EXPECT_FALSE(goal.settled()) << "ready, but not yet restarted";
+    goal.apply(change("web.1", "ready", "stopping"));
+    goal.apply(change("web.1", "stopping", "stopped", "killed by SIGTERM"));
+    EXPECT_FALSE(goal.settled()) << "stopped on the way is no failure";
+    goal.apply(change("web.1", "stopped", "starting"));
+    goal.apply(change("web.1", "starting", "ready"));
+    EXPECT_TRUE(goal.settled());
+    EXPECT_FALSE(goal.any_failed());
+}
+
+TEST(verb_goal, a_target_not_there_yet_is_reported_as_such) {
+    brood::control::verb_goal goal(brood::control::verb_goal::kind::start, two_ready);
+    goal.apply(change("web.0", "ready", "stopping"));
+    goal.target({"web.0"});
+    EXPECT_TRUE(goal.any_failed());
+    EXPECT_EQ(goal.report(), (std::vector<std::string>{"web.0: stopping (not there yet)"}));
 }

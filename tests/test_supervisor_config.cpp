@@ -275,7 +275,7 @@ stop_timeout = "1.5s"
 start_seconds = 0
 ready = "notify"
 restart = "never"
-log.max_size = 4096
+log.max_size = 65536
 depends_on = []
 )");
     EXPECT_EQ(p.stop_signal, SIGINT);
@@ -283,7 +283,7 @@ depends_on = []
     EXPECT_EQ(p.start_seconds, 0ms);
     EXPECT_EQ(p.ready, ready_check::notify);
     EXPECT_EQ(p.restart, restart_policy::never);
-    EXPECT_EQ(p.log.max_size, 4096u);
+    EXPECT_EQ(p.log.max_size, 65536u);
 }
 
 TEST(toml_config, programs_keep_file_order_and_dependencies_their_positions) {
@@ -433,6 +433,12 @@ stop_signal = "SIGFOO"
 start_limit = { burst = 0 }
 backoff = { jitter = 1.5 }
 log = { max_size = "10 MB" }
+[programs.tiny]
+command = "tiny"
+log.max_size = 1
+[programs.small]
+command = "small"
+log.max_size = "63K"
 )"),
               (std::vector<std::string>{
                   "brood.toml:3:11: programs.web.restart: expected \"always\", \"on-failure\" or \"never\", found \"sometimes\"",
@@ -443,6 +449,8 @@ log = { max_size = "10 MB" }
                   "brood.toml:8:25: programs.web.start_limit.burst: expected an integer from 1 to 1000, found 0",
                   "brood.toml:9:22: programs.web.backoff.jitter: expected a number from 0 to 1, found 1.5",
                   "brood.toml:10:20: programs.web.log.max_size: expected a size such as \"10M\", or a number of bytes, found \"10 MB\"",
+                  "brood.toml:13:16: programs.tiny.log.max_size: expected 0 (never rotate) or at least \"64K\", the longest line held whole, found 1",
+                  "brood.toml:16:16: programs.small.log.max_size: expected 0 (never rotate) or at least \"64K\", the longest line held whole, found \"63K\"",
               }));
 }
 
@@ -707,4 +715,17 @@ TEST(instance_environment, index_and_port_per_instance) {
     p.port = 8000;
     EXPECT_EQ(instance_environment(p, 2),
               (std::map<std::string, std::string>{{"MODE", "x"}, {"PORT", "8002"}, {"BROOD_INSTANCE", "2"}}));
+}
+
+// The whole shutdown's budget is a top-level key: absent, nothing bounds the shutdown but each
+// program's stop_timeout.
+TEST(toml_config, shutdown_timeout_is_the_top_level_budget_of_the_whole_shutdown) {
+    const loaded_config with = parse_toml_config("shutdown_timeout = \"25s\"\n[programs.web]\ncommand = \"web\"\n", "brood.toml");
+    ASSERT_TRUE(with.problems.empty());
+    EXPECT_EQ(with.shutdown_timeout, std::optional<std::chrono::milliseconds>(25s));
+    const loaded_config without = parse_toml_config("[programs.web]\ncommand = \"web\"\n", "brood.toml");
+    EXPECT_EQ(without.shutdown_timeout, std::nullopt);
+    EXPECT_EQ(toml_problems("shutdown_timeout = \"soon\"\n[programs.web]\ncommand = \"web\"\n"),
+              (std::vector<std::string>{"brood.toml:1:20: shutdown_timeout: expected a duration such as \"500ms\", "
+                                        "\"2s\" or \"1m\", or a number of seconds, found \"soon\""}));
 }

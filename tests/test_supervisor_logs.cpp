@@ -1,6 +1,9 @@
-// The supervisor's logs: log_file's size-based rotation (no line split, nothing lost), the live
-// prefix, and output_relay carrying a pipe's bytes to the log and the live output line by line.
+// The supervisor's logs: log_file's size-based rotation (no line split, nothing lost, one rename
+// per rotation), what it does when writes fail, the live prefix, and output_relay carrying a pipe's
+// bytes to the log and the live output line by line, a bounded amount at a time.
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -12,6 +15,10 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -22,6 +29,7 @@
 #include "supervisor/live_prefix.hpp"
 #include "supervisor/log_file.hpp"
 #include "supervisor/output_relay.hpp"
+#include "supervisor/rotated_log.hpp"
 
 using namespace brood::supervisor;
 using brood::unique_fd;
@@ -37,16 +45,10 @@ std::string read_text(const fs::path& file) {
     return text.str();
 }
 
-fs::path generation(const fs::path& file, unsigned n) {
-    fs::path result = file;
-    result += "." + std::to_string(n);
-    return result;
-}
-
 // Every file of a rotated log, oldest first, ending with the current one.
 std::vector<fs::path> log_files(const fs::path& file) {
     std::vector<fs::path> files;
-    for (unsigned n = 1; fs::exists(generation(file, n)); ++n) files.insert(files.begin(), generation(file, n));
+    for (const std::uint64_t seq : rotated_sequence(file)) files.push_back(rotated_path(file, seq));
     files.push_back(file);
     return files;
 }
@@ -105,6 +107,43 @@ std::string read_available(int fd) {
     while ((n = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(n));
     return text;
 }
+
+// Writes to files fail past limit bytes (EFBIG), as they do on a full disk (ENOSPC), until lifted:
+// no mount needed. SIGXFSZ is ignored meanwhile, so the writes fail instead of killing the test.
+class file_size_limit {
+public:
+    explicit file_size_limit(rlim_t limit) {
+        ::getrlimit(RLIMIT_FSIZE, &saved_);
+        old_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+        rlimit lower = saved_;
+        lower.rlim_cur = limit;
+        if (::setrlimit(RLIMIT_FSIZE, &lower) != 0) ADD_FAILURE() << "setrlimit: " << std::strerror(errno);
+    }
+    ~file_size_limit() { lift(); }
+    file_size_limit(const file_size_limit&) = delete;
+    file_size_limit& operator=(const file_size_limit&) = delete;
+
+    void lift() {
+        if (lifted_) return;
+        lifted_ = true;
+        ::setrlimit(RLIMIT_FSIZE, &saved_);
+        ::signal(SIGXFSZ, old_handler_);
+    }
+
+private:
+    rlimit saved_{};
+    sighandler_t old_handler_ = SIG_DFL;
+    bool lifted_ = false;
+};
+
+// What a log_file's listener heard.
+struct heard {
+    log_loss loss;
+    bool resumed;
+};
+
+// Byte i of the long lines below.
+char pattern_byte(std::uint64_t i) { return static_cast<char>('a' + i % 26); }
 
 }  // namespace
 
@@ -165,8 +204,11 @@ TEST(log_file, keeps_only_the_newest_rotated_files) {
             expected += line;
         }
     }
-    EXPECT_TRUE(fs::exists(generation(file, 3)));
-    EXPECT_FALSE(fs::exists(generation(file, 4)));
+    // Numbered by a rising sequence, the newest the highest: the last three are left.
+    const std::vector<std::uint64_t> sequence = rotated_sequence(file);
+    ASSERT_EQ(sequence.size(), 3u);
+    EXPECT_GT(sequence.front(), 3u);
+    EXPECT_EQ(sequence.back() - sequence.front(), 2u);
     const std::string kept = read_rotated(file, 500);
     // What is left is the end of what was written, whole lines from a line start on.
     ASSERT_LT(kept.size(), expected.size());
@@ -183,7 +225,7 @@ TEST(log_file, keep_zero_starts_afresh_and_max_size_zero_never_rotates) {
         log.write("abcdefgh\n");
     }
     EXPECT_EQ(read_text(fresh), "abcdefgh\n");
-    EXPECT_FALSE(fs::exists(generation(fresh, 1)));
+    EXPECT_TRUE(rotated_sequence(fresh).empty());
 
     const fs::path endless = dir.path() / "endless.log";
     std::string expected;
@@ -195,7 +237,7 @@ TEST(log_file, keep_zero_starts_afresh_and_max_size_zero_never_rotates) {
         }
     }
     EXPECT_EQ(read_text(endless), expected);
-    EXPECT_FALSE(fs::exists(generation(endless, 1)));
+    EXPECT_TRUE(rotated_sequence(endless).empty());
 }
 
 TEST(log_file, a_line_longer_than_max_size_stands_alone_in_its_file) {
@@ -207,8 +249,8 @@ TEST(log_file, a_line_longer_than_max_size_stands_alone_in_its_file) {
         log.write("before\n");
         log.write(long_line + "after\n");
     }
-    EXPECT_EQ(read_text(generation(file, 2)), "before\n");
-    EXPECT_EQ(read_text(generation(file, 1)), long_line);
+    EXPECT_EQ(read_text(rotated_path(file, 1)), "before\n");
+    EXPECT_EQ(read_text(rotated_path(file, 2)), long_line);
     EXPECT_EQ(read_text(file), "after\n");
 }
 
@@ -220,7 +262,7 @@ TEST(log_file, an_existing_file_counts_towards_max_size) {
         log_file log(file, {.max_size = 100, .keep = 2});
         log.write("new line\n");
     }
-    EXPECT_EQ(read_text(generation(file, 1)).size(), 96u);
+    EXPECT_EQ(read_text(rotated_path(file, 1)).size(), 96u);
     EXPECT_EQ(read_text(file), "new line\n");
 }
 
@@ -233,6 +275,130 @@ TEST(log_file, an_impossible_path_is_an_error_naming_it) {
         FAIL() << "no error";
     } catch (const std::system_error& error) {
         EXPECT_NE(std::string(error.what()).find((dir.path() / "plain").string()), std::string::npos) << error.what();
+    }
+}
+
+TEST(log_file, a_rotated_file_keeps_its_name_so_a_rotation_renames_one_file) {
+    temp_dir dir("logs");
+    const fs::path file = dir.path() / "w.log";
+    log_file log(file, {.max_size = 10, .keep = 1000});
+    log.write("first\n");
+    log.write("second\n");
+    const fs::path oldest = rotated_path(file, 1);
+    ASSERT_EQ(read_text(oldest), "first\n");
+    struct stat before {};
+    ASSERT_EQ(::stat(oldest.c_str(), &before), 0);
+    for (int i = 0; i < 500; ++i) log.write("line " + std::to_string(i) + "\n");
+    struct stat after {};
+    ASSERT_EQ(::stat(oldest.c_str(), &after), 0);
+    EXPECT_EQ(after.st_ino, before.st_ino) << "the oldest file was renamed again by later rotations";
+    EXPECT_EQ(read_text(oldest), "first\n");
+    EXPECT_EQ(read_text(rotated_path(file, 2)), "second\n");
+    EXPECT_EQ(rotated_sequence(file).size(), 501u);
+    EXPECT_EQ(read_text(rotated_path(file, 501)), "line 498\n");
+    EXPECT_EQ(read_text(file), "line 499\n");
+}
+
+TEST(log_file, numbering_goes_on_after_a_restart_and_a_lowered_keep_removes_the_oldest) {
+    temp_dir dir("logs");
+    const fs::path file = dir.path() / "w.log";
+    {
+        log_file log(file, {.max_size = 10, .keep = 10});
+        for (int i = 0; i < 6; ++i) log.write("line " + std::to_string(i) + "\n");
+    }
+    EXPECT_EQ(rotated_sequence(file), (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
+    std::ofstream(dir.path() / "w.log.01") << "not brood's\n";
+    log_file log(file, {.max_size = 10, .keep = 2});
+    EXPECT_EQ(rotated_sequence(file), (std::vector<std::uint64_t>{4, 5}));
+    log.write("line 6\n");
+    EXPECT_EQ(rotated_sequence(file), (std::vector<std::uint64_t>{5, 6}));
+    EXPECT_EQ(read_text(rotated_path(file, 6)), "line 5\n");
+    EXPECT_EQ(read_text(file), "line 6\n");
+    EXPECT_TRUE(fs::exists(dir.path() / "w.log.01")) << "a file brood does not name was removed";
+}
+
+TEST(log_file, an_unfinished_line_stays_in_its_file_and_is_ended_before_another_writer_writes) {
+    temp_dir dir("logs");
+    const fs::path file = dir.path() / "w.log";
+    int first = 0;
+    int second = 0;
+    log_file log(file, {.max_size = 100, .keep = 5});
+    log.write("head\n" + std::string(80, 'a'), &first);
+    log.write(std::string(80, 'b'), &first);  // past max_size: not rotated inside the line
+    log.write(std::string(10, 'c') + "\nnext\n", &first);
+    EXPECT_EQ(read_text(rotated_path(file, 1)), "head\n" + std::string(80, 'a') + std::string(80, 'b') + std::string(10, 'c') + "\n");
+    EXPECT_EQ(read_text(file), "next\n");
+
+    log.write("half a line", &first);
+    log.write("another's line\n", &second);
+    log.write(" and the rest\n", &first);
+    EXPECT_EQ(read_text(file), "next\nhalf a line\nanother's line\n and the rest\n");
+
+    // A line whose start rotates the log goes on in the new file.
+    log.write(std::string(150, 'd'), &first);
+    log.write("end\n", &first);
+    EXPECT_EQ(read_text(file), std::string(150, 'd') + "end\n");
+}
+
+TEST(log_file, a_log_deleted_while_written_is_created_again) {
+    temp_dir dir("logs");
+    const fs::path file = dir.path() / "w.log";
+    log_file log(file, {});
+    log.write("one\n");
+    ASSERT_TRUE(fs::remove(file));
+    log.write("two\n");
+    EXPECT_EQ(read_text(file), "two\n");
+}
+
+TEST(log_file, failed_writes_are_dropped_counted_reported_once_and_retried) {
+    temp_dir dir("logs");
+    const fs::path file = dir.path() / "w.log";
+    std::vector<heard> calls;
+    log_file log(file, {}, [&](const log_loss& loss, bool resumed) { calls.push_back({loss, resumed}); });
+    log.write("before\n");
+    {
+        file_size_limit full(17);  // 10 more bytes fit
+        log.write("0123456789abcdef\n");
+        ASSERT_EQ(calls.size(), 1u);
+        EXPECT_FALSE(calls[0].resumed);
+        EXPECT_EQ(calls[0].loss.bytes, 7u);
+        EXPECT_NE(calls[0].loss.error.find("write log \"" + file.string() + "\": EFBIG"), std::string::npos)
+            << calls[0].loss.error;
+        for (int i = 0; i < 3; ++i) log.write("more\n");
+        EXPECT_EQ(calls.size(), 1u) << "reported again within one episode";
+        ASSERT_TRUE(log.failing().has_value());
+        EXPECT_EQ(log.failing()->bytes, 22u);
+        EXPECT_EQ(log.lost_bytes(), 22u);
+    }
+    log.write("back\n");
+    ASSERT_EQ(calls.size(), 2u);
+    EXPECT_TRUE(calls[1].resumed);
+    EXPECT_EQ(calls[1].loss.bytes, 22u);
+    EXPECT_FALSE(log.failing().has_value());
+    EXPECT_EQ(log.lost_bytes(), 22u);
+    // The line cut by the failure is ended, and the log says what is missing where it is missing.
+    EXPECT_EQ(read_text(file), "before\n0123456789\nbrood: 22 bytes of output lost: " + calls[0].loss.error + "\nback\n");
+}
+
+TEST(log_file, a_log_deleted_while_failing_is_created_anew_so_its_space_comes_back) {
+    temp_dir dir("logs");
+    const fs::path file = dir.path() / "w.log";
+    std::vector<heard> calls;
+    log_file log(file, {}, [&](const log_loss& loss, bool resumed) { calls.push_back({loss, resumed}); });
+    log.write(std::string(99, 'x') + "\n");
+    {
+        file_size_limit full(100);
+        log.write("lost\n");
+        ASSERT_EQ(calls.size(), 1u);
+    }
+    ASSERT_TRUE(fs::remove(file));  // brood holds it open still: its space comes back once let go
+    log.write("back\n");
+    ASSERT_EQ(calls.size(), 2u);
+    EXPECT_EQ(calls[1].loss.bytes, 5u);
+    EXPECT_EQ(read_text(file), "brood: 5 bytes of output lost: " + calls[0].loss.error + "\nback\n");
+    for (const auto& fd : fs::directory_iterator("/proc/self/fd")) {
+        std::error_code not_a_link;
+        EXPECT_NE(fs::read_symlink(fd.path(), not_a_link).string(), file.string() + " (deleted)");
     }
 }
 
@@ -324,31 +490,129 @@ TEST(output_relay, a_full_non_blocking_live_output_is_waited_for_not_dropped) {
     EXPECT_TRUE(shown == expected) << "live output lost or reordered lines";
 }
 
-TEST(output_relay, a_mebibyte_without_newline_is_logged_in_bounded_pieces) {
+TEST(output_relay, a_fifty_megabyte_line_is_logged_whole_and_shown_in_bounded_pieces) {
     temp_dir dir("logs");
-    log_file log(dir.path() / "big.0.log", {});
+    const fs::path file = dir.path() / "big.0.log";
+    log_file log(file, {.max_size = 1024 * 1024, .keep = 5});
     pipe_pair output;
-    output_relay relay(std::move(output.read), log, std::nullopt);
-    std::string big(1024 * 1024, '\0');
-    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+    pipe_pair live;
+    output_relay relay(std::move(output.read), log, live_prefix{"big | "}, live.write.get());
+    constexpr std::uint64_t length = 50 * 1024 * 1024;
+
     std::thread writer([&] {
-        std::size_t done = 0;
-        while (done < big.size()) {
-            const ssize_t n = ::write(output.write.get(), big.data() + done, big.size() - done);
-            if (n <= 0) break;
-            done += static_cast<std::size_t>(n);
+        write_text(output.write.get(), "before\n");
+        std::string chunk(1024 * 1024, '\0');
+        for (std::uint64_t at = 0; at < length; at += chunk.size()) {
+            for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = pattern_byte(at + i);
+            write_text(output.write.get(), chunk);
         }
+        write_text(output.write.get(), "\nafter\n");
         output.write.reset();
+    });
+    // The live output as it comes: each line the prefix and a piece of the long line, checked
+    // against the pattern, so that nothing 50 MB long is held here either.
+    std::vector<std::string> short_lines;
+    std::uint64_t shown = 0;
+    std::size_t pieces = 0;
+    std::size_t longest_piece = 0;
+    bool pieces_match = true;
+    std::thread reader([&] {
+        std::string buffer;
+        char chunk[64 * 1024];
+        ssize_t n;
+        while ((n = ::read(live.read.get(), chunk, sizeof chunk)) > 0) {
+            buffer.append(chunk, static_cast<std::size_t>(n));
+            std::size_t start = 0;
+            for (std::size_t end; (end = buffer.find('\n', start)) != std::string::npos; start = end + 1) {
+                const std::string_view line = std::string_view(buffer).substr(start, end - start);
+                if (line.substr(0, 6) != "big | ") pieces_match = false;
+                const std::string_view text = line.substr(std::min<std::size_t>(6, line.size()));
+                if (text == "before" || text == "after") {
+                    short_lines.emplace_back(text);
+                    continue;
+                }
+                for (std::size_t i = 0; i < text.size() && pieces_match; ++i)
+                    pieces_match = text[i] == pattern_byte(shown + i);
+                shown += text.size();
+                longest_piece = std::max(longest_piece, text.size());
+                ++pieces;
+            }
+            buffer.erase(0, start);
+        }
     });
     drain_to_end(relay);
     writer.join();
+    live.write.reset();
+    reader.join();
 
-    const std::string logged = read_text(log.path());
-    std::string expected;
-    for (std::size_t at = 0; at < big.size(); at += output_relay::max_line)
-        expected += big.substr(at, output_relay::max_line) + '\n';
-    EXPECT_EQ(logged.size(), expected.size());
-    EXPECT_TRUE(logged == expected) << "the pieces differ from the bytes written";
+    // The log has the line as written, in one file (which exceeds max_size by it).
+    const std::string rotated = read_text(rotated_path(file, 1));
+    ASSERT_EQ(rotated.size(), 7 + length + 1);
+    EXPECT_EQ(rotated.substr(0, 7), "before\n");
+    EXPECT_EQ(rotated.back(), '\n');
+    std::uint64_t first_difference = length;
+    for (std::uint64_t i = 0; i < length && first_difference == length; ++i)
+        if (rotated[7 + i] != pattern_byte(i)) first_difference = i;
+    EXPECT_EQ(first_difference, length) << "the logged line differs from the one written";
+    EXPECT_EQ(read_text(file), "after\n");
+    EXPECT_EQ(rotated_sequence(file).size(), 1u);
+
+    // The live output shows it in pieces, each of bounded size: brood never held the whole line.
+    EXPECT_EQ(short_lines, (std::vector<std::string>{"before", "after"}));
+    EXPECT_TRUE(pieces_match) << "a piece of the live output differs from the line written";
+    EXPECT_EQ(shown, length);
+    EXPECT_LE(longest_piece, 2 * output_relay::max_line);
+    EXPECT_GE(pieces, length / (2 * output_relay::max_line));
+}
+
+TEST(output_relay, reads_at_most_its_budget_per_drain_and_leaves_the_rest_in_the_pipe) {
+    temp_dir dir("logs");
+    log_file log(dir.path() / "flood.0.log", {});
+    pipe_pair output;
+    const int pipe_size = 4 * output_relay::budget;
+    ASSERT_GE(::fcntl(output.write.get(), F_SETPIPE_SZ, pipe_size), pipe_size);
+    output_relay relay(std::move(output.read), log, std::nullopt);
+    std::string flood;
+    while (flood.size() < 2 * output_relay::budget) flood += "y\n";
+    write_text(output.write.get(), flood);
+
+    EXPECT_TRUE(relay.drain());
+    int left = 0;
+    ASSERT_EQ(::ioctl(relay.fd(), FIONREAD, &left), 0);
+    EXPECT_EQ(left, static_cast<int>(output_relay::budget)) << "one drain read more than its budget";
+    EXPECT_EQ(fs::file_size(log.path()), output_relay::budget);
+    EXPECT_TRUE(relay.drain());
+    ASSERT_EQ(::ioctl(relay.fd(), FIONREAD, &left), 0);
+    EXPECT_EQ(left, 0);
+    EXPECT_EQ(read_text(log.path()), flood);
+}
+
+TEST(output_relay, keeps_reading_its_pipe_while_the_log_cannot_be_written) {
+    temp_dir dir("logs");
+    std::vector<heard> calls;
+    log_file log(dir.path() / "full.0.log", {}, [&](const log_loss& loss, bool resumed) { calls.push_back({loss, resumed}); });
+    pipe_pair output;
+    output_relay relay(std::move(output.read), log, std::nullopt);
+    std::string lines;
+    for (const auto& line : numbered_lines(1000)) lines += line;
+    file_size_limit full(0);
+    write_text(output.write.get(), lines);
+    bool open = false;
+    EXPECT_NO_THROW(open = relay.drain());
+    EXPECT_TRUE(open) << "the relay gave up on its pipe";
+    int left = -1;
+    ASSERT_EQ(::ioctl(relay.fd(), FIONREAD, &left), 0);
+    EXPECT_EQ(left, 0) << "the output was not read, the program would block";
+    EXPECT_EQ(log.lost_bytes(), lines.size());
+    ASSERT_EQ(calls.size(), 1u);
+
+    full.lift();
+    write_text(output.write.get(), "back\n");
+    output.write.reset();
+    drain_to_end(relay);
+    ASSERT_EQ(calls.size(), 2u);
+    EXPECT_EQ(read_text(log.path()),
+              "brood: " + std::to_string(lines.size()) + " bytes of output lost: " + calls[0].loss.error + "\nback\n");
 }
 
 TEST(output_relay, many_lines_across_rotations_arrive_once_and_in_order) {

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -33,6 +35,7 @@
 #include "control/limits.hpp"
 #include "support/leak_check.hpp"
 #include "support/running_brood.hpp"
+#include "support/sanitizers.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -155,6 +158,13 @@ protected:
         own_cgroup_->remove();
     }
 
+    // As start, brood's live output thrown away: a flood of it would fill a pipe read only now and then.
+    void start_without_live_output(const std::string& config) {
+        write_config(config);
+        brood_.emplace(std::vector<std::string>{"/bin/sh", "-c", "exec \"$0\" up -c \"$1\" >/dev/null", brood_path(),
+                                                file("brood.toml").string()});
+    }
+
     running_brood& brood() { return *brood_; }
 
     // The first event line of brood containing text.
@@ -204,14 +214,21 @@ protected:
         return fd;
     }
 
+    // A connection to the control socket with request sent on it, its replies read line by line;
+    // none when brood never accepts one.
+    std::optional<brood::testing::line_reader> connect_and_send(const nlohmann::json& request) {
+        brood::unique_fd fd = connect_to_brood();
+        if (!fd) return std::nullopt;
+        const std::string line = request.dump() + "\n";
+        if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) return std::nullopt;
+        return brood::testing::line_reader(std::move(fd));
+    }
+
     // One request on the control socket and its reply: a raw JSON-lines client.
     nlohmann::json ask(const nlohmann::json& request) {
-        const brood::unique_fd fd = connect_to_brood();
-        if (!fd) return {{"error", "cannot connect to " + file(".brood/brood.sock").string()}};
-        const std::string line = request.dump() + "\n";
-        if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) return {};
-        brood::testing::line_reader reply(brood::unique_fd(::dup(fd.get())));
-        const auto text = reply.next(deadline);
+        auto reply = connect_and_send(request);
+        if (!reply) return {{"error", "cannot connect to " + file(".brood/brood.sock").string()}};
+        const auto text = reply->next(deadline);
         return text ? nlohmann::json::parse(*text) : nlohmann::json{};
     }
 
@@ -351,7 +368,7 @@ TEST_F(up, with_cgroups_a_stop_ends_a_grandchild_that_left_with_setsid) {
 }
 
 TEST_F(up, kill_9_of_brood_leaves_no_program_running) {
-    start("[programs.sh]\ncommand = \"echo $$ > " + file("sh.pid").string() + "; exec " + helper("pause") +
+    start("[programs.sh]\ncommand = \"echo $$$$ > " + file("sh.pid").string() + "; exec " + helper("pause") +
           "\"\nshell = true\n");
     const pid_t program = read_pid("sh.pid");
     ASSERT_TRUE(alive(program));
@@ -361,7 +378,7 @@ TEST_F(up, kill_9_of_brood_leaves_no_program_running) {
 }
 
 TEST_F(up, stop_and_continue_from_outside_show_as_paused_and_back) {
-    start("[programs.sh]\ncommand = \"echo $$ > " + file("sh.pid").string() + "; exec " + helper("pause") +
+    start("[programs.sh]\ncommand = \"echo $$$$ > " + file("sh.pid").string() + "; exec " + helper("pause") +
           "\"\nshell = true\nstart_seconds = 0\n");
     const pid_t program = read_pid("sh.pid");
     ASSERT_TRUE(saw("sh.0 starting -> ready"));
@@ -543,8 +560,8 @@ TEST_F(up, client_restart_starts_a_new_process_and_counts_the_restart) {
     const pid_t old_pid = before["pid"];
     const brood::process_output r = client("restart", {"web"});
     ASSERT_EQ(r.status, brood::wait_status(brood::exited{0})) << r.err;
-    EXPECT_EQ(r.out, "restart: web.0\n");
-    ASSERT_TRUE(brood().err().until("web.0 starting -> ready")) << errors();
+    EXPECT_EQ(r.out, "web.0: ready\n");
+    // brood restart returns once the new run is ready.
     const nlohmann::json after = status_json()["instances"][0];
     EXPECT_EQ(after["state"], "ready") << after.dump();
     EXPECT_NE(after["pid"], old_pid) << after.dump();
@@ -612,6 +629,167 @@ TEST_F(up, two_hundred_silent_connections_do_not_keep_the_owner_out) {
     EXPECT_NE(status.out.find("web.0"), std::string::npos) << status.out;
     // A place is made at once; at worst it would have waited for the idle timeout.
     EXPECT_LT(clock_type::now() - asked, brood::control::idle_timeout + 100ms);
+}
+
+TEST_F(up, client_logs_reads_the_rotated_files_in_order) {
+    const std::string go = file("go").string();
+    start_without_live_output("[programs.count]\ncommand = \"echo ready; while [ ! -e " + go +
+          " ]; do sleep 0.05; done; i=0; while [ $i -lt 3000 ]; do printf '%099d\\\\n' $i; i=$((i+1)); done; "
+          "echo done; exec " + helper("pause") + "\"\nshell = true\nlog = { max_size = \"64K\", keep = 1000 }\n");
+    std::vector<std::string> written{"ready"};
+    for (int i = 0; i < 3000; ++i) {
+        std::string number = std::to_string(i);
+        written.push_back(std::string(99 - number.size(), '0') + number);
+    }
+    written.push_back("done");
+    ASSERT_TRUE(ask({{"id", 1}, {"verb", "status"}}).value("ok", false));  // brood listens
+    running_brood tail = follow("logs", {"-f", "count"});
+    ASSERT_TRUE(tail.out().until("ready")) << "brood logs -f printed nothing";
+    // 300 KB in lines of 100 bytes: five files, rotated faster than the follower looks.
+    std::ofstream(go) << "go\n";
+    for (std::size_t i = 1; i < written.size(); ++i) {
+        const auto line = tail.out().next(deadline);
+        ASSERT_TRUE(line) << "brood logs -f stopped before line " << i;
+        ASSERT_EQ(*line, written[i]) << "brood logs -f skipped or reordered lines";
+    }
+    tail.signal(SIGTERM);
+    EXPECT_EQ(tail.wait(), brood::wait_status(brood::killed{SIGTERM}));
+    EXPECT_GE(std::distance(std::filesystem::directory_iterator(file(".brood/logs")), {}), 5);
+
+    const brood::process_output last = client("logs", {"-n", "2500", "count"});
+    ASSERT_EQ(last.status, brood::wait_status(brood::exited{0})) << last.err;
+    std::string expected;
+    for (std::size_t i = written.size() - 2500; i < written.size(); ++i) expected += written[i] + "\n";
+    EXPECT_TRUE(last.out == expected) << "brood logs -n 2500 printed " << std::count(last.out.begin(), last.out.end(), '\n')
+                                      << " lines, not the last 2500 in order";
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// A program flooding its output, its log rotated at the smallest size with many files kept: each
+// turn of brood's loop relays a bounded amount and a rotation renames one file, so brood keeps
+// answering and stops when told.
+TEST_F(up, a_flood_rotating_its_log_at_the_smallest_size_leaves_brood_answering_and_stoppable) {
+    start_without_live_output("[programs.flood]\ncommand = \"yes\"\nstop_timeout = \"2s\"\n"
+                              "log = { max_size = \"64K\", keep = 1000 }\n");
+    const auto log_files = [&] {
+        std::error_code not_yet;
+        return std::distance(std::filesystem::directory_iterator(file(".brood/logs"), not_yet), {});
+    };
+    for (const auto until = clock_type::now() + deadline; log_files() < 10 && clock_type::now() < until;)
+        std::this_thread::sleep_for(10ms);
+    const auto before = log_files();
+    ASSERT_GE(before, 10) << "the flood did not reach its log:\n" << errors();
+
+    // Sampled ten times over two seconds, under the flood.
+    std::vector<long> took;
+    for (int i = 0; i < 10; ++i) {
+        const auto begin = clock_type::now();
+        auto reply = connect_and_send({{"id", i}, {"verb", "status"}});
+        ASSERT_TRUE(reply);
+        const auto text = reply->next(2s);
+        took.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - begin).count());
+        ASSERT_TRUE(text) << "status was not answered within 2 s";
+        EXPECT_NE(text->find("\"ok\":true"), std::string::npos) << *text;
+        std::this_thread::sleep_for(200ms);
+    }
+    std::string times;
+    for (const long ms : took) times += std::to_string(ms) + " ms ";
+    // TSan slows each of brood's memory accesses, and so the relaying of the turns a request waits
+    // through (accept, read, reply), several times over; 100 ms holds elsewhere, ASan included.
+    const long limit = brood::testing::under_tsan ? 500 : 100;
+    EXPECT_LT(*std::max_element(took.begin(), took.end()), limit) << times;
+    EXPECT_GT(log_files(), before) << "the flood stopped: the samples were not taken under it";
+
+    const auto term = clock_type::now();
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+    EXPECT_LT(clock_type::now() - term, 2s) << "SIGTERM took longer than the stop timeout";
+    EXPECT_NE(line_of("flood.0 stopping -> stopped (killed by SIGTERM)"), -1) << errors();
+}
+
+TEST_F(up, a_full_log_disk_costs_output_only_and_logging_resumes_once_there_is_room) {
+    const std::filesystem::path logs = file(".brood/logs");
+    std::filesystem::create_directories(logs);
+    // The tmpfs is mounted in a mount namespace of brood's own, so it goes with brood whatever
+    // becomes of the test; the test sees it through /proc/PID/root.
+    const std::vector<std::string> mounted{"unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                           "mount -t tmpfs -o size=64k tmpfs \"$0\" && exec \"$1\" up -c \"$2\"",
+                                           logs.string(), brood_path(), file("brood.toml").string()};
+    const brood::process_output probe =
+        brood::command("unshare")
+            .args(std::vector<std::string>{"--mount", "--propagation", "private", "mount", "-t", "tmpfs", "tmpfs",
+                                           logs.string()})
+            .output();
+    if (probe.status != brood::wait_status(brood::exited{0}))
+        GTEST_SKIP() << "cannot mount a tmpfs in a mount namespace (needs root): " << probe.err;
+    // flood writes 1 MB, far more than the disk takes, then one line more, and stays; quiet is
+    // started once the disk is full, and writes a line every 50 ms.
+    write_config("[programs.flood]\ncommand = \"yes 0123456789012345678901234567890123456789012345678901234567890123456789"
+                 " | head -n 14000; echo flooded; exec " + helper("pause") + "\"\nshell = true\n"
+                 "[programs.quiet]\ncommand = \"i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.05; done\"\n"
+                 "shell = true\nautostart = false\n");
+    brood_.emplace(mounted);
+    ASSERT_TRUE(brood().out().until("flood.0 | flooded")) << "the flood did not outlive the full disk:\n" << errors();
+    ASSERT_TRUE(saw("flood.0: output lost: write log \"" + (logs / "flood.0.log").string() + "\": ENOSPC"));
+
+    auto events = connect_and_send({{"id", 1}, {"verb", "events"}});
+    ASSERT_TRUE(events && events->next(deadline)) << "no reply to events";  // following from here on
+    // The next event about quiet.0's log, as a JSON object.
+    const auto next_log_event = [&] {
+        while (const auto line = events->next(deadline)) {
+            const nlohmann::json event = nlohmann::json::parse(*line, nullptr, false).value("event", nlohmann::json{});
+            if (event.value("name", "") == "quiet.0" && event.contains("log")) return event;
+        }
+        return nlohmann::json{};
+    };
+    ASSERT_EQ(client("start", {"quiet"}).status, brood::wait_status(brood::exited{0}));
+    ASSERT_TRUE(saw("quiet.0: output lost: write log \"" + (logs / "quiet.0.log").string() + "\": ENOSPC"));
+    const nlohmann::json failing = next_log_event();
+    EXPECT_EQ(failing.value("log", ""), "failing") << failing.dump();
+    EXPECT_NE(failing.value("error", "").find("ENOSPC"), std::string::npos) << failing.dump();
+
+    const nlohmann::json full = status_json();
+    std::map<std::string, int> pids;
+    for (const auto& i : full["instances"]) {
+        const std::string name = i.value("name", "");
+        EXPECT_TRUE(i["state"] == "running" || i["state"] == "ready" || i["state"] == "starting") << i.dump();
+        EXPECT_GT(i.value("log_lost_bytes", 0), 0) << i.dump();
+        EXPECT_TRUE(i["log_error"].is_string() && i["log_error"].get<std::string>().find("ENOSPC") != std::string::npos)
+            << i.dump();
+        pids[name] = i.value("pid", 0);
+    }
+    ASSERT_EQ(pids.size(), 2u);
+    const brood::process_output table = client("status");
+    EXPECT_NE(table.out.find("flood.0: "), std::string::npos) << table.out;
+    EXPECT_NE(table.out.find(" of output lost; its log is failing: write log"), std::string::npos) << table.out;
+
+    // Emptied as a user would: truncated, as a log still written (flood's, if the line about its
+    // loss fit in its last page) gives back its space only so, then deleted.
+    const std::filesystem::path disk = "/proc/" + std::to_string(brood().pid()) + "/root" + logs.string();
+    for (const auto& entry : std::filesystem::directory_iterator(disk)) {
+        std::filesystem::resize_file(entry.path(), 0);
+        std::filesystem::remove(entry.path());
+    }
+    ASSERT_TRUE(saw("quiet.0: its log is written again; "));
+    const nlohmann::json resumed = next_log_event();
+    EXPECT_EQ(resumed.value("log", ""), "resumed") << resumed.dump();
+    EXPECT_GT(resumed.value("lost_bytes", 0), 0) << resumed.dump();
+    // New lines after the one saying what was lost.
+    std::string text;
+    for (const auto until = clock_type::now() + deadline; clock_type::now() < until; std::this_thread::sleep_for(20ms)) {
+        std::ifstream in(disk / "quiet.0.log");
+        text.assign(std::istreambuf_iterator<char>(in), {});
+        const std::size_t lost = text.find(" bytes of output lost: write log");
+        if (lost != std::string::npos && text.find("\ntick ", lost) != std::string::npos) break;
+    }
+    EXPECT_EQ(text.rfind("brood: ", 0), 0u) << text;
+    EXPECT_NE(text.find("\ntick "), std::string::npos) << text;
+
+    const nlohmann::json after = status_json();
+    for (const auto& i : after["instances"]) {
+        EXPECT_EQ(i.value("pid", 0), pids[i.value("name", "")]) << "restarted: " << i.dump();
+        EXPECT_EQ(i.value("restarts", -1), 0) << i.dump();
+    }
+    EXPECT_TRUE(after["instances"][1]["log_error"].is_null()) << after.dump();
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
@@ -1001,6 +1179,92 @@ TEST_F(up, memory_max_in_a_cgroup2_hierarchy_mounted_by_the_test) {
     brood_.emplace(std::vector<std::string>{"unshare", "--mount", "--cgroup", "sh", "-c",
                                             mount + "exec " + brood_path() + " up -c " + file("brood.toml").string()});
     EXPECT_TRUE(brood().out().seen_or_until("capped.0 | memory.max 268435456")) << errors();
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// brood stop returns once the program has stopped, so that `brood stop db && backup-db` does not
+// race; --no-wait returns at once, as before. brood start reports a start that fails and exits 1.
+TEST_F(up, stop_and_start_wait_for_their_goal_and_say_how_each_target_ended) {
+    // slow takes a second to stop, so that "stopping" outlasts a status request.
+    start("[programs.slow]\nshell = true\ncommand = \"trap 'sleep 1; exit 0' TERM; while :; do sleep 0.05; done\"\n"
+          "start_seconds = 0\n"
+          "[programs.bad]\nshell = true\ncommand = \"sleep 0.1; exit 3\"\nautostart = false\n"
+          "backoff = { initial = \"5s\" }\n"
+          "[programs.hang]\ncommand = \"sleep 30\"\nstart_seconds = \"20s\"\nautostart = false\n");
+    ASSERT_TRUE(saw("slow.0 starting -> ready"));
+    const brood::process_output stopped = client("stop", {"slow"});
+    EXPECT_EQ(stopped.status, brood::wait_status(brood::exited{0})) << stopped.err;
+    EXPECT_EQ(stopped.out, "slow.0: stopped (exited with code 0)\n");
+    EXPECT_EQ(ask({{"id", 1}, {"verb", "status"}})["result"]["instances"][0]["state"], "stopped")
+        << "stopped when brood stop returned, not still stopping";
+
+    const brood::process_output started = client("start", {"slow"});
+    EXPECT_EQ(started.status, brood::wait_status(brood::exited{0})) << started.err;
+    EXPECT_EQ(started.out, "slow.0: ready\n");
+    const brood::process_output no_wait = client("stop", {"--no-wait", "slow"});
+    EXPECT_EQ(no_wait.out, "stop: slow.0\n");
+    EXPECT_EQ(ask({{"id", 2}, {"verb", "status"}})["result"]["instances"][0]["state"], "stopping");
+
+    const brood::process_output failed = client("start", {"bad"});
+    EXPECT_EQ(failed.status, brood::wait_status(brood::exited{1}));
+    EXPECT_EQ(failed.out.rfind("bad.0: backoff (exited with code 3", 0), 0u) << failed.out;
+    const brood::process_output bounded = client("start", {"--timeout", "300ms", "hang"});
+    EXPECT_EQ(bounded.status, brood::wait_status(brood::exited{1}));
+    EXPECT_EQ(bounded.out, "hang.0: starting (not there yet)\n");
+    EXPECT_NE(bounded.err.find("start did not finish within 300ms"), std::string::npos) << bounded.err;
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// brood scale: new instances start with their own index and port; surplus ones stop, the highest
+// index first, and leave; a reload keeps the scaled count until the file's own count changes.
+TEST_F(up, scale_starts_and_stops_instances_and_a_reload_keeps_the_count) {
+    const std::string config = "[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\nport = 9200\n";
+    start(config);
+    ASSERT_TRUE(saw("web.0 starting -> ready"));
+    const brood::process_output up = client("scale", {"web=3"});
+    EXPECT_EQ(up.status, brood::wait_status(brood::exited{0})) << up.err;
+    EXPECT_EQ(up.out, "started: web.1 web.2\n");
+    ASSERT_TRUE(saw("web.2 starting -> ready"));
+    EXPECT_EQ(status_json()["instances"].size(), 3u);
+
+    const brood::process_output down = client("scale", {"web=1"});
+    EXPECT_EQ(down.out, "stopping: web.2 web.1\n") << "the highest index first";
+    ASSERT_TRUE(saw("web.2 stopping -> stopped"));
+    ASSERT_TRUE(saw("web.1 stopping -> stopped"));
+    const auto until = clock_type::now() + deadline;
+    while (status_json()["instances"].size() != 1 && clock_type::now() < until) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(status_json()["instances"].size(), 1u) << "the stopped surplus instances are gone";
+
+    EXPECT_EQ(client("scale", {"web=2"}).out, "started: web.1\n");
+    ASSERT_TRUE(brood().signal(SIGHUP));
+    ASSERT_TRUE(saw("reload: 0 added, 0 removed, 0 changed, 1 unchanged"));
+    EXPECT_EQ(status_json()["instances"].size(), 2u) << "the file still says 1: the scale stays";
+    write_config(config + "instances = 4\n");
+    ASSERT_TRUE(brood().signal(SIGHUP));
+    ASSERT_TRUE(saw("reload: 0 added, 0 removed, 1 changed, 0 unchanged"));
+    ASSERT_TRUE(saw("web.3 stopped -> starting"));
+    EXPECT_EQ(status_json()["instances"].size(), 4u) << "the file's new count wins";
+
+    const brood::process_output bad = client("scale", {"web=many"});
+    EXPECT_EQ(bad.status, brood::wait_status(brood::exited{1}));
+    EXPECT_EQ(bad.err, "brood: scale takes NAME=COUNT, COUNT from 0 to 1000, not 'web=many'\n");
+    EXPECT_EQ(client("scale", {"db=2"}).err, "brood: unknown program 'db'\n");
+    EXPECT_EQ(client("scale", {"web=60000"}).err, "brood: scale takes NAME=COUNT, COUNT from 0 to 1000, not 'web=60000'\n");
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// brood status --check as a probe runs it: not ready while a program starts, ready once it is.
+TEST_F(up, status_check_fails_until_every_program_is_ready_and_then_passes) {
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = \"1s\"\n"
+          "[programs.admin]\ncommand = \"" + helper("pause") + "\"\nautostart = false\n");
+    ASSERT_TRUE(saw("web.0 stopped -> starting"));
+    const brood::process_output starting = client("status", {"--check"});
+    EXPECT_EQ(starting.status, brood::wait_status(brood::exited{1}));
+    EXPECT_EQ(starting.out, "not ready: web.0 starting\n");
+    ASSERT_TRUE(saw("web.0 starting -> ready"));
+    const brood::process_output ready = client("status", {"--check"});
+    EXPECT_EQ(ready.status, brood::wait_status(brood::exited{0})) << ready.out;
+    EXPECT_EQ(ready.out, "ready: 2 instances\n") << "admin.0 is stopped: not expected to run";
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 

@@ -16,6 +16,9 @@
 #include "control/default_socket.hpp"
 #include "exit_codes.hpp"
 #include "log_tail.hpp"
+#include "control/readiness.hpp"
+#include "control/verb_goal.hpp"
+#include "duration.hpp"
 #include "secret_variables.hpp"
 #include "status_table.hpp"
 #include "subcommands.hpp"
@@ -34,7 +37,10 @@ struct verb_arguments {
     bool json = false;
     bool environment = false;
     bool show_secrets = false;
+    bool check = false;
     bool follow = false;
+    bool no_wait = false;
+    std::string timeout;  // empty: wait as long as it takes
     std::size_t lines = 10;
 };
 
@@ -56,6 +62,11 @@ std::string joined(const nlohmann::json& names) {
 }
 
 int print_result(const std::string& verb, const nlohmann::json& result, const verb_arguments& a) {
+    if (verb == "status" && a.check) {
+        const std::optional<std::string> why = control::not_ready(result);
+        fmt::print("{}\n", why ? *why : fmt::format("ready: {} instances", result.value("instances", nlohmann::json::array()).size()));
+        return why ? exit_failure : 0;
+    }
     if (verb == "status") {
         fmt::print("{}", a.json ? result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"
                                 : status_table(result));
@@ -67,6 +78,11 @@ int print_result(const std::string& verb, const nlohmann::json& result, const ve
                 any = true;
             }
         if (!any) fmt::print("nothing changed\n");
+    } else if (verb == "scale") {
+        for (const char* kind : {"started", "stopping"})
+            if (!result.value(kind, nlohmann::json::array()).empty()) fmt::print("{}: {}\n", kind, joined(result[kind]));
+        if (result.value("started", nlohmann::json::array()).empty() && result.value("stopping", nlohmann::json::array()).empty())
+            fmt::print("nothing to change\n");
     } else if (result.contains("instances")) {
         if (result["instances"].empty()) fmt::print("{}: no instance\n", verb);
         else fmt::print("{}: {}\n", verb, joined(result["instances"]));
@@ -118,6 +134,28 @@ int print_environment(const nlohmann::json& result, const verb_arguments& a) {
     return 0;
 }
 
+// start, stop, restart: the request, then each target followed to its goal. One connection follows
+// the events first, so that the status, the verb's reply and the events come in the order they
+// happened: nothing is missed between looking and acting.
+int act_and_wait(control::client& supervisor, const std::string& verb, const verb_arguments& a) {
+    const auto until = a.timeout.empty() ? std::chrono::steady_clock::time_point::max()
+                                         : std::chrono::steady_clock::now() + *parse_duration(a.timeout);
+    supervisor.call("events");
+    control::verb_goal goal(control::verb_goal::for_verb(verb), supervisor.call("status"));
+    const nlohmann::json acted =
+        supervisor.call(verb, a.targets, 0, [&](const nlohmann::json& event) { goal.apply(event); });
+    goal.target(acted.value("instances", nlohmann::json::array()));
+    bool timed_out = false;
+    while (!goal.settled() && !timed_out) {
+        const std::optional<nlohmann::json> event = supervisor.next_event(until, timed_out);
+        if (event) goal.apply(*event);
+        else if (!timed_out) throw std::runtime_error("the supervisor closed the connection while " + verb + " was under way");
+    }
+    for (const std::string& line : goal.report()) fmt::print("{}\n", line);
+    if (timed_out) fmt::print(stderr, "brood: {} did not finish within {}\n", verb, a.timeout);
+    return goal.any_failed() ? exit_failure : 0;
+}
+
 int run_verb(const std::string& verb, const verb_arguments& a) {
     const std::filesystem::path socket = socket_of(a);
     if (socket.empty()) return exit_usage;
@@ -126,6 +164,7 @@ int run_verb(const std::string& verb, const verb_arguments& a) {
         control::client supervisor(socket);
         if (verb == "events") return follow_events(supervisor);
         if (verb == "status" && a.environment) return print_environment(supervisor.call("environment", a.targets), a);
+        if ((verb == "start" || verb == "stop" || verb == "restart") && !a.no_wait) return act_and_wait(supervisor, verb, a);
         const int signal = verb == "signal" ? *parse_signal(a.signal) : 0;
         return print_result(verb, supervisor.call(verb, a.targets, signal), a);
     } catch (const control::no_supervisor& e) {
@@ -167,17 +206,27 @@ std::vector<subcommand> add_control_commands(CLI::App& brood) {
         environment->needs(targets)->excludes(json);
         targets->needs(environment);
         status->add_flag("--show-secrets", a->show_secrets, "With --env: print secret values as they are")->needs(environment);
+        status->add_flag("--check", a->check,
+                         "Exit 0 when every program is ready (stopped ones and jobs that exited 0 count as "
+                         "fine), 1 with one line of why otherwise: a probe for Kubernetes or Docker")
+            ->excludes(environment);
     }
     const std::pair<const char*, const char*> actions[] = {
-        {"start", "Start programs or instances that are stopped (brood start web)"},
-        {"stop", "Stop programs or instances: stop signal, then SIGKILL after their stop_timeout (brood stop all)"},
-        {"restart", "Stop, then start programs or instances (brood restart web.1)"},
+        {"start", "Start programs or instances that are stopped, and wait until they run (brood start web)"},
+        {"stop", "Stop programs or instances: stop signal, then SIGKILL after their stop_timeout; wait until they "
+                 "have stopped (brood stop all)"},
+        {"restart", "Stop, then start programs or instances, and wait until they run again (brood restart web.1)"},
         {"pause", "Freeze programs or instances (SIGSTOP to each group) (brood pause worker)"},
         {"resume", "Continue paused programs or instances (SIGCONT) (brood resume worker)"},
     };
     for (const auto& [verb, help] : actions) {
         auto a = std::make_shared<verb_arguments>();
-        add_verb(brood, verbs, verb, help, a)->add_option("targets", a->targets, targets_help)->required();
+        CLI::App* app = add_verb(brood, verbs, verb, help, a);
+        app->add_option("targets", a->targets, targets_help)->required();
+        if (std::string_view(verb) == "pause" || std::string_view(verb) == "resume") continue;
+        app->add_flag("--no-wait", a->no_wait, "Return once the supervisor has the request, not when it is done");
+        app->add_option("--timeout", a->timeout, "Wait at most this long (5s, 1m): exit 1 if a target is not there by then")
+            ->check(check_duration);
     }
     {
         auto a = std::make_shared<verb_arguments>();
@@ -192,6 +241,13 @@ std::vector<subcommand> add_control_commands(CLI::App& brood) {
         logs->add_flag("-f,--follow", a->follow, "Keep printing lines as they are written, across rotations, until ^C");
         logs->add_option("-n,--lines", a->lines, "How many of the last lines (default 10)")->check(CLI::NonNegativeNumber);
         logs->add_option("targets", a->targets, targets_help)->required();
+    }
+    {
+        auto a = std::make_shared<verb_arguments>();
+        add_verb(brood, verbs, "scale", "Change how many instances of programs run: new ones start, those beyond "
+                                        "the count stop, highest index first (brood scale web=4 worker=1)", a)
+            ->add_option("counts", a->targets, "NAME=COUNT, COUNT from 0 to 1000")
+            ->required();
     }
     add_verb(brood, verbs, "events", "Print each state change of a running brood up as a JSON line, until ^C",
              std::make_shared<verb_arguments>());

@@ -175,6 +175,7 @@ private:
     void kill_program_after_grace() {
         child* program = monitor_.find(program_watch_);
         if (result_ || program == nullptr || program->exit_status()) return;
+        grace_spent_ = true;
         if (options_.log != nullptr) {
             lifecycle_event e;
             e.what = lifecycle_event::kind::terminating;
@@ -202,6 +203,12 @@ private:
         take_terminal_back();
         if (!adopts_orphans_) {
             monitor_.stop();
+            return;
+        }
+        if (grace_spent_) {
+            // The stop's --grace has run out already: what the program left gets no second one.
+            signal_leftovers(SIGKILL);
+            if (!finish_if_alone()) monitor_.add_timer(rekill_interval, static_cast<std::uint64_t>(timer_tag::rekill));
             return;
         }
         signal_leftovers(SIGTERM);
@@ -238,6 +245,7 @@ private:
     pid_t terminal_pgrp_ = -1;
     std::optional<wait_status> result_;
     bool stop_grace_armed_ = false;
+    bool grace_spent_ = false;  // the program was killed --grace after a forwarded SIGTERM
 };
 
 }  // namespace

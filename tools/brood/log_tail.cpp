@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <iterator>
 #include <string_view>
-#include <vector>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,10 +13,59 @@
 
 #include <brood/error.hpp>
 
+#include "supervisor/rotated_log.hpp"
+
 namespace brood::cli {
 namespace {
 
 constexpr std::size_t chunk = 64 * 1024;
+
+// Empty when the file is missing: not written yet, or removed by a rotation.
+unique_fd open_for_reading(const std::filesystem::path& file) {
+    unique_fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd && errno != ENOENT) throw_errno(errno, "open " + file.string());
+    return fd;
+}
+
+struct stat stat_of(int fd, const std::filesystem::path& file) {
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) throw_errno(errno, "fstat " + file.string());
+    return info;
+}
+
+// SEQ of the newest rotated file; 0 when there is none.
+std::uint64_t newest_rotated(const std::filesystem::path& file) {
+    const std::vector<std::uint64_t> sequence = supervisor::rotated_sequence(file);
+    return sequence.empty() ? 0 : sequence.back();
+}
+
+// The last n lines of the file open at fd (fewer when it has fewer), each without its '\n'.
+std::vector<std::string> last_lines(int fd, const std::filesystem::path& file, std::size_t n) {
+    // Read backwards a chunk at a time until n line ends precede the last line (or the start).
+    std::string tail;
+    off_t start = stat_of(fd, file).st_size;
+    std::size_t line_ends = 0;
+    while (start > 0 && line_ends <= n) {
+        const off_t size = std::min<off_t>(start, chunk);
+        start -= size;
+        std::string block(static_cast<std::size_t>(size), '\0');
+        const ssize_t got = ::pread(fd, block.data(), block.size(), start);
+        if (got < 0) throw_errno(errno, "read " + file.string());
+        block.resize(static_cast<std::size_t>(got));
+        line_ends += static_cast<std::size_t>(std::count(block.begin(), block.end(), '\n'));
+        tail.insert(0, block);
+    }
+    // Whole lines only: the first piece is cut when the reading did not reach the file's start.
+    std::vector<std::string> lines;
+    for (std::string_view rest(tail); !rest.empty();) {
+        const std::size_t end = std::min(rest.find('\n'), rest.size());
+        lines.emplace_back(rest.substr(0, end));
+        rest.remove_prefix(std::min(end + 1, rest.size()));
+    }
+    if (start > 0 && !lines.empty()) lines.erase(lines.begin());
+    if (lines.size() > n) lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(n));
+    return lines;
+}
 
 }  // namespace
 
@@ -25,76 +74,86 @@ log_tail::log_tail(std::filesystem::path file, std::string prefix)
     open_file();
 }
 
-void log_tail::open_file() {
-    fd_ = unique_fd(::open(file_.c_str(), O_RDONLY | O_CLOEXEC));
+// The newest rotated file is looked at before and after the opening, until the same: a file
+// rotated meanwhile could not be placed.
+bool log_tail::open_file() {
+    for (;;) {
+        const std::uint64_t newest = newest_rotated(file_);
+        fd_ = open_for_reading(file_);
+        newest_older_ = newest_rotated(file_);
+        if (newest_older_ == newest) break;
+    }
     offset_ = 0;
     partial_.clear();
-    struct stat info {};
-    if (!fd_) {
-        if (errno != ENOENT) throw_errno(errno, "open " + file_.string());
-        return;  // not written yet: following picks it up once it exists
-    }
-    if (::fstat(fd_.get(), &info) != 0) throw_errno(errno, "fstat " + file_.string());
+    if (!fd_) return false;
+    const struct stat info = stat_of(fd_.get(), file_);
     device_ = info.st_dev;
     inode_ = info.st_ino;
+    return true;
 }
 
 void log_tail::print_last(std::size_t n, std::FILE* out) {
     if (!fd_) return;
-    struct stat info {};
-    if (::fstat(fd_.get(), &info) != 0) throw_errno(errno, "fstat " + file_.string());
-    // Read backwards a chunk at a time until n line ends precede the last line (or the start).
-    std::string tail;
-    off_t start = info.st_size;
-    std::size_t line_ends = 0;
-    while (start > 0 && line_ends <= n) {
-        const off_t size = std::min<off_t>(start, chunk);
-        start -= size;
-        std::string block(static_cast<std::size_t>(size), '\0');
-        const ssize_t got = ::pread(fd_.get(), block.data(), block.size(), start);
-        if (got < 0) throw_errno(errno, "read " + file_.string());
-        block.resize(static_cast<std::size_t>(got));
-        line_ends += static_cast<std::size_t>(std::count(block.begin(), block.end(), '\n'));
-        tail.insert(0, block);
+    offset_ = stat_of(fd_.get(), file_).st_size;
+    std::vector<std::string> lines = last_lines(fd_.get(), file_, n);
+    // Too few: the rotated files before it, newest first, while they last.
+    for (std::uint64_t seq = newest_older_; lines.size() < n && seq > 0; --seq) {
+        const std::filesystem::path older = supervisor::rotated_path(file_, seq);
+        const unique_fd fd = open_for_reading(older);
+        if (!fd) break;  // deleted as beyond keep, and every older one with it
+        std::vector<std::string> more = last_lines(fd.get(), older, n - lines.size());
+        lines.insert(lines.begin(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
     }
-    offset_ = info.st_size;
-    // Whole lines only: the first piece is cut when the reading did not reach the file's start.
-    std::vector<std::string_view> lines;
-    for (std::string_view rest(tail); !rest.empty();) {
-        const std::size_t end = std::min(rest.find('\n'), rest.size());
-        lines.push_back(rest.substr(0, end));
-        rest.remove_prefix(std::min(end + 1, rest.size()));
-    }
-    if (start > 0 && !lines.empty()) lines.erase(lines.begin());
-    for (std::size_t i = lines.size() - std::min(n, lines.size()); i < lines.size(); ++i)
-        fmt::print(out, "{}{}\n", prefix_, lines[i]);
+    for (const std::string& line : lines) fmt::print(out, "{}{}\n", prefix_, line);
     std::fflush(out);
 }
 
 void log_tail::print_new(std::FILE* out) {
-    if (!fd_) {
-        open_file();
-        if (!fd_) return;
+    if (fd_) {
+        print_to_end(fd_.get(), offset_, out);
+        struct stat now {};
+        if (::stat(file_.c_str(), &now) == 0 && now.st_dev == device_ && now.st_ino == inode_) {
+            if (now.st_size < offset_) {
+                offset_ = 0;  // truncated in place
+                partial_.clear();
+            }
+            return;
+        }
+        // Rotated (or deleted), and read to its end above. Rotated, it became newest_older_ + 1;
+        // the files rotated after it come before the file at file_ now.
+        end_partial_line(out);
+        unread_from_ = newest_older_ + 2;
+        fd_.reset();
     }
+    if (!open_file()) return;  // rotated, new file not created yet
+    for (std::uint64_t seq = unread_from_; unread_from_ != 0 && seq <= newest_older_; ++seq) {
+        const std::filesystem::path between = supervisor::rotated_path(file_, seq);
+        const unique_fd fd = open_for_reading(between);
+        if (!fd) continue;  // deleted meanwhile, as beyond keep
+        off_t offset = 0;
+        print_to_end(fd.get(), offset, out);
+        end_partial_line(out);
+    }
+    unread_from_ = 0;
+    print_new(out);
+}
+
+void log_tail::print_to_end(int fd, off_t& offset, std::FILE* out) {
     char buffer[chunk];
     while (true) {
-        const ssize_t got = ::pread(fd_.get(), buffer, sizeof buffer, offset_);
+        const ssize_t got = ::pread(fd, buffer, sizeof buffer, offset);
         if (got < 0) throw_errno(errno, "read " + file_.string());
-        if (got == 0) break;
-        offset_ += got;
+        if (got == 0) return;
+        offset += got;
         print_lines(std::string_view(buffer, static_cast<std::size_t>(got)), out);
     }
-    struct stat now {};
-    if (::stat(file_.c_str(), &now) != 0) return;  // rotated, new file not created yet
-    if (now.st_dev != device_ || now.st_ino != inode_) {
-        // Rotated: everything of the old file was read above; its new file starts from 0.
-        if (!partial_.empty()) fmt::print(out, "{}{}\n", prefix_, partial_);
-        open_file();
-        print_new(out);
-    } else if (now.st_size < offset_) {
-        offset_ = 0;  // truncated in place
-        partial_.clear();
-    }
+}
+
+// A file's last line without its '\n' (a file ends there): printed as a line of its own.
+void log_tail::end_partial_line(std::FILE* out) {
+    if (partial_.empty()) return;
+    fmt::print(out, "{}{}\n", prefix_, partial_);
+    partial_.clear();
 }
 
 void log_tail::print_lines(std::string_view bytes, std::FILE* out) {

@@ -60,6 +60,17 @@ std::string status_table(const nlohmann::json& status) {
         line.erase(line.find_last_not_of(' ') + 1);
         table += line + '\n';
     }
+    for (const auto& instance : status.value("instances", nlohmann::json::array())) {
+        const std::string lost = number_of(instance, "log_lost_bytes", [](std::uint64_t bytes) {
+            return bytes < 1024 ? fmt::format("{} bytes", bytes) : human_bytes(bytes);
+        });
+        const std::string error = text_of(instance, "log_error");
+        if (error != "-") {
+            table += fmt::format("{}: {} of output lost; its log is failing: {}\n", text_of(instance, "name"), lost, error);
+        } else if (lost != "-" && lost != "0 bytes") {
+            table += fmt::format("{}: {} of output lost while its log was failing\n", text_of(instance, "name"), lost);
+        }
+    }
     return table;
 }
 

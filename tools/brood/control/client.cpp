@@ -2,6 +2,7 @@
 
 #include <cerrno>
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,7 +31,8 @@ client::client(const std::filesystem::path& socket) : input_(max_reply_line) {
         if (errno != EINTR) throw no_supervisor(socket, errno);
 }
 
-nlohmann::json client::call(std::string verb, std::vector<std::string> targets, int signal) {
+nlohmann::json client::call(std::string verb, std::vector<std::string> targets, int signal,
+                            const std::function<void(const nlohmann::json&)>& on_event) {
     const request r{next_id_++, std::move(verb), std::move(targets), signal};
     const std::string line = request_line(r);
     for (std::size_t sent = 0; sent < line.size();) {
@@ -43,7 +45,10 @@ nlohmann::json client::call(std::string verb, std::vector<std::string> targets, 
     // Events may arrive before the reply when this connection follows them already; skip those.
     while (auto text = read_line()) {
         const reply answer = parse_reply(*text);
-        if (answer.event) continue;
+        if (answer.event) {
+            if (on_event) on_event(*answer.event);
+            continue;
+        }
         // Id 0 answers no request of ours: the supervisor closes the connection, and says why.
         if (answer.id == 0 && !answer.ok) throw request_error(answer.error);
         if (answer.id != r.id)
@@ -56,7 +61,14 @@ nlohmann::json client::call(std::string verb, std::vector<std::string> targets, 
 }
 
 std::optional<nlohmann::json> client::next_event() {
-    while (auto text = read_line()) {
+    bool timed_out = false;
+    return next_event(std::chrono::steady_clock::time_point::max(), timed_out);
+}
+
+std::optional<nlohmann::json> client::next_event(std::chrono::steady_clock::time_point until, bool& timed_out) {
+    timed_out = false;
+    const bool bounded = until != std::chrono::steady_clock::time_point::max();
+    while (auto text = read_line(bounded ? &until : nullptr, &timed_out)) {
         reply answer = parse_reply(*text);
         if (answer.event) return std::move(*answer.event);
         if (!answer.ok) throw request_error(answer.error);
@@ -64,10 +76,21 @@ std::optional<nlohmann::json> client::next_event() {
     return std::nullopt;
 }
 
-std::optional<std::string> client::read_line() {
+std::optional<std::string> client::read_line(const std::chrono::steady_clock::time_point* until, bool* timed_out) {
     while (true) {
         if (input_.overflowed()) throw std::runtime_error("the supervisor sent a line too long to be a reply");
         if (auto line = input_.next_line()) return line;
+        if (until != nullptr) {
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(*until - std::chrono::steady_clock::now());
+            pollfd readable{fd_.get(), POLLIN, 0};
+            const int n = left.count() <= 0 ? 0 : ::poll(&readable, 1, static_cast<int>(left.count()));
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) throw_errno(errno, "waiting for the supervisor");
+            if (n == 0) {
+                *timed_out = true;
+                return std::nullopt;
+            }
+        }
         char buffer[16 * 1024];
         const ssize_t n = ::recv(fd_.get(), buffer, sizeof buffer, 0);
         if (n < 0 && errno == EINTR) continue;

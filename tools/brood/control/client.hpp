@@ -6,7 +6,9 @@
 //   while (auto event = supervisor.next_event()) ...
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -35,13 +37,19 @@ public:
     // Sends the request and waits for its reply: the result, or request_error with the
     // supervisor's error, its refusal of the connection included (too many connections, idle).
     // std::runtime_error when the connection breaks or the reply is garbled.
-    nlohmann::json call(std::string verb, std::vector<std::string> targets = {}, int signal = 0);
+    // On a connection that follows events, those that arrive before the reply go to on_event (they
+    // happened before the reply was sent), or are skipped without one.
+    nlohmann::json call(std::string verb, std::vector<std::string> targets = {}, int signal = 0,
+                        const std::function<void(const nlohmann::json&)>& on_event = {});
     // After call("events"): the next event, waiting for it; nullopt once the supervisor
     // closes the connection.
     std::optional<nlohmann::json> next_event();
+    // As next_event, but nullopt with timed_out set when nothing came by until.
+    std::optional<nlohmann::json> next_event(std::chrono::steady_clock::time_point until, bool& timed_out);
 
 private:
-    std::optional<std::string> read_line();
+    std::optional<std::string> read_line(const std::chrono::steady_clock::time_point* until = nullptr,
+                                         bool* timed_out = nullptr);
 
     unique_fd fd_;
     line_buffer input_;

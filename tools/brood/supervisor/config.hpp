@@ -55,6 +55,9 @@ struct start_limit_config {
 };
 
 struct log_config {
+    // The smallest max_size other than 0: the longest line output_relay holds whole before passing
+    // it on, as a smaller file could not take one such line.
+    static constexpr std::uint64_t smallest_max_size = 64 * 1024;
     std::uint64_t max_size = 10 * 1024 * 1024;  // bytes before the log is rotated; 0: never rotated
     unsigned keep = 5;                          // rotated files kept
     friend bool operator==(const log_config&, const log_config&) = default;
@@ -103,6 +106,9 @@ struct program_config {
 struct loaded_config {
     std::vector<program_config> programs;  // in file order
     std::vector<problem> problems;         // in file order; when not empty, start nothing
+    // The whole ordered shutdown's budget (top-level shutdown_timeout): past it, everything left gets
+    // SIGKILL and brood up exits 124. None: each program only has its own stop_timeout.
+    std::optional<std::chrono::milliseconds> shutdown_timeout;
 };
 
 // brood.toml in directory, else Procfile there; nullopt when there is neither.

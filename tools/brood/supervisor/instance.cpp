@@ -150,7 +150,9 @@ std::map<std::string, std::string> instance::environment() const {
 // given back by the unwinding: a process already spawned is killed and reaped by its handle.
 void instance::launch() {
     require_free_fds(fd_reserve);
-    if (!log_) log_.emplace(log_path_, program_->log);
+    if (!log_)
+        log_.emplace(log_path_, program_->log,
+                     [this](const log_loss& loss, bool resumed) { host_.log_changed(*this, loss, resumed); });
     if (!group_) join_cgroup();
     const program_config& program = *program_;
     command cmd(program.argv.front());
@@ -274,7 +276,7 @@ void instance::relay_output(unique_fd pipe_read_end) {
         bool open = false;
         try {
             open = (*where)->drain();
-        } catch (const std::system_error& error) {
+        } catch (const std::system_error& error) {  // the pipe cannot be read: nothing more comes
             host_.say(name_ + ": output lost: " + error.what());
         }
         if (open) return;

@@ -67,6 +67,8 @@ public:
     // One line for brood's own output ("brood: " is added).
     virtual void say(std::string_view line) = 0;
     virtual void changed(instance& which, const state_change& change) = 0;
+    // Its log could not be written (resumed false), or is written again (log_file::loss_listener).
+    virtual void log_changed(instance& which, const log_loss& loss, bool resumed) = 0;
     virtual void essential_ended(instance& which, int code) = 0;
 
 protected:
@@ -113,6 +115,8 @@ public:
     // Why its last start failed; empty once a start succeeded.
     const std::string& start_error() const { return state_.start_error; }
     const std::filesystem::path& log_path() const { return log_path_; }
+    // Its log, once its first start opened it.
+    const std::optional<log_file>& log() const { return log_; }
     // What brood adds to its own environment for this instance's process (NOTIFY_SOCKET once the
     // socket exists); brood status NAME --env shows it over brood's own.
     std::map<std::string, std::string> environment() const;

@@ -6,9 +6,10 @@
 //       if (!relay.drain()) { loop.remove_fd(relay.fd()); /* then destroy the relay */ }
 //   });
 //
-// Only whole lines are passed on. A line longer than max_line bytes is cut into pieces of
-// max_line, each passed on as a line of its own, so a program printing without newlines cannot
-// grow brood's memory; a last line without a newline is passed on (with one added) at end of file.
+// Lines are passed on whole. A line is held until its newline comes while it is at most max_line
+// bytes; a longer one is passed on as it comes, so a program printing without newlines cannot grow
+// brood's memory: the log still gets it whole, the live output in pieces, each on a line of its
+// own. At end of file a last line without a newline is ended with one.
 // Live output is written in full, waiting while it is full: a live_fd nobody reads (a terminal
 // paused with Ctrl-S, a pipe to a stopped pager) holds up the loop, as it would a foreground
 // program. Not thread-safe; meant for one event loop.
@@ -30,7 +31,10 @@ namespace brood::supervisor {
 
 class output_relay {
 public:
-    static constexpr std::size_t max_line = 64 * 1024;
+    static constexpr std::size_t max_line = log_config::smallest_max_size;
+    // Read per drain(), at most: past it the loop serves its other fds, and what the program writes
+    // meanwhile waits in the pipe, which makes the program wait once the pipe is full.
+    static constexpr std::size_t budget = 64 * 1024;
 
     // Makes the pipe non-blocking. log must outlive the relay. Without live, lines go to the log only.
     output_relay(unique_fd pipe_read_end, log_file& log, std::optional<live_prefix> live, int live_fd = STDOUT_FILENO);
@@ -38,10 +42,10 @@ public:
     // The pipe's read end, to watch for EPOLLIN (level-triggered).
     int fd() const { return pipe_.get(); }
 
-    // Reads what is available without blocking (at most a bounded amount, so one chatty program
-    // cannot starve the loop: the fd stays readable and the loop calls again). Returns false at end
-    // of file, after passing on a last partial line. Throws std::system_error when the log cannot
-    // be written; a failing live output is ignored (the log has every line).
+    // Reads what is available without blocking, up to budget (the fd stays readable and the loop
+    // calls again). Returns false at end of file, after passing on a last partial line. Throws
+    // std::system_error only when the pipe cannot be read: a log that cannot be written counts its
+    // loss itself (log_file), and a failing live output is ignored (the log has every line).
     bool drain();
 
 private:
@@ -52,7 +56,8 @@ private:
     log_file* log_;
     std::optional<live_prefix> live_;
     int live_fd_;
-    std::string pending_;  // the start of a line whose newline has not come yet
+    std::string pending_;            // the start of a line whose newline has not come yet
+    bool inside_long_line_ = false;  // a line longer than max_line is being passed on
 };
 
 }  // namespace brood::supervisor

@@ -257,6 +257,26 @@ transition kill_group(const context& c) {
     return t;
 }
 
+// The shutdown's budget is spent: no stop signal, no waiting for dependants, SIGKILL now. The
+// stop_timeout is armed as for any stop, for a process the kill does not end at once.
+transition kill_now(const context& c) {
+    transition t = c.to(state::stopping);
+    if (c.underlying() == state::starting) t.actions.emplace_back(cancel_timer{timer::start_seconds});
+    t.actions.emplace_back(send_signal{SIGKILL});
+    t.actions.emplace_back(arm_timer{timer::stop_timeout, c.program.stop_timeout});
+    t.next.start_after_stop = false;
+    t.note = "shutdown_timeout spent: SIGKILL to its process group";
+    return t;
+}
+
+// stopping + shutdown_timeout: its stop_timeout has not run out, but the shutdown's budget has.
+transition kill_stopping(const context& c) {
+    transition t = c.unchanged();
+    t.actions.emplace_back(send_signal{SIGKILL});
+    t.note = "shutdown_timeout spent: SIGKILL to its process group";
+    return t;
+}
+
 // stopping + exited: stopped as asked; neither a failure nor, for an essential program, an end.
 transition stop_finished(const context& c) {
     transition t = c.to(state::stopped);
@@ -270,17 +290,17 @@ transition stop_finished(const context& c) {
 }
 
 // actions[state][event]: every pair decided here, none by default. Columns in event_kind order.
-//                  start             stop          spawned  spawn_failed  start_failed  start_seconds         ready               exited         stopped  continued  stop_timeout  backoff  pause   resume
+//                  start             stop          spawned  spawn_failed  start_failed  start_seconds         ready               exited         stopped  continued  stop_timeout  backoff  pause   resume  shutdown_timeout
 constexpr std::array<std::array<handler, event_kind_count>, state_count> actions{{
-    /* stopped  */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore},
-    /* starting */ {ignore,           begin_stop,   spawned, ended,        start_failed, started,              become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore},
-    /* running  */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       ignore,               become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore},
-    /* ready    */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       ignore,               ignore,             ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore},
-    /* paused   */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       started_while_paused, ready_while_paused, ended,         ignore,  resumed,   ignore,       ignore,  ignore, resume},
-    /* backoff  */ {start_now,        drop_restart, ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       restart, ignore, ignore},
-    /* stopping */ {start_after_stop, stay_stopped, ignore,  ignore,       ignore,       ignore,               ignore,             stop_finished, ignore,  ignore,    kill_group,   ignore,  ignore, ignore},
-    /* exited   */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore},
-    /* fatal    */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore},
+    /* stopped  */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore},
+    /* starting */ {ignore,           begin_stop,   spawned, ended,        start_failed, started,              become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore, kill_now},
+    /* running  */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       ignore,               become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore, kill_now},
+    /* ready    */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       ignore,               ignore,             ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore, kill_now},
+    /* paused   */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       started_while_paused, ready_while_paused, ended,         ignore,  resumed,   ignore,       ignore,  ignore, resume, kill_now},
+    /* backoff  */ {start_now,        drop_restart, ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       restart, ignore, ignore, drop_restart},
+    /* stopping */ {start_after_stop, stay_stopped, ignore,  ignore,       ignore,       ignore,               ignore,             stop_finished, ignore,  ignore,    kill_group,   ignore,  ignore, ignore, kill_stopping},
+    /* exited   */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore},
+    /* fatal    */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore},
 }};
 
 }  // namespace
@@ -303,7 +323,7 @@ std::string_view to_string(event_kind k) {
     constexpr std::array<std::string_view, event_kind_count> names{
         "start_requested", "stop_requested", "spawned", "spawn_failed", "start_failed", "start_seconds_elapsed",
         "ready_signalled", "exited", "stopped_by_signal", "continued", "stop_timeout", "backoff_elapsed",
-        "pause_requested", "resume_requested"};
+        "pause_requested", "resume_requested", "shutdown_timeout"};
     return names[static_cast<std::size_t>(k)];
 }
 

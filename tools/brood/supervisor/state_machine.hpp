@@ -68,8 +68,9 @@ enum class event_kind : std::uint8_t {
     backoff_elapsed,
     pause_requested,
     resume_requested,
+    shutdown_timeout,        // the whole shutdown's budget is spent: kill what is left, now
 };
-inline constexpr std::size_t event_kind_count = 14;
+inline constexpr std::size_t event_kind_count = 15;
 
 struct event {
     event_kind kind;

@@ -17,16 +17,23 @@ nlohmann::json instance_status(const instance& which) {
         {"uptime_ms", nullptr},
         {"restarts", which.restarts()},
         {"last_exit", nullptr},
+        {"last_exit_code", nullptr},
         {"start_error", nullptr},
         {"rss_bytes", nullptr},
         {"log", which.log_path().string()},
+        {"log_lost_bytes", which.log() ? which.log()->lost_bytes() : 0},
+        {"log_error", nullptr},
     };
+    if (which.log() && which.log()->failing()) status["log_error"] = which.log()->failing()->error;
     if (which.pid() != 0) {
         status["pid"] = which.pid();
         if (const auto process = proc::read_process(which.pid())) status["rss_bytes"] = process->rss_bytes;
     }
     if (const auto uptime = which.uptime()) status["uptime_ms"] = uptime->count();
-    if (which.last_end()) status["last_exit"] = which.last_end()->to_string();
+    if (which.last_end()) {
+        status["last_exit"] = which.last_end()->to_string();
+        status["last_exit_code"] = which.last_end()->shell_code();
+    }
     if (!which.start_error().empty()) status["start_error"] = which.start_error();
     return status;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <charconv>
 #include <map>
 #include <memory>
 #include <random>
@@ -26,6 +27,7 @@
 #include "supervisor/closest_word.hpp"
 #include "supervisor/fd_limit.hpp"
 #include "supervisor/instance.hpp"
+#include "supervisor/duration.hpp"
 #include "supervisor/isolation.hpp"
 #include "supervisor/program_diff.hpp"
 #include "supervisor/instance_environment.hpp"
@@ -44,7 +46,8 @@ using nlohmann::json;
 // has them.
 constexpr std::uint64_t leftovers_tag = 0;
 constexpr std::uint64_t control_tag = 1;
-static_assert(control_tag < instance::kinds);
+constexpr std::uint64_t shutdown_budget_tag = 2;
+static_assert(shutdown_budget_tag < instance::kinds);
 // Watch tag of the cgroup guard; an instance's leader is watched with its serial.
 constexpr std::uint64_t guard_tag = 0;
 // While brood kills what is left, a process forked in the instant of the /proc walk may have been
@@ -54,9 +57,10 @@ constexpr std::chrono::milliseconds rekill_interval{50};
 enum class phase { running, stopping, reaping, done };
 
 struct program_slot {
-    explicit program_slot(program_config c) : config(std::move(c)) {}
+    explicit program_slot(program_config c) : config(std::move(c)), file_instances(config.instances) {}
 
-    program_config config;
+    program_config config;         // instances: the count wanted now, scaled or as the file says
+    unsigned file_instances;       // what the file says: a reload that leaves it alone keeps a scale
     std::vector<std::unique_ptr<instance>> instances;
     std::optional<program_config> replacement;  // reload: started with this once every instance is down
     bool removing = false;                      // reload: dropped once every instance is down
@@ -84,7 +88,7 @@ monitor_options loop_options() {
 
 class supervisor final : public instance_host {
 public:
-    supervisor(const up_options& options, std::vector<program_config> programs, rlimit program_fd_limit)
+    supervisor(const up_options& options, loaded_config loaded, rlimit program_fd_limit)
         : config_path_(std::filesystem::absolute(options.config)),
           load_options_(options.load),
           state_dir_(config_path_.parent_path() / ".brood"),
@@ -92,8 +96,10 @@ public:
           loop_(loop_options()),
           random_engine_(std::random_device{}()),
           colour_(::isatty(STDOUT_FILENO) == 1),
-          program_fd_limit_(program_fd_limit) {
-        for (program_config& program : programs) slots_.push_back(std::make_unique<program_slot>(std::move(program)));
+          program_fd_limit_(program_fd_limit),
+          shutdown_timeout_(loaded.shutdown_timeout) {
+        for (program_config& program : loaded.programs)
+            slots_.push_back(std::make_unique<program_slot>(std::move(program)));
     }
 
     int run() {
@@ -128,17 +134,36 @@ private:
     void changed(instance& which, const state_change& change) override {
         const std::string note = change.note.empty() ? "" : " (" + change.note + ")";
         say(fmt::format("{} {} -> {}{}", which.name(), to_string(change.from), to_string(change.to), note));
-        json event{{"time", cli::timestamp(std::chrono::system_clock::now())},
-                   {"name", which.name()},
-                   {"program", which.program().name},
-                   {"instance", which.index()},
-                   {"from", to_string(change.from)},
-                   {"to", to_string(change.to)},
-                   {"pid", nullptr},
-                   {"note", change.note}};
-        if (which.pid() != 0) event["pid"] = which.pid();
+        json event = event_about(which);
+        event["from"] = to_string(change.from);
+        event["to"] = to_string(change.to);
+        event["pid"] = which.pid() != 0 ? json(which.pid()) : json(nullptr);
+        event["note"] = change.note;
         if (control_) control_->publish(event);
         settle_soon();
+    }
+
+    // Once when the log starts failing, once when it is written again: the program runs on.
+    void log_changed(instance& which, const log_loss& loss, bool resumed) override {
+        if (resumed) {
+            say(fmt::format("{}: its log is written again; {} bytes of its output were lost ({})", which.name(),
+                            loss.bytes, loss.error));
+        } else {
+            say(fmt::format("{}: output lost: {}; its output is dropped until its log can be written", which.name(),
+                            loss.error));
+        }
+        json event = event_about(which);
+        event["log"] = resumed ? "resumed" : "failing";
+        event["lost_bytes"] = loss.bytes;
+        event["error"] = loss.error;
+        if (control_) control_->publish(event);
+    }
+
+    static json event_about(const instance& which) {
+        return {{"time", cli::timestamp(std::chrono::system_clock::now())},
+                {"name", which.name()},
+                {"program", which.program().name},
+                {"instance", which.index()}};
     }
 
     void essential_ended(instance& which, int code) override {
@@ -177,16 +202,72 @@ private:
     }
 
     void create_instances(program_slot& slot) {
+        for (unsigned index = 0; index < slot.config.instances; ++index) add_instance(slot, index);
+    }
+
+    instance& add_instance(program_slot& slot, unsigned index) {
         const auto colour_index = static_cast<int>(
             std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) { return s.get() == &slot; }) - slots_.begin());
-        for (unsigned index = 0; index < slot.config.instances; ++index) {
-            const std::string name = slot.config.name + "." + std::to_string(index);
-            live_output live{live_prefix{make_prefix(slot.config.name, index, label_width(), colour_index, colour_)}};
-            auto made = std::make_unique<instance>(*this, slot.config, index, next_serial_++,
-                                                   state_dir_ / "logs" / (name + ".log"), std::move(live), isolation_);
-            by_serial_[made->serial()] = made.get();
-            slot.instances.push_back(std::move(made));
+        const std::string name = slot.config.name + "." + std::to_string(index);
+        live_output live{live_prefix{make_prefix(slot.config.name, index, label_width(), colour_index, colour_)}};
+        auto made = std::make_unique<instance>(*this, slot.config, index, next_serial_++,
+                                               state_dir_ / "logs" / (name + ".log"), std::move(live), isolation_);
+        by_serial_[made->serial()] = made.get();
+        slot.instances.push_back(std::move(made));
+        return *slot.instances.back();
+    }
+
+    // brood scale NAME=N: instances beyond N stop, the highest index first, and leave once down
+    // (drop_surplus_instances); missing ones up to N are made and started. Everything is checked
+    // before anything changes.
+    json scale(const std::vector<std::string>& targets) {
+        if (phase_ != phase::running) throw control::request_error("brood is shutting down");
+        std::vector<std::pair<program_slot*, unsigned>> wanted;
+        for (const std::string& target : targets) {
+            const std::size_t equals = target.find('=');
+            program_slot* slot = equals == std::string::npos ? nullptr : find_program(target.substr(0, equals));
+            unsigned count = 0;
+            const char* digits = target.c_str() + equals + 1;
+            const auto [end, error] = std::from_chars(digits, target.c_str() + target.size(), count);
+            if (equals == std::string::npos || error != std::errc() || end != target.c_str() + target.size() || count > 1000)
+                throw control::request_error("scale takes NAME=COUNT, COUNT from 0 to 1000, not '" + target + "'");
+            if (slot == nullptr) throw control::request_error("unknown program '" + target.substr(0, equals) + "'");
+            if (slot->config.port && count > 0 && *slot->config.port + count - 1 > 65535)
+                throw control::request_error(fmt::format("{}: {} instances from port {} go past 65535", slot->config.name,
+                                                         count, *slot->config.port));
+            wanted.emplace_back(slot, count);
         }
+        json started = json::array(), stopping = json::array();
+        for (auto [slot, count] : wanted) {
+            slot->config.instances = count;
+            for (auto i = slot->instances.rbegin(); i != slot->instances.rend(); ++i)
+                if ((*i)->index() >= count && !(*i)->down()) {
+                    stop_instance(**i);
+                    stopping.push_back((*i)->name());
+                }
+            for (unsigned index = 0; index < count; ++index) {
+                const bool exists = std::any_of(slot->instances.begin(), slot->instances.end(),
+                                                [&](const auto& i) { return i->index() == index; });
+                if (exists) continue;
+                instance& made = add_instance(*slot, index);
+                start_instance(*slot, made);
+                started.push_back(made.name());
+            }
+        }
+        settle_soon();
+        return {{"started", started}, {"stopping", stopping}};
+    }
+
+    // Instances a scale left beyond their program's count go once they are down.
+    void drop_surplus_instances() {
+        for (const auto& slot : slots_)
+            std::erase_if(slot->instances, [&](const std::unique_ptr<instance>& i) {
+                if (i->index() < slot->config.instances || !i->down()) return false;
+                i->flush_output();
+                by_serial_.erase(i->serial());
+                waiting_.erase(i->serial());
+                return true;
+            });
     }
 
     void drop_instances(program_slot& slot) {
@@ -241,6 +322,7 @@ private:
     void settle() {
         if (essential_code_ && phase_ == phase::running) begin_shutdown(*essential_code_);
         if (phase_ == phase::running) {
+            drop_surplus_instances();
             finish_reloaded_programs();
             start_waiting();
             give_back_start_up_code();
@@ -295,6 +377,7 @@ private:
         exit_code_ = code;
         waiting_.clear();
         say("shutting down");
+        if (shutdown_timeout_) loop_.add_timer(*shutdown_timeout_, shutdown_budget_tag);
         advance_shutdown();
     }
 
@@ -333,9 +416,13 @@ private:
     // those that setsid() included: SIGTERM, then SIGKILL after the largest stop_timeout.
     void begin_reaping() {
         phase_ = phase::reaping;
-        if (!essential_code_) exit_code_ = essential_stop_code();
+        if (!essential_code_ && !budget_spent_) exit_code_ = essential_stop_code();
         end_guard();
         if (finish_if_alone()) return;
+        if (budget_spent_) {
+            kill_leftovers();
+            return;
+        }
         std::chrono::milliseconds grace{0};
         for (const auto& slot : slots_) grace = std::max(grace, slot->config.stop_timeout);
         const std::size_t count = cli::signal_descendants(SIGTERM);
@@ -373,6 +460,25 @@ private:
                         pid, status.to_string()));
     }
 
+    void kill_leftovers() {
+        const std::size_t count = cli::signal_descendants(SIGKILL);
+        if (count > 0) say(fmt::format("{} process{} still left: SIGKILL", count, count == 1 ? "" : "es"));
+        if (!finish_if_alone()) loop_.add_timer(rekill_interval, leftovers_tag);
+    }
+
+    // shutdown_timeout has run out: whatever still runs is killed now, through the state table, and
+    // brood up exits 124 so that the orchestrator's log says the budget was too short.
+    void shutdown_budget_spent() {
+        if (phase_ == phase::done || budget_spent_) return;
+        budget_spent_ = true;
+        exit_code_ = cli::exit_shutdown_timeout;
+        say(fmt::format("shutdown_timeout ({}) spent: SIGKILL to everything left, exit code {}",
+                        format_duration(*shutdown_timeout_), cli::exit_shutdown_timeout));
+        for (const auto& slot : slots_)
+            for (const auto& i : slot->instances) i->handle({event_kind::shutdown_timeout});
+        if (phase_ == phase::reaping) kill_leftovers();
+    }
+
     bool finish_if_alone() {
         if (cli::has_children()) return false;
         phase_ = phase::done;
@@ -393,9 +499,9 @@ private:
                 if (e.tag == control_tag) {
                     control_->timer_fired(e.timer);
                 } else if (e.tag == leftovers_tag) {
-                    const std::size_t count = cli::signal_descendants(SIGKILL);
-                    if (count > 0) say(fmt::format("{} process{} still left: SIGKILL", count, count == 1 ? "" : "es"));
-                    if (!finish_if_alone()) loop_.add_timer(rekill_interval, leftovers_tag);
+                    kill_leftovers();
+                } else if (e.tag == shutdown_budget_tag) {
+                    shutdown_budget_spent();
                 } else if (instance* i = find_serial(e.tag / instance::kinds)) {
                     i->timer_fired(e.timer, e.tag % instance::kinds);
                 }
@@ -429,6 +535,7 @@ private:
     json serve(const control::request& r) {
         if (r.verb == "status") return status();
         if (r.verb == "reload") return reload();
+        if (r.verb == "scale") return scale(r.targets);
         if (r.verb == "shutdown") {
             // After the reply has gone.
             loop_.post([this](monitor&) { begin_shutdown(0); });
@@ -547,7 +654,18 @@ private:
             for (const problem& p : loaded.problems) text += (text.empty() ? "" : "\n") + to_string(p);
             throw control::request_error(text);
         }
+        // A program scaled at run time keeps its count while the file's count stays what it was.
+        std::map<std::string, unsigned> from_file;
+        for (program_config& next : loaded.programs) {
+            from_file[next.name] = next.instances;
+            if (const program_slot* slot = find_program(next.name); slot && next.instances == slot->file_instances)
+                next.instances = slot->config.instances;
+        }
         const program_diff diff = diff_programs(configs(), loaded.programs);
+        shutdown_timeout_ = loaded.shutdown_timeout;
+        for (const auto& slot : slots_)
+            if (const auto found = from_file.find(slot->config.name); found != from_file.end())
+                slot->file_instances = found->second;
         say(fmt::format("reload: {} added, {} removed, {} changed, {} unchanged", diff.added.size(),
                         diff.removed.size(), diff.changed.size(), diff.unchanged.size()));
         for (program_config& next : loaded.programs) {
@@ -583,6 +701,7 @@ private:
     const random_source random_ = [this] { return std::uniform_real_distribution<double>(0, 1)(random_engine_); };
     const bool colour_;
     const rlimit program_fd_limit_;
+    std::optional<std::chrono::milliseconds> shutdown_timeout_;  // the whole shutdown's budget; reloaded
     isolation isolation_{[this](std::string_view line) { say(line); }};  // outlives the instances' groups
     // Holds the instances' notify sockets; removed after them, once empty.
     struct removed_when_empty {
@@ -598,6 +717,7 @@ private:
     std::uint64_t next_serial_ = 1;
     phase phase_ = phase::running;
     int exit_code_ = 0;
+    bool budget_spent_ = false;
     std::optional<int> essential_code_;
     monitor::watch_id guard_ = monitor::watch_id::none;
     bool settle_posted_ = false;
@@ -615,7 +735,7 @@ int run_supervisor(const up_options& options) {
         return cli::exit_usage;
     }
     const rlimit inherited = raise_fd_limit();
-    return supervisor(options, std::move(loaded.programs), inherited).run();
+    return supervisor(options, std::move(loaded), inherited).run();
 }
 
 }  // namespace brood::supervisor

@@ -28,7 +28,7 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array top_keys{"programs"sv};
+constexpr std::array top_keys{"programs"sv, "shutdown_timeout"sv};
 constexpr std::array program_keys{
     "command"sv,     "shell"sv,       "instances"sv,  "port"sv,          "directory"sv,   "environment"sv,
     "autostart"sv,   "restart"sv,     "backoff"sv,    "start_limit"sv,   "start_seconds"sv, "ready"sv,
@@ -578,8 +578,14 @@ void reader::log(const field& f, log_config& log) {
     const toml::table* t = table(f);
     if (!t) return;
     check_keys(*t, f.path, log_keys);
-    if (auto max_size = at(*t, "max_size", f.path))
-        if (auto v = byte_size(*max_size)) log.max_size = *v;
+    if (auto max_size = at(*t, "max_size", f.path)) {
+        static_assert(log_config::smallest_max_size == 64 * 1024, "the message names it");
+        const auto v = byte_size(*max_size);
+        if (v && *v != 0 && *v < log_config::smallest_max_size)
+            wrong_value(*max_size, "0 (never rotate) or at least \"64K\", the longest line held whole");
+        else if (v)
+            log.max_size = *v;
+    }
     if (auto keep = at(*t, "keep", f.path))
         if (auto v = integer(*keep, 0, max_keep)) log.keep = static_cast<unsigned>(*v);
 }
@@ -644,11 +650,13 @@ loaded_config parse_toml_config(std::string_view text, const std::string& file_n
     try {
         root = toml::parse(text, std::string_view(file_name));
     } catch (const toml::parse_error& e) {
-        return {{}, {{read.at(e.source()), std::string(e.description())}}};
+        return {{}, {{read.at(e.source()), std::string(e.description())}}, std::nullopt};
     }
 
     loaded_config result;
     read.check_keys(root, "", top_keys);
+    if (auto f = read.at(root, "shutdown_timeout", ""))
+        if (auto v = read.duration(*f)) result.shutdown_timeout = *v;
     if (auto programs = read.at(root, "programs", ""))
         if (const toml::table* table = read.table(*programs))
             for (auto&& [name, value] : *table)
