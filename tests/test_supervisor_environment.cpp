@@ -27,6 +27,7 @@
 #include "supervisor/env_file.hpp"
 #include "supervisor/toml_config.hpp"
 #include "supervisor/variable_expansion.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace brood::supervisor;
 using variables = std::map<std::string, std::string>;
@@ -56,24 +57,14 @@ expansion expanded(std::string_view text) {
     });
 }
 
-class temp_dir {
+// A directory of the test's own, and files written into it as given (binary: CRLF stays CRLF).
+class temp_dir : public brood::testing::temp_dir {
 public:
-    temp_dir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "brood-env-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~temp_dir() { std::filesystem::remove_all(path_); }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
+    temp_dir() : brood::testing::temp_dir("env") {}
     std::filesystem::path write(const std::string& name, std::string_view text) const {
-        std::ofstream(path_ / name, std::ios::binary) << text;
-        return path_ / name;
+        std::ofstream(path() / name, std::ios::binary) << text;
+        return path() / name;
     }
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
 };
 
 }  // namespace
