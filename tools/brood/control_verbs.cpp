@@ -19,6 +19,7 @@
 #include "control/readiness.hpp"
 #include "control/verb_goal.hpp"
 #include "duration.hpp"
+#include "secret_variables.hpp"
 #include "status_table.hpp"
 #include "subcommands.hpp"
 #include "supervisor/config.hpp"
@@ -34,6 +35,8 @@ struct verb_arguments {
     std::vector<std::string> targets;
     std::string signal;
     bool json = false;
+    bool environment = false;
+    bool show_secrets = false;
     bool check = false;
     bool follow = false;
     bool no_wait = false;
@@ -118,6 +121,19 @@ int print_logs(const nlohmann::json& files, const verb_arguments& a) {
     return 0;
 }
 
+// brood status NAME --env: KEY=value lines, secrets masked unless --show-secrets; with more than
+// one instance, each block after a "# NAME" line.
+int print_environment(const nlohmann::json& result, const verb_arguments& a) {
+    const nlohmann::json& instances = result.at("instances");
+    for (const nlohmann::json& i : instances) {
+        if (instances.size() > 1) fmt::print("# {}\n", i.value("name", ""));
+        for (const auto& [key, value] : i.at("environment").items())
+            fmt::print("{}={}\n", key,
+                       looks_secret(key) && !a.show_secrets ? std::string(masked_value) : value.get<std::string>());
+    }
+    return 0;
+}
+
 // start, stop, restart: the request, then each target followed to its goal. One connection follows
 // the events first, so that the status, the verb's reply and the events come in the order they
 // happened: nothing is missed between looking and acting.
@@ -147,6 +163,7 @@ int run_verb(const std::string& verb, const verb_arguments& a) {
         if (verb == "logs") return print_logs(log_files(socket, a), a);
         control::client supervisor(socket);
         if (verb == "events") return follow_events(supervisor);
+        if (verb == "status" && a.environment) return print_environment(supervisor.call("environment", a.targets), a);
         if ((verb == "start" || verb == "stop" || verb == "restart") && !a.no_wait) return act_and_wait(supervisor, verb, a);
         const int signal = verb == "signal" ? *parse_signal(a.signal) : 0;
         return print_result(verb, supervisor.call(verb, a.targets, signal), a);
@@ -180,10 +197,19 @@ std::vector<subcommand> add_control_commands(CLI::App& brood) {
         auto a = std::make_shared<verb_arguments>();
         CLI::App* status = add_verb(brood, verbs, "status", "Show each instance of a running brood up: state, pid, "
                                                             "uptime, restarts, last exit, memory", a);
-        status->add_flag("--json", a->json, "Print the supervisor's status as JSON (brood status --json | jq)");
+        CLI::Option* json = status->add_flag("--json", a->json, "Print the supervisor's status as JSON (brood status --json | jq)");
+        CLI::Option* targets = status->add_option("targets", a->targets, "With --env: programs (web), instances (web.1) or all");
+        CLI::Option* environment = status->add_flag(
+            "--env", a->environment,
+            "Print the environment each instance of the targets gets, KEY=value; values of *_TOKEN, *_PASSWORD, "
+            "*_SECRET and *_KEY are masked (brood status web --env)");
+        environment->needs(targets)->excludes(json);
+        targets->needs(environment);
+        status->add_flag("--show-secrets", a->show_secrets, "With --env: print secret values as they are")->needs(environment);
         status->add_flag("--check", a->check,
                          "Exit 0 when every program is ready (stopped ones and jobs that exited 0 count as "
-                         "fine), 1 with one line of why otherwise: a probe for Kubernetes or Docker");
+                         "fine), 1 with one line of why otherwise: a probe for Kubernetes or Docker")
+            ->excludes(environment);
     }
     const std::pair<const char*, const char*> actions[] = {
         {"start", "Start programs or instances that are stopped, and wait until they run (brood start web)"},

@@ -20,6 +20,7 @@ namespace {
 struct up_arguments {
     std::string config;
     std::string socket;
+    std::string env_file;
     bool cleanup = false;
 };
 
@@ -53,6 +54,7 @@ int up_main(const up_arguments& arguments) {
         options.config = arguments.config;
     }
     if (!arguments.socket.empty()) options.socket = arguments.socket;
+    if (!arguments.env_file.empty()) options.load.env_file = std::filesystem::absolute(arguments.env_file);
     return supervisor::run_supervisor(options);
 }
 
@@ -70,12 +72,16 @@ subcommand add_up_command(CLI::App& brood) {
     CLI::Option* socket = up->add_option("--socket", arguments->socket,
                    "The control socket (default: .brood/brood.sock next to the configuration) "
                    "(brood up --socket /run/app.sock).");
+    CLI::Option* env_file = up->add_option("--env", arguments->env_file,
+                   "With a Procfile: the variables of this file, instead of those of the .env beside it "
+                   "(brood up --env .env.test).");
     up->add_flag("--cleanup", arguments->cleanup,
                  "Only end what brood ups killed with SIGKILL left in this cgroup (their brood-up.PID groups "
                  "and every process in them), as brood up does before it starts, then exit: for a boot "
                  "script or a container's pre-start hook.")
         ->excludes(config)
-        ->excludes(socket);
+        ->excludes(socket)
+        ->excludes(env_file);
     up->footer(
         "Exit status: 0 after SIGTERM, SIGINT or the shutdown verb; an essential program's code when its\n"
         "end stopped everything; 2 for a usage error or a configuration problem (each printed as\n"

@@ -12,10 +12,11 @@
 namespace brood::control {
 namespace {
 
-constexpr std::array<std::string_view, 12> verbs = {"status", "start",  "stop",   "restart", "pause",   "resume",
-                                                     "signal", "logs",   "events", "reload",  "shutdown", "scale"};
-constexpr std::array<std::string_view, 8> targeted_verbs = {"start",  "stop",   "restart", "pause",
-                                                            "resume", "signal", "logs",    "scale"};
+constexpr std::array<std::string_view, 13> verbs = {"status", "start",  "stop",   "restart", "pause",   "resume",
+                                                     "signal", "logs",   "events", "reload",  "shutdown", "scale",
+                                                     "environment"};
+constexpr std::array<std::string_view, 9> targeted_verbs = {"start",  "stop",   "restart", "pause",      "resume",
+                                                            "signal", "logs",   "scale",   "environment"};
 // A valid request nests two deep (object, targets array); anything deeper is refused while it is
 // parsed, before a hostile line can build a deep tree.
 constexpr int max_depth = 2;

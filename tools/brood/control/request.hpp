@@ -13,7 +13,7 @@ namespace brood::control {
 
 struct request {
     std::uint64_t id = 0;
-    std::string verb;                  // status start stop restart pause resume signal logs events reload shutdown
+    std::string verb;                  // status start stop restart pause resume signal logs events reload shutdown environment
     std::vector<std::string> targets;  // program names, "name.N" instances, or "all"
     int signal = 0;                    // verb "signal"
 };

@@ -7,6 +7,8 @@
 
 #include <brood/error.hpp>
 
+#include "supervisor/env_file.hpp"
+#include "supervisor/instance_environment.hpp"
 #include "supervisor/procfile.hpp"
 #include "supervisor/toml_config.hpp"
 
@@ -29,6 +31,16 @@ file_text read_file(const std::filesystem::path& file) {
     return result;
 }
 
+// --env FILE, else the .env beside the Procfile, into every program's environment.
+void add_procfile_environment(loaded_config& loaded, const std::filesystem::path& procfile, const load_options& options) {
+    std::filesystem::path file = options.env_file.value_or(procfile.parent_path() / ".env");
+    std::error_code ignored;
+    if (!options.env_file && !std::filesystem::exists(file, ignored)) return;
+    env_file_content content = read_env_file(file, file.string());
+    loaded.problems.insert(loaded.problems.end(), content.problems.begin(), content.problems.end());
+    for (program_config& program : loaded.programs) program.environment = content.variables;
+}
+
 }  // namespace
 
 std::optional<std::filesystem::path> find_config(const std::filesystem::path& directory) {
@@ -39,12 +51,16 @@ std::optional<std::filesystem::path> find_config(const std::filesystem::path& di
     return std::nullopt;
 }
 
-loaded_config load_config(const std::filesystem::path& file) {
+loaded_config load_config(const std::filesystem::path& file, const load_options& options) {
     const file_text content = read_file(file);
     if (content.error != 0)
         return {{}, {{{file.string()}, "cannot read: " + errno_name(content.error) + ": " + std::strerror(content.error)}}, std::nullopt, false};
-    loaded_config loaded = file.extension() == ".toml" ? parse_toml_config(content.text, file.string())
-                                                       : parse_procfile(content.text, file.string());
+    const bool toml = file.extension() == ".toml";
+    if (toml && options.env_file)
+        return {{}, {{{options.env_file->string()}, "--env is for a Procfile: in brood.toml, name env files with env_file"}}, std::nullopt, false};
+    loaded_config loaded = toml ? parse_toml_config(content.text, file.string(), current_environment())
+                                : parse_procfile(content.text, file.string());
+    if (!toml) add_procfile_environment(loaded, file, options);
     // Relative to the file, not to wherever brood up happens to be run from.
     const std::filesystem::path base = std::filesystem::absolute(file).parent_path();
     for (program_config& program : loaded.programs)

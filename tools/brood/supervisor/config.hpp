@@ -15,8 +15,11 @@
 #include <vector>
 
 #include <signal.h>
+#include <sys/types.h>
 
+#include "supervisor/cgroup_limits.hpp"
 #include "supervisor/problem.hpp"
+#include "supervisor/resource_limits.hpp"
 
 namespace brood::supervisor {
 
@@ -82,7 +85,9 @@ struct program_config {
     unsigned instances = 1;             // each told its index, from 0, in BROOD_INSTANCE
     std::optional<std::uint16_t> port;  // instance i gets PORT = port + i
     std::filesystem::path directory;    // working directory; load_config makes it absolute
-    std::map<std::string, std::string> environment;  // on top of brood's own environment
+    // On top of brood's own environment: the env files' variables, then the environment table's,
+    // ${VAR} expanded.
+    std::map<std::string, std::string> environment;
     bool autostart = true;
     restart_policy restart = restart_policy::on_failure;
     std::vector<int> success_exit_codes{0};  // exits that count as success (never a kill by a signal)
@@ -99,6 +104,14 @@ struct program_config {
     int watchdog_signal = SIGABRT;
     log_config log;
     bool essential = false;  // when it ends for good, everything stops and brood up exits with its code
+    // Who it runs as, resolved when the configuration loads: group is the one given, else the
+    // user's primary group; groups, the supplementary groups of the user (set only by root).
+    std::optional<uid_t> user;
+    std::optional<gid_t> group;
+    std::vector<gid_t> groups;
+    std::optional<mode_t> umask;
+    std::vector<resource_limit> limits;  // setrlimit in the program, in the order of the limits table
+    std::vector<cgroup_limit> cgroup_limits;  // written into each instance's cgroup before it starts
     position where;          // of its table, or of its Procfile line
     friend bool operator==(const program_config&, const program_config&) = default;
 };
@@ -117,8 +130,15 @@ struct loaded_config {
 // brood.toml in directory, else Procfile there; nullopt when there is neither.
 std::optional<std::filesystem::path> find_config(const std::filesystem::path& directory);
 
+struct load_options {
+    // A Procfile's programs get the variables of this file (brood up --env), else of the .env
+    // beside the Procfile when there is one. brood.toml names its env files itself.
+    std::optional<std::filesystem::path> env_file;
+};
+
 // Reads and checks file: TOML when its name ends in ".toml", a Procfile otherwise. Relative program
 // directories are taken from the file's directory, as is the directory of a program without one.
-loaded_config load_config(const std::filesystem::path& file);
+// ${VAR} is expanded from brood's environment (environ) and the env files.
+loaded_config load_config(const std::filesystem::path& file, const load_options& options = {});
 
 }  // namespace brood::supervisor

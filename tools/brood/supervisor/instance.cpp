@@ -149,6 +149,15 @@ void instance::spawn(pending& p) {
     p.events.push_back({event_kind::spawned});
 }
 
+std::map<std::string, std::string> instance::environment() const {
+    std::map<std::string, std::string> variables = instance_environment(*program_, index_);
+    if (notify_) variables["NOTIFY_SOCKET"] = notify_->path().string();
+    // As systemd's, but without WATCHDOG_PID: the environment is made before the program's pid
+    // exists, and sd_watchdog_enabled() takes a missing WATCHDOG_PID as "this process".
+    if (program_->watchdog) variables["WATCHDOG_USEC"] = std::to_string(program_->watchdog->count() * 1000);
+    return variables;
+}
+
 // Throws what stopped the start. What it took for this start alone (the pipe, the process) is
 // given back by the unwinding: a process already spawned is killed and reaped by its handle.
 void instance::launch() {
@@ -165,14 +174,12 @@ void instance::launch() {
     command cmd(program.argv.front());
     cmd.args(std::vector<std::string>(program.argv.begin() + 1, program.argv.end()));
     cmd.cwd(program.directory);
-    for (const auto& [key, value] : instance_environment(program, index_)) cmd.env(key, value);
-    if (program.ready == ready_check::notify || program.watchdog) {
-        open_notify_socket();
-        cmd.env("NOTIFY_SOCKET", notify_->path().string());
-    }
-    // As systemd's, but without WATCHDOG_PID: the environment is made before the program's pid
-    // exists, and sd_watchdog_enabled() takes a missing WATCHDOG_PID as "this process".
-    if (program.watchdog) cmd.env("WATCHDOG_USEC", std::to_string(program.watchdog->count() * 1000));
+    // All resolved at load: the user database is not read again at each start.
+    if (program.user) cmd.user(*program.user).supplementary_groups(program.groups);
+    if (program.group) cmd.group(*program.group);
+    if (program.umask) cmd.umask(*program.umask);
+    if (program.ready == ready_check::notify || program.watchdog) open_notify_socket();
+    for (const auto& [key, value] : environment()) cmd.env(key, value);
     notified_.clear();
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the output of " + name_);
@@ -183,6 +190,7 @@ void instance::launch() {
     cmd.process_group().die_with_parent(SIGKILL);
     const rlimit& fd_limit = host_.program_fd_limit();
     cmd.rlimit(RLIMIT_NOFILE, fd_limit.rlim_cur, fd_limit.rlim_max);
+    for (const resource_limit& limit : program.limits) cmd.rlimit(limit.resource, limit.soft, limit.hard);
     if (group_) cmd.into_cgroup(group_->fd());
     child process = cmd.spawn();
     const pid_t pid = process.pid();
@@ -194,8 +202,22 @@ void instance::launch() {
 
 // With cgroup isolation: the instance's own cgroup, watched for its events.
 void instance::join_cgroup() {
+    const std::vector<cgroup_limit>& limits = program_->cgroup_limits;
+    const std::optional<std::filesystem::path> base = isolation_->path();
+    if (!limits.empty() && !base)
+        throw std::system_error(ENOTSUP, std::generic_category(), "cgroup limits without a cgroup of brood's own");
+    // The controllers the limits need, enabled down to the instance's group: in the cgroup brood
+    // was started in, then in brood's own.
+    for (const cgroup_limit& limit : limits)
+        for (const std::filesystem::path& dir : {base->parent_path(), *base}) enable_controller(dir, controller_of(limit.file));
     std::optional<cgroup> made = isolation_->for_instance(name_);
     if (!made) return;
+    try {
+        write_cgroup_limits(made->path(), limits);
+    } catch (const std::system_error&) {
+        made->remove();  // empty: nothing was started in it
+        throw;
+    }
     try {
         host_.loop().add_fd(made->events_fd(), EPOLLPRI, [this](int, std::uint32_t) { group_changed(); });
     } catch (const std::system_error&) {
@@ -232,7 +254,7 @@ void instance::open_notify_socket() {
         }
         return;
     }
-    notify_.emplace(host_.notify_dir() / (std::to_string(serial_) + ".sock"));
+    notify_.emplace(host_.notify_dir() / (std::to_string(serial_) + ".sock"), program_->user);
     try {
         host_.loop().add_fd(notify_->fd(), EPOLLIN, [this](int, std::uint32_t) { read_notifications(); });
     } catch (const std::system_error&) {

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -119,6 +120,9 @@ public:
     const std::filesystem::path& log_path() const { return log_path_; }
     // Its log, once its first start opened it.
     const std::optional<log_file>& log() const { return log_; }
+    // What brood adds to its own environment for this instance's process (NOTIFY_SOCKET once the
+    // socket exists); brood status NAME --env shows it over brood's own.
+    std::map<std::string, std::string> environment() const;
 
     // Kinds of timers in monitor tags: step()'s three, then the readiness probe.
     static constexpr std::uint64_t probe_kind = 3;

@@ -13,4 +13,7 @@ namespace brood::supervisor {
 // win over the same names in the program's environment.
 std::map<std::string, std::string> instance_environment(const program_config& program, unsigned index);
 
+// This process's environment (environ), which the programs inherit.
+std::map<std::string, std::string> current_environment();
+
 }  // namespace brood::supervisor

@@ -44,7 +44,7 @@ bool parse(std::string_view text, notify_socket::message& message) {
 
 }  // namespace
 
-notify_socket::notify_socket(std::filesystem::path path) : path_(std::move(path)) {
+notify_socket::notify_socket(std::filesystem::path path, std::optional<uid_t> owner) : path_(std::move(path)) {
     const std::string& name = path_.native();
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
@@ -65,6 +65,9 @@ notify_socket::notify_socket(std::filesystem::path path) : path_(std::move(path)
     if (::fchmod(socket_.get(), 0600) != 0) throw_errno(errno, "chmod 0600 notify socket \"" + name + "\"");
     if (::bind(socket_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
         throw_errno(errno, "bind notify socket \"" + name + "\"");
+    // Sending needs write permission on the file: a program run as another user gets the socket.
+    if (owner && ::chown(name.c_str(), *owner, static_cast<gid_t>(-1)) != 0)
+        throw_errno(errno, "chown notify socket \"" + name + "\" to uid " + std::to_string(*owner));
 }
 
 notify_socket::~notify_socket() { ::unlink(path_.c_str()); }

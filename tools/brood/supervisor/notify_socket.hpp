@@ -31,7 +31,8 @@ public:
 
     // Removes a stale socket at path, binds a new one there (mode 0600) and asks for senders'
     // credentials. Throws std::system_error naming the path (too long for a unix socket included).
-    explicit notify_socket(std::filesystem::path path);
+    // owner: the uid of the program that sends to it, when brood runs it as another user.
+    explicit notify_socket(std::filesystem::path path, std::optional<uid_t> owner = std::nullopt);
     ~notify_socket();
     notify_socket(const notify_socket&) = delete;
     notify_socket& operator=(const notify_socket&) = delete;

@@ -30,6 +30,7 @@
 #include "supervisor/duration.hpp"
 #include "supervisor/isolation.hpp"
 #include "supervisor/program_diff.hpp"
+#include "supervisor/instance_environment.hpp"
 #include "supervisor/status_report.hpp"
 #include "supervisor/validate.hpp"
 #include "timestamp.hpp"
@@ -89,6 +90,7 @@ class supervisor final : public instance_host {
 public:
     supervisor(const up_options& options, loaded_config loaded, rlimit program_fd_limit)
         : config_path_(std::filesystem::absolute(options.config)),
+          load_options_(options.load),
           state_dir_(config_path_.parent_path() / ".brood"),
           socket_path_(options.socket ? std::filesystem::absolute(*options.socket) : state_dir_ / "brood.sock"),
           loop_(loop_options()),
@@ -605,6 +607,16 @@ private:
             return json::object();
         }
         const std::vector<instance*> targets = resolve(r.targets);
+        if (r.verb == "environment") {
+            json found = json::array();
+            const std::map<std::string, std::string> inherited = current_environment();
+            for (instance* i : targets) {
+                std::map<std::string, std::string> variables = inherited;
+                for (auto& [key, value] : i->environment()) variables[key] = std::move(value);
+                found.push_back({{"name", i->name()}, {"environment", variables}});
+            }
+            return {{"instances", found}};
+        }
         if (r.verb == "logs") {
             json files = json::array();
             for (instance* i : targets) files.push_back({{"name", i->name()}, {"log", i->log_path().string()}});
@@ -708,7 +720,7 @@ private:
 
     json apply_reload() {
         if (phase_ != phase::running) throw control::request_error("brood is shutting down");
-        loaded_config loaded = load_config(config_path_);
+        loaded_config loaded = load_config(config_path_, load_options_);
         if (!loaded.problems.empty()) {
             std::string text;
             for (const problem& p : loaded.problems) text += (text.empty() ? "" : "\n") + to_string(p);
@@ -753,6 +765,7 @@ private:
     }
 
     const std::filesystem::path config_path_;
+    const load_options load_options_;
     const std::filesystem::path state_dir_;
     const std::filesystem::path socket_path_;
     cli::signal_inbox inbox_;  // first: signals are blocked before anything else exists
@@ -791,7 +804,7 @@ private:
 }  // namespace
 
 int run_supervisor(const up_options& options) {
-    loaded_config loaded = load_config(options.config);
+    loaded_config loaded = load_config(options.config, options.load);
     if (!loaded.problems.empty()) {
         for (const problem& p : loaded.problems) fmt::print(stderr, "{}\n", to_string(p));
         return cli::exit_usage;

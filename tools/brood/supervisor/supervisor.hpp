@@ -18,11 +18,14 @@
 #include <filesystem>
 #include <optional>
 
+#include "supervisor/config.hpp"
+
 namespace brood::supervisor {
 
 struct up_options {
     std::filesystem::path config;                // brood.toml or a Procfile
     std::optional<std::filesystem::path> socket;  // default: .brood/brood.sock next to config
+    load_options load;                            // at the start and at each reload
 };
 
 int run_supervisor(const up_options& options);

@@ -7,15 +7,21 @@
 #include <span>
 #include <tuple>
 
+#include <unistd.h>
+
+#include <brood/cgroup.hpp>
 #include <brood/signal.hpp>
 
 #include "supervisor/byte_size.hpp"
 #include "supervisor/closest_word.hpp"
 #include "supervisor/duration.hpp"
+#include "supervisor/env_file.hpp"
 #include "supervisor/program_name.hpp"
 #include "supervisor/shell_words.hpp"
 #include "supervisor/toml.hpp"
+#include "supervisor/user_resolution.hpp"
 #include "supervisor/validate.hpp"
+#include "supervisor/variable_expansion.hpp"
 
 namespace brood::supervisor {
 namespace {
@@ -27,8 +33,11 @@ constexpr std::array exit_when_names{"all-completed"sv};
 constexpr std::array condition_names{"started"sv, "ready"sv, "completed_successfully"sv};
 constexpr std::array program_keys{
     "command"sv,     "shell"sv,       "instances"sv,  "port"sv,          "directory"sv,   "environment"sv,
-    "autostart"sv,   "restart"sv,     "success_exit_codes"sv, "watchdog"sv, "watchdog_signal"sv,     "backoff"sv,    "start_limit"sv,   "start_seconds"sv, "ready"sv,
-    "depends_on"sv,  "stop_signal"sv, "stop_timeout"sv, "log"sv,         "essential"sv,
+    "autostart"sv,   "restart"sv,     "backoff"sv,    "start_limit"sv,   "start_seconds"sv, "ready"sv,
+    "depends_on"sv,  "stop_signal"sv, "stop_timeout"sv, "log"sv,         "essential"sv,   "env_file"sv,
+    "user"sv,        "group"sv,       "umask"sv,       "limits"sv,      "memory_max"sv,
+    "memory_high"sv, "pids_max"sv,    "cpu_weight"sv,  "cpu_max"sv,     "success_exit_codes"sv,
+    "watchdog"sv,    "watchdog_signal"sv,
 };
 constexpr std::array backoff_keys{"initial"sv, "max"sv, "jitter"sv};
 constexpr std::array start_limit_keys{"burst"sv, "interval"sv};
@@ -111,7 +120,8 @@ struct field {
 // Reads values, reporting every problem it meets; each read returns nullopt after a report.
 class reader {
 public:
-    explicit reader(std::string file) : file_(std::move(file)) {}
+    reader(std::string file, const std::map<std::string, std::string>& brood_environment)
+        : file_(std::move(file)), brood_environment_(brood_environment) {}
 
     std::vector<problem> take_problems() { return std::move(problems_); }
 
@@ -250,7 +260,14 @@ public:
 
 private:
     void command(const toml::table& table, const std::string& path, program_config& program);
+    void env_files(const field& f, program_config& program);
+    void run_as(const toml::table& table, const std::string& path, program_config& program);
+    void limits(const field& f, program_config& program);
+    void cgroup_limits(const toml::table& table, const std::string& path, program_config& program);
+    std::optional<rlim_t> limit_value(const field& f, bool size);
+    std::optional<std::string> name_or_number(const field& f, std::string_view what);
     void environment(const field& f, program_config& program);
+    std::optional<std::string> expand(const field& f, const std::string& text, const program_config& program);
     void depends_on(const field& f, program_config& program);
     void success_exit_codes(const field& f, program_config& program);
     void backoff(const field& f, backoff_config& backoff);
@@ -258,8 +275,37 @@ private:
     void log(const field& f, log_config& log);
 
     std::string file_;
+    const std::map<std::string, std::string>& brood_environment_;
     std::vector<problem> problems_;
 };
+
+// ${VAR} in a value of f, from brood's environment under program.environment as read so far: the
+// env files while the environment table is read, then the table too. PORT and BROOD_INSTANCE
+// differ from one instance to the next and are only known at its start.
+std::optional<std::string> reader::expand(const field& f, const std::string& text, const program_config& program) {
+    const std::map<std::string, std::string>& below = program.environment;
+    std::optional<std::string> per_instance;
+    const expansion e = expand_variables(text, [&](std::string_view name) -> std::optional<std::string> {
+        if (name == "PORT" || name == "BROOD_INSTANCE") {
+            per_instance = std::string(name);
+            return "";
+        }
+        const std::string key(name);
+        if (const auto it = below.find(key); it != below.end()) return it->second;
+        if (const auto it = brood_environment_.find(key); it != brood_environment_.end()) return it->second;
+        return std::nullopt;
+    });
+    if (per_instance) {
+        report(f.node.source(), f.path,
+               "${" + *per_instance + "} is set for each instance as it starts: use shell = true and $" + *per_instance);
+        return std::nullopt;
+    }
+    if (e.error) {
+        report(f.node.source(), f.path, *e.error);
+        return std::nullopt;
+    }
+    return e.text;
+}
 
 void reader::command(const toml::table& table, const std::string& path, program_config& program) {
     if (auto f = at(table, "shell", path))
@@ -269,12 +315,14 @@ void reader::command(const toml::table& table, const std::string& path, program_
         report(table.source(), path, "missing key \"command\"");
         return;
     }
-    if (const auto* text = f->node.as_string()) {
+    if (f->node.is_string()) {
+        const std::optional<std::string> text = expand(*f, f->node.as_string()->get(), program);
+        if (!text) return;
         if (program.shell) {
-            program.argv = {"/bin/sh", "-c", text->get()};
-            if (text->get().find_first_not_of(" \t\n") == std::string::npos) program.argv.clear();
+            program.argv = {"/bin/sh", "-c", *text};
+            if (text->find_first_not_of(" \t\n") == std::string::npos) program.argv.clear();
         } else {
-            shell_words split = split_shell_words(text->get());
+            shell_words split = split_shell_words(*text);
             if (split.error) {
                 report(f->node.source(), f->path, *split.error);
                 return;
@@ -287,7 +335,8 @@ void reader::command(const toml::table& table, const std::string& path, program_
             return;
         }
         for (const toml::node& word : *words)
-            if (auto v = string({word, f->path})) program.argv.push_back(*v);
+            if (auto v = string({word, f->path}))
+                if (auto expanded = expand({word, f->path}, *v, program)) program.argv.push_back(*expanded);
         if (program.argv.size() != words->size()) return;  // a bad word was reported
     } else {
         wrong_type(*f, "a string or an array of strings");
@@ -296,9 +345,12 @@ void reader::command(const toml::table& table, const std::string& path, program_
     if (program.argv.empty() || program.argv.front().empty()) report(f->node.source(), f->path, "the command is empty");
 }
 
+// Its values see the env files and brood's environment, not each other, so a value naming its own
+// key ("PATH = \"${PATH}:/opt/bin\"") takes the value from below.
 void reader::environment(const field& f, program_config& program) {
     const toml::table* variables = table(f);
     if (!variables) return;
+    std::map<std::string, std::string> table_values;
     for (auto&& [key, value] : *variables) {
         const std::string path = join(f.path, key.str());
         if (key.str().empty() || key.str().find('=') != std::string::npos) {
@@ -310,8 +362,175 @@ void reader::environment(const field& f, program_config& program) {
         if (const auto* s = value.as_string()) text = s->get();
         else if (const auto* i = value.as_integer()) text = std::to_string(i->get());
         else if (const auto* b = value.as_boolean()) text = b->get() ? "true" : "false";
-        if (text) program.environment[std::string(key.str())] = std::move(*text);
-        else wrong_type({value, path}, "a string");
+        if (!text) wrong_type({value, path}, "a string");
+        else if (auto expanded = expand({value, path}, *text, program))
+            table_values[std::string(key.str())] = std::move(*expanded);
+    }
+    for (auto& [key, value] : table_values) program.environment[key] = std::move(value);
+}
+
+// A user or group: a name, or a number written as an integer or a string.
+std::optional<std::string> reader::name_or_number(const field& f, std::string_view what) {
+    if (const auto* s = f.node.as_string()) return s->get();
+    if (const auto* i = f.node.as_integer(); i && i->get() >= 0 && i->get() < 0xFFFFFFFF) return std::to_string(i->get());
+    wrong_type(f, std::string(what) + " name or number");
+    return std::nullopt;
+}
+
+void reader::run_as(const toml::table& t, const std::string& path, program_config& program) {
+    const auto user = at(t, "user", path), group = at(t, "group", path);
+    std::optional<resolved_user> resolved;
+    if (user)
+        if (auto written = name_or_number(*user, "a user")) {
+            user_lookup found = resolve_user(*written);
+            if (!found.user) report(user->node.source(), user->path, found.error);
+            else resolved = found.user;
+        }
+    if (group)
+        if (auto written = name_or_number(*group, "a group")) {
+            group_lookup found = resolve_group(*written);
+            if (!found.gid) report(group->node.source(), group->path, found.error);
+            else program.group = found.gid;
+        }
+    if ((user && !resolved) || (group && !program.group)) return;  // reported
+    if (resolved) {
+        if (!resolved->primary_group && !group)
+            report(user->node.source(), user->path,
+                   "uid " + std::to_string(resolved->uid) + " has no entry in the user database, so no primary group: set group");
+        program.user = resolved->uid;
+    }
+    if (program.user || program.group)
+        if (auto why = why_not_run_as(program.user.value_or(::geteuid()), program.group)) {
+            report((user ? user : group)->node.source(), (user ? user : group)->path, *why);
+            return;
+        }
+    // Only root changes its groups; a user running brood runs its programs in its own.
+    if (resolved && ::geteuid() == 0) {
+        if (!program.group) program.group = resolved->primary_group;
+        program.groups = resolved->groups;
+    }
+    if (auto f = at(t, "umask", path)) {
+        constexpr std::string_view expected = "an octal mode from \"000\" to \"777\", such as \"027\"";
+        std::optional<unsigned> mask;
+        if (const auto* s = f->node.as_string()) {
+            unsigned value = 0;
+            const std::string& text = s->get();
+            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, 8);
+            if (error == std::errc() && end == text.data() + text.size() && !text.empty()) mask = value;
+        } else if (const auto* i = f->node.as_integer()) {
+            if (i->get() >= 0) mask = static_cast<unsigned>(std::min<std::int64_t>(i->get(), 01000));  // 0o027 in TOML
+        } else {
+            wrong_type(*f, expected);
+            return;
+        }
+        if (mask && *mask <= 0777) program.umask = static_cast<mode_t>(*mask);
+        else wrong_value(*f, expected);
+    }
+}
+
+// memory_max = "256M", pids_max = 100, cpu_weight = 50, cpu_max = "150%": each refused when its
+// controller cannot be had in the instances' cgroups, rather than left unapplied.
+void reader::cgroup_limits(const toml::table& t, const std::string& path, program_config& program) {
+    struct key {
+        std::string_view name;
+        std::string_view file;
+    };
+    constexpr std::array<key, 5> keys{{{"memory_max", "memory.max"},
+                                       {"memory_high", "memory.high"},
+                                       {"pids_max", "pids.max"},
+                                       {"cpu_weight", "cpu.weight"},
+                                       {"cpu_max", "cpu.max"}}};
+    std::optional<std::optional<std::filesystem::path>> base;  // read once, when a limit is given
+    for (const key& k : keys) {
+        const auto f = at(t, k.name, path);
+        if (!f) continue;
+        std::optional<std::string> value;
+        const auto* text = f->node.as_string();
+        if (text && text->get() == "max" && k.name != "cpu_weight") {
+            value = k.name == "cpu_max" ? cpu_max_value("max") : "max";
+        } else if (k.name == "memory_max" || k.name == "memory_high") {
+            if (auto bytes = byte_size(*f)) value = std::to_string(*bytes);
+        } else if (k.name == "pids_max") {
+            if (auto n = integer(*f, 1, 4194304)) value = std::to_string(*n);
+        } else if (k.name == "cpu_weight") {
+            if (auto n = integer(*f, 1, 10000)) value = std::to_string(*n);
+        } else if (!text) {
+            wrong_type(*f, "a share of one CPU such as \"50%\" or \"200%\", or \"max\"");
+        } else if (!(value = cpu_max_value(text->get()))) {
+            wrong_value(*f, "a share of one CPU such as \"50%\" or \"200%\", or \"max\"");
+        }
+        if (!value) continue;
+        if (!base) base = current_cgroup();
+        if (auto why = why_no_controller(controller_of(k.file), *base)) {
+            report(f->node.source(), f->path, *why);
+            continue;
+        }
+        program.cgroup_limits.push_back({std::string(k.file), *value});
+    }
+}
+
+// A number, "infinity", or for sizes a size ("512M").
+std::optional<rlim_t> reader::limit_value(const field& f, bool size) {
+    if (const auto* s = f.node.as_string(); s && s->get() == "infinity") return RLIM_INFINITY;
+    if (size) {
+        const std::optional<std::uint64_t> bytes = f.node.is_string() || f.node.is_integer() ? byte_size(f) : std::nullopt;
+        if (!f.node.is_string() && !f.node.is_integer()) wrong_type(f, "a size such as \"64M\", a number of bytes, or \"infinity\"");
+        return bytes;
+    }
+    if (auto v = f.node.as_integer(); v && v->get() >= 0) return static_cast<rlim_t>(v->get());
+    wrong_value(f, "a number or \"infinity\"");
+    return std::nullopt;
+}
+
+// limits = { nofile = 65536, core = { soft = 0, hard = "infinity" } }
+void reader::limits(const field& f, program_config& program) {
+    const toml::table* t = table(f);
+    if (!t) return;
+    for (auto&& [key, value] : *t) {
+        const std::string path = join(f.path, key.str());
+        const limit_key* which = find_limit_key(key.str());
+        if (!which) {
+            report(key.source(), path, "unknown limit (the limits are " + limit_key_names() + ")");
+            continue;
+        }
+        std::optional<rlim_t> soft, hard;
+        if (const toml::table* pair = value.as_table()) {
+            constexpr std::array pair_keys{"soft"sv, "hard"sv};
+            check_keys(*pair, path, pair_keys);
+            const auto s = at(*pair, "soft", path), h = at(*pair, "hard", path);
+            if (!s || !h) {
+                report(value.source(), path, "give both soft and hard, or one value for both");
+                continue;
+            }
+            soft = limit_value(*s, which->size);
+            hard = limit_value(*h, which->size);
+        } else {
+            soft = hard = limit_value({value, path}, which->size);
+        }
+        if (!soft || !hard) continue;
+        const resource_limit limit{which->resource, *soft, *hard};
+        if (auto why = why_not_limit(limit)) report(value.source(), path, *why);
+        else program.limits.push_back(limit);
+    }
+}
+
+// One file or a list of them, read in order: a later file's value wins.
+void reader::env_files(const field& f, program_config& program) {
+    std::vector<const toml::node*> names;
+    if (const auto* list = f.node.as_array()) {
+        for (const toml::node& entry : *list) names.push_back(&entry);
+    } else {
+        names.push_back(&f.node);
+    }
+    const std::filesystem::path base = std::filesystem::path(file_).parent_path();
+    for (const toml::node* name : names) {
+        const std::optional<std::string> written =
+            name->is_string() ? string({*name, f.path}) : (wrong_type({*name, f.path}, "a file name or an array of them"), std::nullopt);
+        if (!written) continue;
+        const std::filesystem::path file = (base / *written).lexically_normal();
+        env_file_content content = read_env_file(file, file.string());
+        problems_.insert(problems_.end(), content.problems.begin(), content.problems.end());
+        for (auto& [key, value] : content.variables) program.environment[key] = std::move(value);
     }
 }
 
@@ -407,6 +626,8 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
     if (!valid_program_name(name.str())) report(name.source(), path, std::string(program_name_rule));
     check_keys(t, path, program_keys);
 
+    if (auto f = at(t, "env_file", path)) env_files(*f, program);
+    if (auto f = at(t, "environment", path)) environment(*f, program);
     command(t, path, program);
     if (auto f = at(t, "instances", path))
         if (auto v = integer(*f, 1, max_instances)) program.instances = static_cast<unsigned>(*v);
@@ -418,8 +639,8 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
                "ports " + std::to_string(*program.port) + " to " + std::to_string(*program.port + program.instances - 1) +
                    " for " + std::to_string(program.instances) + " instances go past 65535");
     if (auto f = at(t, "directory", path))
-        if (auto v = string(*f)) program.directory = *v;
-    if (auto f = at(t, "environment", path)) environment(*f, program);
+        if (auto v = string(*f))
+            if (auto expanded = expand(*f, *v, program)) program.directory = *expanded;
     if (auto f = at(t, "autostart", path))
         if (auto v = boolean(*f)) program.autostart = *v;
     if (auto f = at(t, "restart", path))
@@ -450,13 +671,17 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
     if (auto f = at(t, "log", path)) log(*f, program.log);
     if (auto f = at(t, "essential", path))
         if (auto v = boolean(*f)) program.essential = *v;
+    run_as(t, path, program);
+    if (auto f = at(t, "limits", path)) limits(*f, program);
+    cgroup_limits(t, path, program);
     return program;
 }
 
 }  // namespace
 
-loaded_config parse_toml_config(std::string_view text, const std::string& file_name) {
-    reader read(file_name);
+loaded_config parse_toml_config(std::string_view text, const std::string& file_name,
+                                const std::map<std::string, std::string>& brood_environment) {
+    reader read(file_name, brood_environment);
     toml::table root;
     try {
         root = toml::parse(text, std::string_view(file_name));

@@ -1,0 +1,43 @@
+// brood.toml's user and group: names or numbers, looked up in the user database when the
+// configuration loads, so that a typo is a problem with file:line, not a program that fails at each
+// start; and whether brood may run a program as them at all.
+//
+// The lookups run getent(1): the brood command is linked statically, and glibc's NSS modules
+// (libnss_systemd on Debian, which is asked about every name the files do not know) crash when
+// loaded into a static program. What getent answers once is what every start uses.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace brood::supervisor {
+
+struct resolved_user {
+    uid_t uid = 0;
+    std::optional<gid_t> primary_group;  // none for a number with no entry in the database
+    std::vector<gid_t> groups;           // the groups it is a member of besides its primary one
+};
+
+// "www-data" or "33"; a name must be in the user database, a number need not be. The error says
+// why otherwise ("unknown user \"wwwdata\" (not in the user database)").
+struct user_lookup {
+    std::optional<resolved_user> user;
+    std::string error;
+};
+user_lookup resolve_user(std::string_view name_or_uid);
+
+struct group_lookup {
+    std::optional<gid_t> gid;
+    std::string error;
+};
+group_lookup resolve_group(std::string_view name_or_gid);
+
+// Why brood cannot start programs as uid (and gid, when given), or nullopt when it can: root can,
+// any other user only as itself, in its own group.
+std::optional<std::string> why_not_run_as(uid_t uid, std::optional<gid_t> gid);
+
+}  // namespace brood::supervisor
