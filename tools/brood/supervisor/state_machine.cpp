@@ -234,16 +234,19 @@ transition resume(const context& c) {
     return t;
 }
 
-// The stop signal is always followed by SIGCONT: a paused program could not act on it otherwise.
-transition begin_stop(const context& c) {
+// Into stopping with signal, always followed by SIGCONT: a paused program could not act on it
+// otherwise; SIGKILL to the group once stop_timeout has passed.
+transition stop_with(const context& c, int signal) {
     transition t = c.to(state::stopping);
     if (c.underlying() == state::starting) t.actions.emplace_back(cancel_timer{timer::start_seconds});
-    t.actions.emplace_back(send_signal{c.program.stop_signal});
+    t.actions.emplace_back(send_signal{signal});
     t.actions.emplace_back(send_signal{SIGCONT});
     t.actions.emplace_back(arm_timer{timer::stop_timeout, c.program.stop_timeout});
     t.next.start_after_stop = false;
     return t;
 }
+
+transition begin_stop(const context& c) { return stop_with(c, c.program.stop_signal); }
 
 // stopping + start: start again once it has stopped (a restart).
 transition start_after_stop(const context& c) {
@@ -292,12 +295,7 @@ transition kill_stopping(const context& c) {
 // default, as systemd's, for a core dump where they are kept), SIGKILL after stop_timeout, and a
 // start once it has ended.
 transition watchdog_restart(const context& c) {
-    transition t = c.to(state::stopping);
-    if (c.underlying() == state::starting) t.actions.emplace_back(cancel_timer{timer::start_seconds});
-    t.actions.emplace_back(send_signal{c.program.watchdog_signal});
-    t.actions.emplace_back(send_signal{SIGCONT});
-    t.actions.emplace_back(arm_timer{timer::stop_timeout, c.program.stop_timeout});
-    t.next.start_after_stop = false;
+    transition t = stop_with(c, c.program.watchdog_signal);
     t.next.watchdog_fired = true;
     t.note = "watchdog: no WATCHDOG=1 within " + format_duration(c.program.watchdog.value_or(milliseconds(0))) + ": " +
              signal_name(c.program.watchdog_signal) + ", then a restart";
