@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -15,6 +16,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -23,13 +25,16 @@
 
 #include <gtest/gtest.h>
 
+#include <brood/monitor.hpp>
 #include <brood/unique_fd.hpp>
 
 #include "support/temp_dir.hpp"
 #include "supervisor/live_prefix.hpp"
 #include "supervisor/log_file.hpp"
 #include "supervisor/output_relay.hpp"
+#include "supervisor/log_line.hpp"
 #include "supervisor/rotated_log.hpp"
+#include "supervisor/stdout_queue.hpp"
 
 using namespace brood::supervisor;
 using brood::unique_fd;
@@ -97,6 +102,44 @@ void drain_to_end(output_relay& relay) {
         if (!relay.drain()) return;
     }
     FAIL() << "the relay never reported end of file";
+}
+
+const log_config plain_log{};
+
+// A relay of a stream to log only, in config's format, its lines stamped with a fixed time.
+relay_destination into(log_file* log, const log_config& config = plain_log, output_stream stream = output_stream::out) {
+    return {log, &config, "web.0", stream, std::nullopt, nullptr, [] { return std::string("T"); }};
+}
+
+// The same, shown too on out behind prefix.
+relay_destination shown_on(stdout_queue& out, std::string prefix, log_file* log, const log_config& config = plain_log) {
+    relay_destination to = into(log, config);
+    to.live = live_prefix{prefix, std::string(prefix.substr(0, prefix.size() - 2)) + "+ "};
+    to.out = &out;
+    return to;
+}
+
+void ignore(std::string_view) {}
+
+// Runs loop until the relay reaches end of file, watching its pipe as an instance does (not while
+// out is full), then writes what out still holds.
+void run_to_end(brood::monitor& loop, output_relay& relay, stdout_queue& out) {
+    bool ended = false;
+    std::function<void()> watch;
+    watch = [&] {
+        loop.add_fd(relay.fd(), EPOLLIN, [&](int fd, std::uint32_t) {
+            const bool open = relay.drain();
+            if (open && !relay.should_wait()) return;
+            loop.remove_fd(fd);
+            if (open) relay.wait(watch);
+            else ended = true;
+        });
+    };
+    watch();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!ended && std::chrono::steady_clock::now() < deadline) loop.run_once(std::chrono::seconds(1));
+    ASSERT_TRUE(ended) << "the relay never reported end of file";
+    out.finish(std::chrono::seconds(10));
 }
 
 // Everything available on a non-blocking read end.
@@ -426,7 +469,9 @@ TEST(output_relay, whole_lines_go_to_the_log_and_prefixed_to_the_live_output) {
     pipe_pair output;
     pipe_pair live;
     ASSERT_EQ(::fcntl(live.read.get(), F_SETFL, O_NONBLOCK), 0);
-    output_relay relay(std::move(output.read), log, live_prefix{"web.0 | "}, live.write.get());
+    brood::monitor loop;
+    stdout_queue out(loop, live.write.get(), ignore);
+    output_relay relay(std::move(output.read), shown_on(out, "web.0 | ", &log));
 
     write_text(output.write.get(), "first\nsec");
     EXPECT_TRUE(relay.drain());
@@ -450,7 +495,7 @@ TEST(output_relay, without_live_output_only_the_log_is_written) {
     pipe_pair output;
     pipe_pair live;
     ASSERT_EQ(::fcntl(live.read.get(), F_SETFL, O_NONBLOCK), 0);
-    output_relay relay(std::move(output.read), log, std::nullopt, live.write.get());
+    output_relay relay(std::move(output.read), into(&log));
     write_text(output.write.get(), "hidden\n");
     output.write.reset();
     drain_to_end(relay);
@@ -466,7 +511,9 @@ TEST(output_relay, a_full_non_blocking_live_output_is_waited_for_not_dropped) {
     // A small non-blocking pipe, as a terminal someone set O_NONBLOCK on: writes hit EAGAIN.
     ASSERT_GE(::fcntl(live.write.get(), F_SETPIPE_SZ, 4096), 0);
     ASSERT_EQ(::fcntl(live.write.get(), F_SETFL, O_NONBLOCK), 0);
-    output_relay relay(std::move(output.read), log, live_prefix{"w | "}, live.write.get());
+    brood::monitor loop;
+    stdout_queue out(loop, live.write.get(), ignore);
+    output_relay relay(std::move(output.read), shown_on(out, "w | ", &log));
     std::string lines;
     for (const auto& line : numbered_lines(1000)) lines += line;
     std::string shown;
@@ -479,7 +526,7 @@ TEST(output_relay, a_full_non_blocking_live_output_is_waited_for_not_dropped) {
         write_text(output.write.get(), lines);
         output.write.reset();
     });
-    drain_to_end(relay);
+    run_to_end(loop, relay, out);
     writer.join();
     live.write.reset();  // the reader sees end of file once everything was read
     reader.join();
@@ -496,7 +543,9 @@ TEST(output_relay, a_fifty_megabyte_line_is_logged_whole_and_shown_in_bounded_pi
     log_file log(file, {.max_size = 1024 * 1024, .keep = 5});
     pipe_pair output;
     pipe_pair live;
-    output_relay relay(std::move(output.read), log, live_prefix{"big | "}, live.write.get());
+    brood::monitor loop;
+    stdout_queue out(loop, live.write.get(), ignore);
+    output_relay relay(std::move(output.read), shown_on(out, "big | ", &log));
     constexpr std::uint64_t length = 50 * 1024 * 1024;
 
     std::thread writer([&] {
@@ -525,8 +574,10 @@ TEST(output_relay, a_fifty_megabyte_line_is_logged_whole_and_shown_in_bounded_pi
             std::size_t start = 0;
             for (std::size_t end; (end = buffer.find('\n', start)) != std::string::npos; start = end + 1) {
                 const std::string_view line = std::string_view(buffer).substr(start, end - start);
-                if (line.substr(0, 6) != "big | ") pieces_match = false;
                 const std::string_view text = line.substr(std::min<std::size_t>(6, line.size()));
+                // A line's first piece behind "|", the pieces that continue it behind "+".
+                const bool first_piece = text == "before" || text == "after" || shown == 0;
+                if (line.substr(0, 6) != (first_piece ? "big | " : "big + ")) pieces_match = false;
                 if (text == "before" || text == "after") {
                     short_lines.emplace_back(text);
                     continue;
@@ -540,7 +591,7 @@ TEST(output_relay, a_fifty_megabyte_line_is_logged_whole_and_shown_in_bounded_pi
             buffer.erase(0, start);
         }
     });
-    drain_to_end(relay);
+    run_to_end(loop, relay, out);
     writer.join();
     live.write.reset();
     reader.join();
@@ -571,7 +622,7 @@ TEST(output_relay, reads_at_most_its_budget_per_drain_and_leaves_the_rest_in_the
     pipe_pair output;
     const int pipe_size = 4 * output_relay::budget;
     ASSERT_GE(::fcntl(output.write.get(), F_SETPIPE_SZ, pipe_size), pipe_size);
-    output_relay relay(std::move(output.read), log, std::nullopt);
+    output_relay relay(std::move(output.read), into(&log));
     std::string flood;
     while (flood.size() < 2 * output_relay::budget) flood += "y\n";
     write_text(output.write.get(), flood);
@@ -592,7 +643,7 @@ TEST(output_relay, keeps_reading_its_pipe_while_the_log_cannot_be_written) {
     std::vector<heard> calls;
     log_file log(dir.path() / "full.0.log", {}, [&](const log_loss& loss, bool resumed) { calls.push_back({loss, resumed}); });
     pipe_pair output;
-    output_relay relay(std::move(output.read), log, std::nullopt);
+    output_relay relay(std::move(output.read), into(&log));
     std::string lines;
     for (const auto& line : numbered_lines(1000)) lines += line;
     file_size_limit full(0);
@@ -620,7 +671,7 @@ TEST(output_relay, many_lines_across_rotations_arrive_once_and_in_order) {
     const fs::path file = dir.path() / "chatty.0.log";
     log_file log(file, {.max_size = 4096, .keep = 1000});
     pipe_pair output;
-    output_relay relay(std::move(output.read), log, std::nullopt);
+    output_relay relay(std::move(output.read), into(&log));
     std::string expected;
     for (const auto& line : numbered_lines(20000)) expected += line;
     std::thread writer([&] {

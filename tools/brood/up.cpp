@@ -21,6 +21,7 @@ struct up_arguments {
     std::string config;
     std::string socket;
     bool cleanup = false;
+    bool log_to_stdout = false;
 };
 
 // brood up --cleanup: what brood up does first, and nothing else.
@@ -53,6 +54,7 @@ int up_main(const up_arguments& arguments) {
         options.config = arguments.config;
     }
     if (!arguments.socket.empty()) options.socket = arguments.socket;
+    options.log_to_stdout = arguments.log_to_stdout;
     return supervisor::run_supervisor(options);
 }
 
@@ -70,12 +72,16 @@ subcommand add_up_command(CLI::App& brood) {
     CLI::Option* socket = up->add_option("--socket", arguments->socket,
                    "The control socket (default: .brood/brood.sock next to the configuration) "
                    "(brood up --socket /run/app.sock).");
+    CLI::Option* log_to_stdout = up->add_flag("--log-to-stdout", arguments->log_to_stdout,
+                 "Write no log files: every line of every program goes to brood's standard output, behind its "
+                 "instance's name, as log.to = \"stdout\" does; for docker logs and kubectl logs.");
     up->add_flag("--cleanup", arguments->cleanup,
                  "Only end what brood ups killed with SIGKILL left in this cgroup (their brood-up.PID groups "
                  "and every process in them), as brood up does before it starts, then exit: for a boot "
                  "script or a container's pre-start hook.")
         ->excludes(config)
-        ->excludes(socket);
+        ->excludes(socket)
+        ->excludes(log_to_stdout);
     up->footer(
         "Exit status: 0 after SIGTERM, SIGINT or the shutdown verb; an essential program's code when its\n"
         "end stopped everything; 2 for a usage error or a configuration problem (each printed as\n"
@@ -84,6 +90,7 @@ subcommand add_up_command(CLI::App& brood) {
         "Examples:\n"
         "  brood up                         run ./brood.toml (or ./Procfile) until SIGTERM or ^C\n"
         "  brood up -c /etc/app/brood.toml  a configuration elsewhere; logs in /etc/app/.brood/logs\n"
+        "  brood up --log-to-stdout         in a container: every line to stdout, no log files\n"
         "  kill -HUP $(pidof brood)         reload: start added programs, restart changed ones\n"
         "  brood up --cleanup               end what a brood up killed with SIGKILL left running");
     return {up, [arguments] { return up_main(*arguments); }};

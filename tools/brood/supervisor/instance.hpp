@@ -76,6 +76,7 @@ protected:
 
 struct live_output {
     std::optional<live_prefix> prefix;  // none: output goes to the log only
+    stdout_queue* out = nullptr;        // brood's own output, with prefix; outlives the instance
 };
 
 class instance {
@@ -114,7 +115,7 @@ public:
     // Why its last start failed; empty once a start succeeded.
     const std::string& start_error() const { return state_.start_error; }
     const std::filesystem::path& log_path() const { return log_path_; }
-    // Its log, once its first start opened it.
+    // Its log, once its first start opened it; never with log.to = "stdout".
     const std::optional<log_file>& log() const { return log_; }
 
     // Kinds of timers in monitor tags: step()'s three, then the readiness probe.
@@ -141,7 +142,8 @@ private:
     void open_notify_socket();
     void read_notifications();
     bool may_notify(pid_t sender) const;
-    void relay_output(unique_fd pipe_read_end);
+    void relay_output(unique_fd pipe_read_end, output_stream stream);
+    void watch_relay(std::list<std::unique_ptr<output_relay>>::iterator relay);
 
     instance_host& host_;
     const program_config* program_;
@@ -158,7 +160,7 @@ private:
     std::optional<tcp_probe> probe_;  // while ready = "tcp" is awaited
     std::optional<notify_socket> notify_;  // ready = "notify": this instance's own NOTIFY_SOCKET
     std::filesystem::path log_path_;
-    std::optional<log_file> log_;  // opened at the first start
+    std::optional<log_file> log_;  // opened at the first start, with log.to = "file"
     live_output live_;
     // Relays outlive their process: a grandchild may still hold the pipe.
     std::list<std::unique_ptr<output_relay>> relays_;

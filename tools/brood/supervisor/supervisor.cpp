@@ -51,6 +51,15 @@ constexpr std::uint64_t guard_tag = 0;
 // While brood kills what is left, a process forked in the instant of the /proc walk may have been
 // missed; it is looked for again at this pace until none is left.
 constexpr std::chrono::milliseconds rekill_interval{50};
+// At exit, how long what is still queued for brood's stdout may wait for its reader.
+constexpr std::chrono::milliseconds stdout_patience{std::chrono::seconds(5)};
+
+// brood up --log-to-stdout: every program's log.to = "stdout", whatever the file says.
+loaded_config with_options(loaded_config loaded, const up_options& options) {
+    if (options.log_to_stdout)
+        for (program_config& program : loaded.programs) program.log.to = log_destination::standard_output;
+    return loaded;
+}
 
 enum class phase { running, stopping, reaping, done };
 
@@ -86,7 +95,8 @@ monitor_options loop_options() {
 class supervisor final : public instance_host {
 public:
     supervisor(const up_options& options, loaded_config loaded, rlimit program_fd_limit)
-        : config_path_(std::filesystem::absolute(options.config)),
+        : options_(options),
+          config_path_(std::filesystem::absolute(options.config)),
           state_dir_(config_path_.parent_path() / ".brood"),
           socket_path_(options.socket ? std::filesystem::absolute(*options.socket) : state_dir_ / "brood.sock"),
           loop_(loop_options()),
@@ -115,6 +125,7 @@ public:
         loop_.run();
         for (const auto& slot : slots_)
             for (const auto& i : slot->instances) i->flush_output();
+        stdout_.finish(stdout_patience);
         loop_.remove_fd(inbox_.fd());
         return exit_code_;
     }
@@ -202,7 +213,9 @@ private:
             std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) { return s.get() == &slot; }) - slots_.begin());
         for (unsigned index = 0; index < slot.config.instances; ++index) {
             const std::string name = slot.config.name + "." + std::to_string(index);
-            live_output live{live_prefix{make_prefix(slot.config.name, index, label_width(), colour_index, colour_)}};
+            live_output live{live_prefix{make_prefix(slot.config.name, index, label_width(), colour_index, colour_),
+                                         make_prefix(slot.config.name, index, label_width(), colour_index, colour_, '+')},
+                             &stdout_};
             auto made = std::make_unique<instance>(*this, slot.config, index, next_serial_++,
                                                    state_dir_ / "logs" / (name + ".log"), std::move(live), isolation_);
             by_serial_[made->serial()] = made.get();
@@ -559,6 +572,7 @@ private:
                 {"pid", ::getpid()},
                 {"isolation", isolation_.name()},
                 {"cgroup", isolation_.path() ? json(isolation_.path()->string()) : json(nullptr)},
+                {"stdout_dropped_lines", stdout_.dropped_lines()},
                 {"instances", instances}};
     }
 
@@ -576,7 +590,7 @@ private:
 
     json apply_reload() {
         if (phase_ != phase::running) throw control::request_error("brood is shutting down");
-        loaded_config loaded = load_config(config_path_);
+        loaded_config loaded = with_options(load_config(config_path_), options_);
         if (!loaded.problems.empty()) {
             std::string text;
             for (const problem& p : loaded.problems) text += (text.empty() ? "" : "\n") + to_string(p);
@@ -609,11 +623,13 @@ private:
         return {{"added", diff.added}, {"removed", diff.removed}, {"changed", diff.changed}, {"unchanged", diff.unchanged}};
     }
 
+    const up_options options_;
     const std::filesystem::path config_path_;
     const std::filesystem::path state_dir_;
     const std::filesystem::path socket_path_;
     cli::signal_inbox inbox_;  // first: signals are blocked before anything else exists
     monitor loop_;
+    stdout_queue stdout_{loop_, STDOUT_FILENO, [this](std::string_view line) { say(line); }};  // outlives the instances
     std::mt19937_64 random_engine_;
     const random_source random_ = [this] { return std::uniform_real_distribution<double>(0, 1)(random_engine_); };
     const bool colour_;
@@ -646,7 +662,7 @@ private:
 }  // namespace
 
 int run_supervisor(const up_options& options) {
-    loaded_config loaded = load_config(options.config);
+    loaded_config loaded = with_options(load_config(options.config), options);
     if (!loaded.problems.empty()) {
         for (const problem& p : loaded.problems) fmt::print(stderr, "{}\n", to_string(p));
         return cli::exit_usage;

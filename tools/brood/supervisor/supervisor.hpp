@@ -23,6 +23,7 @@ namespace brood::supervisor {
 struct up_options {
     std::filesystem::path config;                // brood.toml or a Procfile
     std::optional<std::filesystem::path> socket;  // default: .brood/brood.sock next to config
+    bool log_to_stdout = false;                   // every program's log.to = "stdout"
 };
 
 int run_supervisor(const up_options& options);
