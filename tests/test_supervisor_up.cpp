@@ -1060,6 +1060,9 @@ TEST_F(up, the_log_says_which_stream_each_line_came_from_in_json_and_with_timest
     }
     EXPECT_EQ(json_out, (std::vector<std::string>{"out 1", "out 2", "out 3"}));
     EXPECT_EQ(json_err, (std::vector<std::string>{"err 1", "err 2", "err 3"}));
+    const brood::process_output errors_only = client("logs", {"--stream", "stderr", "js"});
+    EXPECT_EQ(std::count(errors_only.out.begin(), errors_only.out.end(), '\n'), 3) << errors_only.out;
+    EXPECT_EQ(errors_only.out.find("\"stdout\""), std::string::npos) << errors_only.out;
 
     std::vector<std::string> stamped_out;
     std::vector<std::string> stamped_err;
@@ -1127,4 +1130,35 @@ TEST_F(up, a_stdout_nobody_reads_holds_the_program_back_and_once_closed_drops_ar
     EXPECT_GT(dropped, 0u);
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
     EXPECT_NE(line_of("lines of programs' output could not be written to standard output"), -1) << errors();
+}
+
+TEST_F(up, client_logs_since_and_stream_read_times_and_streams_and_refuse_a_log_without_them) {
+    // A rotated file from an earlier run, with a line from long ago.
+    std::filesystem::create_directories(file(".brood/logs"));
+    std::ofstream(file(".brood/logs/ts.0.log.1")) << "2020-01-01T00:00:00.000000Z stdout long ago\n";
+    start("[programs.ts]\ncommand = \"echo out 1; echo err 1 >&2; exec " + helper("pause") +
+          "\"\nshell = true\nlog = { timestamps = true }\n"
+          "[programs.plain]\ncommand = \"" + helper("pause") + "\"\n");
+    ASSERT_EQ(log_lines("ts.0.log", 2).size(), 2u);
+    const auto text_of = [](const std::string& out) {
+        std::vector<std::string> lines;
+        std::istringstream in(out);
+        for (std::string line; std::getline(in, line);) lines.push_back(line.substr(std::min<std::size_t>(28, line.size())));
+        std::sort(lines.begin(), lines.end());
+        return lines;
+    };
+    brood::process_output r = client("logs", {"-n", "100", "ts"});
+    EXPECT_EQ(text_of(r.out), (std::vector<std::string>{"stderr err 1", "stdout long ago", "stdout out 1"})) << r.out;
+    r = client("logs", {"--since", "10m", "ts"});
+    EXPECT_EQ(r.status, brood::wait_status(brood::exited{0})) << r.err;
+    EXPECT_EQ(text_of(r.out), (std::vector<std::string>{"stderr err 1", "stdout out 1"})) << r.out;
+    r = client("logs", {"--stream", "stderr", "-n", "100", "ts"});
+    EXPECT_EQ(text_of(r.out), (std::vector<std::string>{"stderr err 1"})) << r.out;
+
+    r = client("logs", {"--since", "10m", "plain"});
+    EXPECT_EQ(r.status, brood::wait_status(brood::exited{1}));
+    EXPECT_NE(r.err.find("plain.0's log records no times nor streams"), std::string::npos) << r.err;
+    r = client("logs", {"--since", "soon", "ts"});
+    EXPECT_EQ(r.status, brood::wait_status(brood::exited{2})) << r.err;
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }

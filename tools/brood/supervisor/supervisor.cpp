@@ -495,7 +495,14 @@ private:
         const std::vector<instance*> targets = resolve(r.targets);
         if (r.verb == "logs") {
             json files = json::array();
-            for (instance* i : targets) files.push_back({{"name", i->name()}, {"log", i->log_path().string()}});
+            for (instance* i : targets) {
+                const log_config& log = i->program().log;
+                files.push_back({{"name", i->name()},
+                                 {"log", i->log_path().string()},
+                                 {"format", log.format == log_format::json ? "json" : "plain"},
+                                 {"timestamps", log.timestamps},
+                                 {"to", log.to == log_destination::file ? "file" : "stdout"}});
+            }
             return {{"files", files}};
         }
         const bool starts = r.verb == "start" || r.verb == "restart";
