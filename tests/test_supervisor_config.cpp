@@ -729,3 +729,21 @@ TEST(toml_config, shutdown_timeout_is_the_top_level_budget_of_the_whole_shutdown
               (std::vector<std::string>{"brood.toml:1:20: shutdown_timeout: expected a duration such as \"500ms\", "
                                         "\"2s\" or \"1m\", or a number of seconds, found \"soon\""}));
 }
+
+TEST(toml_config, log_timestamps_format_and_destination) {
+    const program_config p = only_program("[programs.web]\ncommand = \"web\"\n"
+                                          "log = { timestamps = true, format = \"json\", to = \"stdout\" }\n");
+    EXPECT_TRUE(p.log.timestamps);
+    EXPECT_EQ(p.log.format, log_format::json);
+    EXPECT_EQ(p.log.to, log_destination::standard_output);
+    const program_config d = only_program("[programs.web]\ncommand = \"web\"\n");
+    EXPECT_FALSE(d.log.timestamps);
+    EXPECT_EQ(d.log.format, log_format::plain);
+    EXPECT_EQ(d.log.to, log_destination::file);
+    EXPECT_EQ(toml_problems("[programs.web]\ncommand = \"web\"\nlog = { timestamps = \"yes\", format = \"xml\", to = \"syslog\" }\n"),
+              (std::vector<std::string>{
+                  "brood.toml:3:22: programs.web.log.timestamps: expected true or false, found a string",
+                  "brood.toml:3:38: programs.web.log.format: expected \"plain\" or \"json\", found \"xml\"",
+                  "brood.toml:3:50: programs.web.log.to: expected \"file\" or \"stdout\", found \"syslog\"",
+              }));
+}

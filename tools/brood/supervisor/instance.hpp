@@ -9,9 +9,10 @@
 //
 // What a start needs is had when the instance is started, not when it is made: its log file, its
 // cgroup with cgroup isolation, its notify socket with ready = "notify" (each made at the first
-// start and kept), then its output pipe and its process. A start that cannot have them (brood out
-// of file descriptors or memory, a log that cannot be opened) is reported to step() as
-// start_failed, with the reason; a program that cannot be executed, as spawn_failed.
+// start and kept; no log file with log.to = "stdout"), then its two output pipes (stdout,
+// stderr) and its process. A start that cannot have them (brood out of file descriptors or
+// memory, a log that cannot be opened) is reported to step() as start_failed, with the reason; a
+// program that cannot be executed, as spawn_failed.
 //
 // Each instance leads its own process group (so signals reach its children) and dies with brood
 // (PR_SET_PDEATHSIG). With a cgroup, its end is the end of the whole cgroup: when the leader exits,
