@@ -172,7 +172,9 @@ def main():
     status_max = max(r["latencies"] and max(r["latencies"]) or float("inf") for r in rows[2:])
     peak = max(r["hwm"] for r in rows[2:])
     print()
-    print(f"goal {'brood up relays to its log ÷ program > file >= 0.90':<60} {ratio:.3f}  {'MET' if ratio >= 0.9 else 'NOT MET'}")
+    if a.rate > 0:  # as fast as it can: a measure, with no goal
+        goal = f"brood up keeps up with {a.rate:g} MB/s: relayed ÷ program > file >= 0.90"
+        print(f"goal {goal:<60} {ratio:.3f}  {'MET' if ratio >= 0.9 else 'NOT MET'}")
     print(f"goal {'brood status answered within 100 ms during the flood (max ms)':<60} {status_max:.1f}  "
           f"{'MET' if status_max < 100 else 'NOT MET'}")
     print(f"goal {'brood up peak RSS below 16 MiB (KiB)':<60} {peak}  {'MET' if peak < 16 * 1024 else 'NOT MET'}")
