@@ -1162,3 +1162,14 @@ TEST_F(up, client_logs_since_and_stream_read_times_and_streams_and_refuse_a_log_
     EXPECT_EQ(r.status, brood::wait_status(brood::exited{2})) << r.err;
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
+
+TEST_F(up, why_a_start_failed_is_a_json_object_in_a_json_log) {
+    start("[programs.missing]\ncommand = \"/nonexistent/program\"\nrestart = \"never\"\nlog = { format = \"json\" }\n");
+    const std::vector<std::string> lines = log_lines("missing.0.log", 1);
+    ASSERT_EQ(lines.size(), 1u);
+    const nlohmann::json object = nlohmann::json::parse(lines[0], nullptr, false);
+    ASSERT_TRUE(object.is_object()) << lines[0];
+    EXPECT_EQ(object["stream"], "brood");
+    EXPECT_NE(std::string(object["line"]).find("/nonexistent/program"), std::string::npos) << lines[0];
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}

@@ -203,7 +203,11 @@ void instance::join_cgroup() {
 void instance::failed_start(event failure, pending& p) {
     if (log_) {
         try {
-            log_->write("brood: " + failure.why + "\n");
+            // In the log's format, so that a json log stays one object per line.
+            std::string line;
+            const std::string time = cli::timestamp(std::chrono::system_clock::now());
+            append_log_line(line, program_->log, {name_, output_stream::brood, time}, "brood: " + failure.why, true, true);
+            log_->write(line);
         } catch (const std::system_error&) {
             // The note carries it all the same.
         }

@@ -6,7 +6,14 @@
 
 namespace brood::supervisor {
 
-std::string_view stream_name(output_stream stream) { return stream == output_stream::out ? "stdout" : "stderr"; }
+std::string_view stream_name(output_stream stream) {
+    switch (stream) {
+        case output_stream::out: return "stdout";
+        case output_stream::err: return "stderr";
+        case output_stream::brood: return "brood";
+    }
+    return "brood";
+}
 
 namespace {
 

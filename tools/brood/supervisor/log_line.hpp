@@ -17,9 +17,10 @@
 
 namespace brood::supervisor {
 
-enum class output_stream { out, err };
+// brood: a line of brood's own about the instance (why a start failed).
+enum class output_stream { out, err, brood };
 
-// "stdout" or "stderr".
+// "stdout", "stderr" or "brood".
 std::string_view stream_name(output_stream stream);
 
 struct log_line_source {
