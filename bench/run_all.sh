@@ -10,7 +10,8 @@
 # SECTIONs (default: all): spawn (spawn_compare, spawn_memory, fork_compare, fd_limit), monitor
 # (monitor_storm, monitor_latency), init (init_compare), pool (pool_compare, pool_parallel_map,
 # pool_fork_cost), supervisor (supervisor_compare.py: brood up, when the build has it, against
-# supervisord, s6 and runit).
+# supervisord, s6 and runit; log_throughput.py: brood up relaying a flood of lines to its log,
+# against the program writing the file itself and through cat).
 #
 # Waits (up to --wait-quiet seconds, default 180) for the 1-minute load average to fall below
 # --max-load (default 0.5) so that other work on the machine does not skew the numbers, and prints
@@ -48,7 +49,7 @@ wants spawn && needed="$needed noop_static spawn_floor spawn_compare spawn_memor
 wants monitor && needed="$needed monitor_storm monitor_latency"
 wants init && needed="$needed init_compare"
 wants pool && needed="$needed pool_compare pool_parallel_map pool_fork_cost"
-wants supervisor && needed="$needed supervised_program restart_floor"
+wants supervisor && needed="$needed supervised_program restart_floor line_writer"
 for b in $needed; do
     if [ ! -x "$bin/$b" ]; then
         echo "run_all.sh: $bin/$b not built; see the build command at the top of this script" >&2
@@ -80,6 +81,7 @@ if [ "$quick" = 1 ]; then
     init_args="--runs 5 --rounds 5 --storm 1000 --storm-trials 2"
     pool_args="--n 100000 --python-n1 1000 --rounds 3"; map_args="--gib 0.25 --rounds 2"; fork_cost_args="--rounds 2 --gib 0,1"
     supervisor_args="--counts 3,20 --restarts 5 --idle-seconds 2"
+    log_args="--seconds 2"
 else
     compare_args="--rounds 15 --batch-ms 40"; memory_args="--rounds 9 --batch-ms 60 --sizes 0,1,4"
     fork_args="--rounds 41 --batch-ms 40"; fd_args="--rounds 9 --batch-ms 40"
@@ -87,6 +89,7 @@ else
     init_args="--runs 20 --rounds 30 --storm 10000 --storm-trials 5"
     pool_args="--n 1000000 --rounds 5"; map_args="--gib 1 --rounds 5"; fork_cost_args="--rounds 5 --gib 0,1,4"
     supervisor_args="--counts 10,500 --restarts 200 --idle-seconds 60"
+    log_args="--seconds 10"
 fi
 
 waited=0
@@ -150,6 +153,11 @@ if wants supervisor; then
     "$build/tools/brood/brood" up --help >/dev/null 2>&1 && brood_up="--brood $build/tools/brood/brood"
     run "supervisor_compare" wrap python3 "$here/supervisor_compare.py" --program "$bin/supervised_program" \
         $brood_up $supervisor_args
+    if [ -n "$brood_up" ]; then
+        run "log_throughput" wrap python3 "$here/log_throughput.py" --writer "$bin/line_writer" $brood_up --rate 100 $log_args
+        run "log_throughput (as fast as it can)" wrap python3 "$here/log_throughput.py" --writer "$bin/line_writer" \
+            $brood_up --rate 0 $log_args
+    fi
 fi
 rm -f "$build/.bench_rc"
 

@@ -7,3 +7,6 @@ target_link_options(supervised_program PRIVATE -static)
 # The restart floor: the least a supervisor can do (waitpid + posix_spawn), as a fifth row.
 add_executable(restart_floor ${CMAKE_CURRENT_LIST_DIR}/restart_floor.c)
 target_compile_options(restart_floor PRIVATE -Wall -Wextra -Werror)
+# The log relay's load (bench/log_throughput.py): numbered lines as fast as it can, or at a rate.
+add_executable(line_writer ${CMAKE_CURRENT_LIST_DIR}/line_writer.c)
+target_compile_options(line_writer PRIVATE -Wall -Wextra -Werror)

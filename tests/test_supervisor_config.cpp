@@ -783,3 +783,21 @@ depends_on = { a = "healthy" }
                   "brood.toml:12:20: programs.c.depends_on.a: expected \"started\", \"ready\" or \"completed_successfully\", found \"healthy\"",
               }));
 }
+
+TEST(toml_config, log_timestamps_format_and_destination) {
+    const program_config p = only_program("[programs.web]\ncommand = \"web\"\n"
+                                          "log = { timestamps = true, format = \"json\", to = \"stdout\" }\n");
+    EXPECT_TRUE(p.log.timestamps);
+    EXPECT_EQ(p.log.format, log_format::json);
+    EXPECT_EQ(p.log.to, log_destination::standard_output);
+    const program_config d = only_program("[programs.web]\ncommand = \"web\"\n");
+    EXPECT_FALSE(d.log.timestamps);
+    EXPECT_EQ(d.log.format, log_format::plain);
+    EXPECT_EQ(d.log.to, log_destination::file);
+    EXPECT_EQ(toml_problems("[programs.web]\ncommand = \"web\"\nlog = { timestamps = \"yes\", format = \"xml\", to = \"syslog\" }\n"),
+              (std::vector<std::string>{
+                  "brood.toml:3:22: programs.web.log.timestamps: expected true or false, found a string",
+                  "brood.toml:3:38: programs.web.log.format: expected \"plain\" or \"json\", found \"xml\"",
+                  "brood.toml:3:50: programs.web.log.to: expected \"file\" or \"stdout\", found \"syslog\"",
+              }));
+}

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -15,6 +16,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -23,13 +25,16 @@
 
 #include <gtest/gtest.h>
 
+#include <brood/monitor.hpp>
 #include <brood/unique_fd.hpp>
 
 #include "support/temp_dir.hpp"
 #include "supervisor/live_prefix.hpp"
 #include "supervisor/log_file.hpp"
 #include "supervisor/output_relay.hpp"
+#include "supervisor/log_line.hpp"
 #include "supervisor/rotated_log.hpp"
+#include "supervisor/stdout_queue.hpp"
 
 using namespace brood::supervisor;
 using brood::unique_fd;
@@ -97,6 +102,44 @@ void drain_to_end(output_relay& relay) {
         if (!relay.drain()) return;
     }
     FAIL() << "the relay never reported end of file";
+}
+
+const log_config plain_log{};
+
+// A relay of a stream to log only, in config's format, its lines stamped with a fixed time.
+relay_destination into(log_file* log, const log_config& config = plain_log, output_stream stream = output_stream::out) {
+    return {log, &config, "web.0", stream, std::nullopt, nullptr, [] { return std::string("T"); }};
+}
+
+// The same, shown too on out behind prefix.
+relay_destination shown_on(stdout_queue& out, std::string prefix, log_file* log, const log_config& config = plain_log) {
+    relay_destination to = into(log, config);
+    to.live = live_prefix{prefix, std::string(prefix.substr(0, prefix.size() - 2)) + "+ "};
+    to.out = &out;
+    return to;
+}
+
+void ignore(std::string_view) {}
+
+// Runs loop until the relay reaches end of file, watching its pipe as an instance does (not while
+// out is full), then writes what out still holds.
+void run_to_end(brood::monitor& loop, output_relay& relay, stdout_queue& out) {
+    bool ended = false;
+    std::function<void()> watch;
+    watch = [&] {
+        loop.add_fd(relay.fd(), EPOLLIN, [&](int fd, std::uint32_t) {
+            const bool open = relay.drain();
+            if (open && !relay.should_wait()) return;
+            loop.remove_fd(fd);
+            if (open) relay.wait(watch);
+            else ended = true;
+        });
+    };
+    watch();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!ended && std::chrono::steady_clock::now() < deadline) loop.run_once(std::chrono::seconds(1));
+    ASSERT_TRUE(ended) << "the relay never reported end of file";
+    out.finish(std::chrono::seconds(10));
 }
 
 // Everything available on a non-blocking read end.
@@ -426,7 +469,9 @@ TEST(output_relay, whole_lines_go_to_the_log_and_prefixed_to_the_live_output) {
     pipe_pair output;
     pipe_pair live;
     ASSERT_EQ(::fcntl(live.read.get(), F_SETFL, O_NONBLOCK), 0);
-    output_relay relay(std::move(output.read), log, live_prefix{"web.0 | "}, live.write.get());
+    brood::monitor loop;
+    stdout_queue out(loop, live.write.get(), ignore);
+    output_relay relay(std::move(output.read), shown_on(out, "web.0 | ", &log));
 
     write_text(output.write.get(), "first\nsec");
     EXPECT_TRUE(relay.drain());
@@ -450,7 +495,7 @@ TEST(output_relay, without_live_output_only_the_log_is_written) {
     pipe_pair output;
     pipe_pair live;
     ASSERT_EQ(::fcntl(live.read.get(), F_SETFL, O_NONBLOCK), 0);
-    output_relay relay(std::move(output.read), log, std::nullopt, live.write.get());
+    output_relay relay(std::move(output.read), into(&log));
     write_text(output.write.get(), "hidden\n");
     output.write.reset();
     drain_to_end(relay);
@@ -466,7 +511,9 @@ TEST(output_relay, a_full_non_blocking_live_output_is_waited_for_not_dropped) {
     // A small non-blocking pipe, as a terminal someone set O_NONBLOCK on: writes hit EAGAIN.
     ASSERT_GE(::fcntl(live.write.get(), F_SETPIPE_SZ, 4096), 0);
     ASSERT_EQ(::fcntl(live.write.get(), F_SETFL, O_NONBLOCK), 0);
-    output_relay relay(std::move(output.read), log, live_prefix{"w | "}, live.write.get());
+    brood::monitor loop;
+    stdout_queue out(loop, live.write.get(), ignore);
+    output_relay relay(std::move(output.read), shown_on(out, "w | ", &log));
     std::string lines;
     for (const auto& line : numbered_lines(1000)) lines += line;
     std::string shown;
@@ -479,7 +526,7 @@ TEST(output_relay, a_full_non_blocking_live_output_is_waited_for_not_dropped) {
         write_text(output.write.get(), lines);
         output.write.reset();
     });
-    drain_to_end(relay);
+    run_to_end(loop, relay, out);
     writer.join();
     live.write.reset();  // the reader sees end of file once everything was read
     reader.join();
@@ -496,7 +543,9 @@ TEST(output_relay, a_fifty_megabyte_line_is_logged_whole_and_shown_in_bounded_pi
     log_file log(file, {.max_size = 1024 * 1024, .keep = 5});
     pipe_pair output;
     pipe_pair live;
-    output_relay relay(std::move(output.read), log, live_prefix{"big | "}, live.write.get());
+    brood::monitor loop;
+    stdout_queue out(loop, live.write.get(), ignore);
+    output_relay relay(std::move(output.read), shown_on(out, "big | ", &log));
     constexpr std::uint64_t length = 50 * 1024 * 1024;
 
     std::thread writer([&] {
@@ -525,8 +574,10 @@ TEST(output_relay, a_fifty_megabyte_line_is_logged_whole_and_shown_in_bounded_pi
             std::size_t start = 0;
             for (std::size_t end; (end = buffer.find('\n', start)) != std::string::npos; start = end + 1) {
                 const std::string_view line = std::string_view(buffer).substr(start, end - start);
-                if (line.substr(0, 6) != "big | ") pieces_match = false;
                 const std::string_view text = line.substr(std::min<std::size_t>(6, line.size()));
+                // A line's first piece behind "|", the pieces that continue it behind "+".
+                const bool first_piece = text == "before" || text == "after" || shown == 0;
+                if (line.substr(0, 6) != (first_piece ? "big | " : "big + ")) pieces_match = false;
                 if (text == "before" || text == "after") {
                     short_lines.emplace_back(text);
                     continue;
@@ -540,7 +591,7 @@ TEST(output_relay, a_fifty_megabyte_line_is_logged_whole_and_shown_in_bounded_pi
             buffer.erase(0, start);
         }
     });
-    drain_to_end(relay);
+    run_to_end(loop, relay, out);
     writer.join();
     live.write.reset();
     reader.join();
@@ -571,7 +622,7 @@ TEST(output_relay, reads_at_most_its_budget_per_drain_and_leaves_the_rest_in_the
     pipe_pair output;
     const int pipe_size = 4 * output_relay::budget;
     ASSERT_GE(::fcntl(output.write.get(), F_SETPIPE_SZ, pipe_size), pipe_size);
-    output_relay relay(std::move(output.read), log, std::nullopt);
+    output_relay relay(std::move(output.read), into(&log));
     std::string flood;
     while (flood.size() < 2 * output_relay::budget) flood += "y\n";
     write_text(output.write.get(), flood);
@@ -592,7 +643,7 @@ TEST(output_relay, keeps_reading_its_pipe_while_the_log_cannot_be_written) {
     std::vector<heard> calls;
     log_file log(dir.path() / "full.0.log", {}, [&](const log_loss& loss, bool resumed) { calls.push_back({loss, resumed}); });
     pipe_pair output;
-    output_relay relay(std::move(output.read), log, std::nullopt);
+    output_relay relay(std::move(output.read), into(&log));
     std::string lines;
     for (const auto& line : numbered_lines(1000)) lines += line;
     file_size_limit full(0);
@@ -620,7 +671,7 @@ TEST(output_relay, many_lines_across_rotations_arrive_once_and_in_order) {
     const fs::path file = dir.path() / "chatty.0.log";
     log_file log(file, {.max_size = 4096, .keep = 1000});
     pipe_pair output;
-    output_relay relay(std::move(output.read), log, std::nullopt);
+    output_relay relay(std::move(output.read), into(&log));
     std::string expected;
     for (const auto& line : numbered_lines(20000)) expected += line;
     std::thread writer([&] {
@@ -636,4 +687,159 @@ TEST(output_relay, many_lines_across_rotations_arrive_once_and_in_order) {
 
     EXPECT_GT(log_files(file).size(), 50u);
     EXPECT_TRUE(read_rotated(file, 4096) == expected) << "lines lost, repeated or reordered";
+}
+
+TEST(log_line, plain_is_the_line_as_written_and_timestamps_add_the_time_and_stream_at_a_line_start) {
+    const log_line_source source{"web.0", output_stream::err, "2026-12-06T20:49:53.123456Z"};
+    std::string text;
+    append_log_line(text, {}, source, "listening", true, true);
+    EXPECT_EQ(text, "listening\n");
+    text.clear();
+    const log_config stamped{.timestamps = true};
+    append_log_line(text, stamped, source, "first piece ", true, false);
+    append_log_line(text, stamped, source, "and its end", false, true);
+    EXPECT_EQ(text, "2026-12-06T20:49:53.123456Z stderr first piece and its end\n");
+}
+
+TEST(log_line, json_has_time_instance_stream_and_line_in_that_order_and_marks_a_split_line) {
+    const log_line_source source{"web.0", output_stream::out, "2026-12-06T20:49:53.123456Z"};
+    const log_config json{.format = log_format::json};
+    std::string text;
+    append_log_line(text, json, source, "say \"hi\"\t\xff", true, true);
+    EXPECT_EQ(text, "{\"time\":\"2026-12-06T20:49:53.123456Z\",\"instance\":\"web.0\",\"stream\":\"stdout\","
+                    "\"line\":\"say \\\"hi\\\"\\t\xef\xbf\xbd\"}\n");
+    text.clear();
+    append_log_line(text, json, source, "part", true, false);
+    EXPECT_NE(text.find(",\"split\":true}\n"), std::string::npos) << text;
+}
+
+TEST(output_relay, stamps_each_line_with_the_time_it_was_read_and_its_stream) {
+    temp_dir dir("logs");
+    log_file log(dir.path() / "web.0.log", {});
+    const log_config stamped{.timestamps = true};
+    pipe_pair out;
+    pipe_pair err;
+    int reads = 0;
+    relay_destination to_out = into(&log, stamped, output_stream::out);
+    to_out.clock = [&] { return "T" + std::to_string(++reads); };
+    relay_destination to_err = into(&log, stamped, output_stream::err);
+    to_err.clock = to_out.clock;
+    output_relay out_relay(std::move(out.read), std::move(to_out));
+    output_relay err_relay(std::move(err.read), std::move(to_err));
+
+    write_text(out.write.get(), "one\ntwo\nthr");
+    EXPECT_TRUE(out_relay.drain());
+    write_text(err.write.get(), "oops\n");
+    EXPECT_TRUE(err_relay.drain());
+    write_text(out.write.get(), "ee\n");
+    EXPECT_TRUE(out_relay.drain());
+    EXPECT_EQ(read_text(log.path()), "T1 stdout one\nT1 stdout two\nT2 stderr oops\nT3 stdout three\n");
+}
+
+TEST(output_relay, json_lines_and_a_long_line_in_split_objects) {
+    temp_dir dir("logs");
+    log_file log(dir.path() / "web.0.log", {});
+    const log_config json{.format = log_format::json};
+    pipe_pair err;
+    ASSERT_GE(::fcntl(err.write.get(), F_SETPIPE_SZ, 1024 * 1024), 1024 * 1024);
+    output_relay relay(std::move(err.read), into(&log, json, output_stream::err));
+    const std::string long_line(3 * output_relay::max_line, 'x');
+    write_text(err.write.get(), "short\n" + long_line + "\n");
+    err.write.reset();
+    drain_to_end(relay);
+
+    std::istringstream lines(read_text(log.path()));
+    std::vector<std::string> objects;
+    for (std::string line; std::getline(lines, line);) objects.push_back(line);
+    ASSERT_GE(objects.size(), 3u);
+    EXPECT_EQ(objects[0], R"({"time":"T","instance":"web.0","stream":"stderr","line":"short"})");
+    std::string joined;
+    for (std::size_t i = 1; i < objects.size(); ++i) {
+        const bool last = i + 1 == objects.size();
+        EXPECT_EQ(objects[i].find(R"("split":true)") != std::string::npos, !last) << objects[i];
+        const std::size_t start = objects[i].find(R"("line":")") + 8;
+        joined += objects[i].substr(start, objects[i].find('"', start) - start);
+    }
+    EXPECT_EQ(joined, long_line);
+}
+
+TEST(output_relay, to_stdout_writes_no_file_prefixes_each_line_splits_long_ones_and_ends_a_partial_last_line) {
+    pipe_pair output;
+    pipe_pair live;
+    ASSERT_EQ(::fcntl(live.read.get(), F_SETFL, O_NONBLOCK), 0);
+    ASSERT_GE(::fcntl(live.write.get(), F_SETPIPE_SZ, 1024 * 1024), 1024 * 1024);
+    ASSERT_GE(::fcntl(output.write.get(), F_SETPIPE_SZ, 1024 * 1024), 1024 * 1024);
+    brood::monitor loop;
+    stdout_queue out(loop, live.write.get(), ignore);
+    output_relay relay(std::move(output.read), shown_on(out, "web.0 | ", nullptr));
+    const std::string long_line(3 * output_relay::max_line, 'x');
+    write_text(output.write.get(), "hello\n" + long_line + "\nlast, unfinished");
+    output.write.reset();
+    drain_to_end(relay);
+    out.finish(std::chrono::seconds(1));
+
+    std::istringstream shown(read_available(live.read.get()));
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(shown, line);) lines.push_back(line);
+    ASSERT_GE(lines.size(), 4u);
+    EXPECT_EQ(lines.front(), "web.0 | hello");
+    EXPECT_EQ(lines.back(), "web.0 | last, unfinished");
+    std::string joined = lines[1].substr(8);
+    EXPECT_EQ(lines[1].substr(0, 8), "web.0 | ");
+    for (std::size_t i = 2; i + 1 < lines.size(); ++i) {
+        EXPECT_EQ(lines[i].substr(0, 8), "web.0 + ") << "a continued piece is not marked as such";
+        joined += lines[i].substr(8);
+    }
+    EXPECT_EQ(joined, long_line);
+}
+
+TEST(stdout_queue, a_reader_that_does_not_read_stops_the_relay_and_memory_stays_bounded) {
+    pipe_pair output;
+    pipe_pair live;
+    brood::monitor loop;
+    stdout_queue out(loop, live.write.get(), ignore);
+    output_relay relay(std::move(output.read), shown_on(out, "w | ", nullptr));
+    ASSERT_EQ(::fcntl(output.write.get(), F_SETFL, O_NONBLOCK), 0);
+    // The program writes until its pipe is full: brood's stdout is never read meanwhile.
+    const std::string line(100, 'y');
+    std::uint64_t written = 0;
+    bool resumed = false;
+    for (int turn = 0; turn < 1000 && !relay.should_wait(); ++turn) {
+        while (::write(output.write.get(), (line + '\n').data(), line.size() + 1) > 0) written += line.size() + 1;
+        relay.drain();
+    }
+    ASSERT_TRUE(relay.should_wait()) << "the queue never filled";
+    EXPECT_LE(out.queued(), stdout_queue::limit + 2 * output_relay::budget);
+    relay.wait([&] { resumed = true; });
+    EXPECT_FALSE(resumed);
+    // The reader reads: the queue is written as brood's stdout becomes writable, and the relay resumes.
+    ASSERT_EQ(::fcntl(live.read.get(), F_SETFL, O_NONBLOCK), 0);
+    std::uint64_t shown = 0;
+    for (int turn = 0; turn < 10000 && !resumed; ++turn) {
+        shown += read_available(live.read.get()).size();
+        loop.run_once(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(resumed) << "the relay was never told to read again";
+    EXPECT_GT(shown, 0u);
+    EXPECT_EQ(out.dropped_lines(), 0u);
+}
+
+TEST(stdout_queue, lines_written_once_nobody_reads_are_dropped_counted_and_reported_once) {
+    pipe_pair live;
+    brood::monitor loop;
+    std::vector<std::string> said;
+    stdout_queue out(loop, live.write.get(), [&](std::string_view line) { said.emplace_back(line); });
+    // As in brood up, where SIGPIPE is blocked: the write fails with EPIPE.
+    const auto old_handler = ::signal(SIGPIPE, SIG_IGN);
+    out.write("shown\n");
+    live.read.reset();
+    out.write("lost 1\nlost 2\n");
+    out.write("lost 3\n");
+    EXPECT_EQ(out.dropped_lines(), 3u);
+    ASSERT_EQ(said.size(), 1u);
+    EXPECT_NE(said[0].find("EPIPE"), std::string::npos) << said[0];
+    out.finish(std::chrono::seconds(1));
+    ASSERT_EQ(said.size(), 2u);
+    EXPECT_NE(said[1].find("3 lines"), std::string::npos) << said[1];
+    ::signal(SIGPIPE, old_handler);
 }

@@ -165,6 +165,26 @@ protected:
                                                 file("brood.toml").string()});
     }
 
+    // As start, with more arguments for brood up.
+    void start_with(const std::string& config, const std::vector<std::string>& arguments) {
+        write_config(config);
+        std::vector<std::string> argv{brood_path(), "up", "-c", file("brood.toml").string()};
+        argv.insert(argv.end(), arguments.begin(), arguments.end());
+        brood_.emplace(argv);
+    }
+
+    // The lines of a log file once it holds at least count of them (fewer after the deadline).
+    std::vector<std::string> log_lines(const std::string& name, std::size_t count) {
+        std::vector<std::string> lines;
+        for (const auto until = clock_type::now() + deadline; clock_type::now() < until; std::this_thread::sleep_for(20ms)) {
+            lines.clear();
+            std::ifstream in(file(".brood/logs/" + name));
+            for (std::string line; std::getline(in, line);) lines.push_back(line);
+            if (lines.size() >= count) break;
+        }
+        return lines;
+    }
+
     running_brood& brood() { return *brood_; }
 
     // The first event line of brood containing text.
@@ -1344,3 +1364,134 @@ TEST_F(up, status_check_fails_until_every_program_is_ready_and_then_passes) {
 }
 
 }  // namespace
+
+// A program writing to both streams, alternately: each line once, in its stream's order, and marked
+// with its stream, in the json log and in the plain one with timestamps.
+TEST_F(up, the_log_says_which_stream_each_line_came_from_in_json_and_with_timestamps) {
+    const std::string both = "for i in 1 2 3; do echo out $i; echo err $i >&2; done; exec " + helper("pause");
+    start("[programs.js]\ncommand = \"" + both + "\"\nshell = true\nlog = { format = \"json\" }\n"
+          "[programs.ts]\ncommand = \"" + both + "\"\nshell = true\nlog = { timestamps = true }\n");
+    std::vector<std::string> json_out;
+    std::vector<std::string> json_err;
+    for (const std::string& line : log_lines("js.0.log", 6)) {
+        const nlohmann::json object = nlohmann::json::parse(line);
+        EXPECT_EQ(object["instance"], "js.0");
+        EXPECT_FALSE(object.contains("split"));
+        EXPECT_NE(std::string(object["time"]).find('T'), std::string::npos);
+        (object["stream"] == "stdout" ? json_out : json_err).push_back(object["line"]);
+    }
+    EXPECT_EQ(json_out, (std::vector<std::string>{"out 1", "out 2", "out 3"}));
+    EXPECT_EQ(json_err, (std::vector<std::string>{"err 1", "err 2", "err 3"}));
+    const brood::process_output errors_only = client("logs", {"--stream", "stderr", "js"});
+    EXPECT_EQ(std::count(errors_only.out.begin(), errors_only.out.end(), '\n'), 3) << errors_only.out;
+    EXPECT_EQ(errors_only.out.find("\"stdout\""), std::string::npos) << errors_only.out;
+
+    std::vector<std::string> stamped_out;
+    std::vector<std::string> stamped_err;
+    for (const std::string& line : log_lines("ts.0.log", 6)) {
+        // 2026-12-06T20:49:53.123456Z stdout out 1
+        ASSERT_GT(line.size(), 28u) << line;
+        EXPECT_EQ(line[10], 'T') << line;
+        EXPECT_EQ(line.substr(26, 2), "Z ") << line;
+        const std::string rest = line.substr(28);
+        if (rest.starts_with("stdout ")) stamped_out.push_back(rest.substr(7));
+        else if (rest.starts_with("stderr ")) stamped_err.push_back(rest.substr(7));
+        else ADD_FAILURE() << "no stream in " << line;
+    }
+    EXPECT_EQ(stamped_out, (std::vector<std::string>{"out 1", "out 2", "out 3"}));
+    EXPECT_EQ(stamped_err, (std::vector<std::string>{"err 1", "err 2", "err 3"}));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, log_to_stdout_writes_no_file_and_prints_each_line_behind_its_name_a_partial_last_one_too) {
+    start_with("[programs.talk]\ncommand = \"echo hello; echo oops >&2; printf bye\"\nshell = true\nrestart = \"never\"\n",
+               {"--log-to-stdout"});
+    ASSERT_TRUE(saw("talk.0 starting -> completed"));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+    std::vector<std::string> shown = brood().out().rest();
+    std::sort(shown.begin(), shown.end());  // the two streams have no order between them
+    EXPECT_EQ(shown, (std::vector<std::string>{"talk.0 | bye", "talk.0 | hello", "talk.0 | oops"}));
+    EXPECT_FALSE(std::filesystem::exists(file(".brood/logs/talk.0.log")));
+}
+
+// brood's stdout a pipe nobody reads: the flood waits in its pipe, brood answers and its memory
+// stays put. Then the reader goes: lines are dropped, counted and reported.
+TEST_F(up, a_stdout_nobody_reads_holds_the_program_back_and_once_closed_drops_are_counted) {
+    const std::string go = file("go").string();
+    write_config("[programs.flood]\ncommand = \"yes\"\nstop_timeout = \"2s\"\nlog = { to = \"stdout\" }\n");
+    // head reads nothing until go exists, then 100 bytes, and leaves.
+    brood_.emplace(std::vector<std::string>{
+        "/bin/bash", "-c",
+        "exec \"$0\" up -c \"$1\" > >(while [ ! -e \"$2\" ]; do sleep 0.05; done; exec head -c 100 >/dev/null)",
+        brood_path(), file("brood.toml").string(), go});
+    ASSERT_TRUE(saw("flood.0 starting -> ready"));
+    const auto rss_kib = [&] {
+        std::ifstream status("/proc/" + std::to_string(brood().pid()) + "/status");
+        for (std::string line; std::getline(status, line);)
+            if (line.starts_with("VmRSS:")) return std::stol(line.substr(6));
+        return 0L;
+    };
+    std::this_thread::sleep_for(300ms);
+    const long before = rss_kib();
+    for (int i = 0; i < 5; ++i) {
+        auto reply = connect_and_send({{"id", i}, {"verb", "status"}});
+        ASSERT_TRUE(reply);
+        const auto text = reply->next(2s);
+        ASSERT_TRUE(text) << "status was not answered within 2 s while stdout is full";
+        EXPECT_NE(text->find("\"stdout_dropped_lines\":0"), std::string::npos) << *text;
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_LT(rss_kib() - before, 8 * 1024) << "brood's memory grew while its stdout was not read";
+
+    std::ofstream(go) << "go\n";
+    ASSERT_TRUE(saw("standard output cannot be written (EPIPE)"));
+    std::uint64_t dropped = 0;
+    for (const auto until = clock_type::now() + deadline; dropped == 0 && clock_type::now() < until;
+         std::this_thread::sleep_for(50ms))
+        dropped = status_json().value("stdout_dropped_lines", std::uint64_t{0});
+    EXPECT_GT(dropped, 0u);
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+    EXPECT_NE(line_of("lines of programs' output could not be written to standard output"), -1) << errors();
+}
+
+TEST_F(up, client_logs_since_and_stream_read_times_and_streams_and_refuse_a_log_without_them) {
+    // A rotated file from an earlier run, with a line from long ago.
+    std::filesystem::create_directories(file(".brood/logs"));
+    std::ofstream(file(".brood/logs/ts.0.log.1")) << "2020-01-01T00:00:00.000000Z stdout long ago\n";
+    start("[programs.ts]\ncommand = \"echo out 1; echo err 1 >&2; exec " + helper("pause") +
+          "\"\nshell = true\nlog = { timestamps = true }\n"
+          "[programs.plain]\ncommand = \"" + helper("pause") + "\"\n");
+    ASSERT_EQ(log_lines("ts.0.log", 2).size(), 2u);
+    const auto text_of = [](const std::string& out) {
+        std::vector<std::string> lines;
+        std::istringstream in(out);
+        for (std::string line; std::getline(in, line);) lines.push_back(line.substr(std::min<std::size_t>(28, line.size())));
+        std::sort(lines.begin(), lines.end());
+        return lines;
+    };
+    brood::process_output r = client("logs", {"-n", "100", "ts"});
+    EXPECT_EQ(text_of(r.out), (std::vector<std::string>{"stderr err 1", "stdout long ago", "stdout out 1"})) << r.out;
+    r = client("logs", {"--since", "10m", "ts"});
+    EXPECT_EQ(r.status, brood::wait_status(brood::exited{0})) << r.err;
+    EXPECT_EQ(text_of(r.out), (std::vector<std::string>{"stderr err 1", "stdout out 1"})) << r.out;
+    r = client("logs", {"--stream", "stderr", "-n", "100", "ts"});
+    EXPECT_EQ(text_of(r.out), (std::vector<std::string>{"stderr err 1"})) << r.out;
+
+    r = client("logs", {"--since", "10m", "plain"});
+    EXPECT_EQ(r.status, brood::wait_status(brood::exited{1}));
+    EXPECT_NE(r.err.find("plain.0's log records no times nor streams"), std::string::npos) << r.err;
+    r = client("logs", {"--since", "soon", "ts"});
+    EXPECT_EQ(r.status, brood::wait_status(brood::exited{2})) << r.err;
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, why_a_start_failed_is_a_json_object_in_a_json_log) {
+    start("[programs.missing]\ncommand = \"/nonexistent/program\"\nrestart = \"never\"\nlog = { format = \"json\" }\n");
+    const std::vector<std::string> lines = log_lines("missing.0.log", 1);
+    ASSERT_EQ(lines.size(), 1u);
+    const nlohmann::json object = nlohmann::json::parse(lines[0], nullptr, false);
+    ASSERT_TRUE(object.is_object()) << lines[0];
+    EXPECT_EQ(object["stream"], "brood");
+    EXPECT_NE(std::string(object["line"]).find("/nonexistent/program"), std::string::npos) << lines[0];
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}

@@ -3,6 +3,9 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <limits>
+#include <optional>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,7 +18,9 @@
 #include "control/client.hpp"
 #include "control/default_socket.hpp"
 #include "exit_codes.hpp"
+#include "duration.hpp"
 #include "log_tail.hpp"
+#include "timestamp.hpp"
 #include "control/readiness.hpp"
 #include "control/verb_goal.hpp"
 #include "duration.hpp"
@@ -42,6 +47,9 @@ struct verb_arguments {
     bool no_wait = false;
     std::string timeout;  // empty: wait as long as it takes
     std::size_t lines = 10;
+    std::string since;   // brood logs --since 10m
+    std::string stream;  // brood logs --stream stderr
+    bool lines_given = false;
 };
 
 // What brood up would use: --socket, else .brood/brood.sock beside -c FILE or the directory's own
@@ -105,15 +113,39 @@ nlohmann::json log_files(const std::filesystem::path& socket, const verb_argumen
     return control::client(socket).call("logs", a.targets).value("files", nlohmann::json::array());
 }
 
+// --since and --stream read each line's time and stream, which a plain log without timestamps
+// does not have: refused then, naming the instance and what to set.
+std::optional<log_filter> filter_of(const nlohmann::json& file, const verb_arguments& a) {
+    if (a.since.empty() && a.stream.empty()) return std::nullopt;
+    const bool json = file.value("format", "plain") == "json";
+    if (!json && !file.value("timestamps", false))
+        throw std::runtime_error(fmt::format("{}'s log records no times nor streams: --since and --stream need "
+                                             "log.timestamps = true or log.format = \"json\"",
+                                             file.value("name", "")));
+    log_filter filter;
+    filter.json = json;
+    if (!a.since.empty())
+        filter.since = timestamp(std::chrono::system_clock::now() - *parse_duration(a.since));
+    if (!a.stream.empty()) filter.stream = a.stream;
+    return filter;
+}
+
 int print_logs(const nlohmann::json& files, const verb_arguments& a) {
     std::size_t width = 0;
     for (const auto& f : files) width = std::max(width, f.value("name", "").size());
     std::vector<log_tail> tails;
     for (const auto& f : files) {
         const std::string name = f.value("name", "");
-        tails.emplace_back(f.value("log", ""), files.size() > 1 ? fmt::format("{:<{}} | ", name, width) : "");
+        if (f.value("to", "file") == "stdout") {
+            fmt::print(stderr, "brood: {} logs to brood's standard output (log.to = \"stdout\"): no file to read\n", name);
+            continue;
+        }
+        tails.emplace_back(f.value("log", ""), files.size() > 1 ? fmt::format("{:<{}} | ", name, width) : "",
+                           filter_of(f, a));
     }
-    for (log_tail& tail : tails) tail.print_last(a.lines, stdout);
+    // With --since, every line since then unless -n says how many of the last.
+    const std::size_t lines = !a.since.empty() && !a.lines_given ? std::numeric_limits<std::size_t>::max() : a.lines;
+    for (log_tail& tail : tails) tail.print_last(lines, stdout);
     while (a.follow) {  // until interrupted, as tail -f
         std::this_thread::sleep_for(follow_interval);
         for (log_tail& tail : tails) tail.print_new(stdout);
@@ -239,7 +271,17 @@ std::vector<subcommand> add_control_commands(CLI::App& brood) {
         CLI::App* logs = add_verb(brood, verbs, "logs", "Print the last lines of programs' logs; -f follows them "
                                                         "(brood logs -f web)", a);
         logs->add_flag("-f,--follow", a->follow, "Keep printing lines as they are written, across rotations, until ^C");
-        logs->add_option("-n,--lines", a->lines, "How many of the last lines (default 10)")->check(CLI::NonNegativeNumber);
+        logs->add_option("-n,--lines", a->lines, "How many of the last lines (default 10; with --since, all)")
+            ->check(CLI::NonNegativeNumber)
+            ->each([a](const std::string&) { a->lines_given = true; });
+        logs->add_option("--since", a->since,
+                         "Only lines written in this last while: 30s, 10m, 2h... (needs log.timestamps = true or "
+                         "log.format = \"json\")")
+            ->check([](const std::string& text) {
+                return parse_duration(text) ? std::string() : "a duration like 30s, 10m or 2h, not " + text;
+            });
+        logs->add_option("--stream", a->stream, "Only lines of stdout or stderr (needs timestamps or json, as --since)")
+            ->check(CLI::IsMember({"stdout", "stderr"}));
         logs->add_option("targets", a->targets, targets_help)->required();
     }
     {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <deque>
 #include <iterator>
 #include <string_view>
 
@@ -69,8 +70,8 @@ std::vector<std::string> last_lines(int fd, const std::filesystem::path& file, s
 
 }  // namespace
 
-log_tail::log_tail(std::filesystem::path file, std::string prefix)
-    : file_(std::move(file)), prefix_(std::move(prefix)) {
+log_tail::log_tail(std::filesystem::path file, std::string prefix, std::optional<log_filter> filter)
+    : file_(std::move(file)), prefix_(std::move(prefix)), filter_(std::move(filter)) {
     open_file();
 }
 
@@ -94,6 +95,7 @@ bool log_tail::open_file() {
 
 void log_tail::print_last(std::size_t n, std::FILE* out) {
     if (!fd_) return;
+    if (filter_) return print_last_kept(n, out);
     offset_ = stat_of(fd_.get(), file_).st_size;
     std::vector<std::string> lines = last_lines(fd_.get(), file_, n);
     // Too few: the rotated files before it, newest first, while they last.
@@ -105,6 +107,40 @@ void log_tail::print_last(std::size_t n, std::FILE* out) {
         lines.insert(lines.begin(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
     }
     for (const std::string& line : lines) fmt::print(out, "{}{}\n", prefix_, line);
+    std::fflush(out);
+}
+
+// Which lines a filter keeps shows only by reading them: every file, oldest first, holding the last n kept.
+void log_tail::print_last_kept(std::size_t n, std::FILE* out) {
+    std::deque<std::string> kept;
+    const auto read_file = [&](int fd, const std::filesystem::path& file, off_t end) {
+        std::string partial;
+        char buffer[chunk];
+        for (off_t offset = 0; offset < end;) {
+            const ssize_t got = ::pread(fd, buffer, std::min<off_t>(sizeof buffer, end - offset), offset);
+            if (got < 0) throw_errno(errno, "read " + file.string());
+            if (got == 0) break;
+            offset += got;
+            std::string_view bytes(buffer, static_cast<std::size_t>(got));
+            for (std::size_t end; (end = bytes.find('\n')) != std::string_view::npos; bytes.remove_prefix(end + 1)) {
+                partial.append(bytes.substr(0, end));
+                if (keeps(*filter_, partial)) kept.push_back(std::move(partial));
+                if (kept.size() > n) kept.pop_front();
+                partial.clear();
+            }
+            partial.append(bytes);
+        }
+        if (!partial.empty() && keeps(*filter_, partial)) kept.push_back(std::move(partial));
+        if (kept.size() > n) kept.pop_front();
+    };
+    for (const std::uint64_t seq : supervisor::rotated_sequence(file_)) {
+        if (seq > newest_older_) break;
+        const std::filesystem::path older = supervisor::rotated_path(file_, seq);
+        if (const unique_fd fd = open_for_reading(older)) read_file(fd.get(), older, stat_of(fd.get(), older).st_size);
+    }
+    offset_ = stat_of(fd_.get(), file_).st_size;  // following starts there
+    read_file(fd_.get(), file_, offset_);
+    for (const std::string& line : kept) fmt::print(out, "{}{}\n", prefix_, line);
     std::fflush(out);
 }
 
@@ -152,7 +188,7 @@ void log_tail::print_to_end(int fd, off_t& offset, std::FILE* out) {
 // A file's last line without its '\n' (a file ends there): printed as a line of its own.
 void log_tail::end_partial_line(std::FILE* out) {
     if (partial_.empty()) return;
-    fmt::print(out, "{}{}\n", prefix_, partial_);
+    print_line(partial_, out);
     partial_.clear();
 }
 
@@ -163,11 +199,16 @@ void log_tail::print_lines(std::string_view bytes, std::FILE* out) {
             partial_.append(bytes);
             return;
         }
-        fmt::print(out, "{}{}{}\n", prefix_, partial_, bytes.substr(0, end));
+        partial_.append(bytes.substr(0, end));
+        print_line(partial_, out);
         partial_.clear();
         bytes.remove_prefix(end + 1);
     }
     std::fflush(out);
+}
+
+void log_tail::print_line(std::string_view line, std::FILE* out) {
+    if (!filter_ || keeps(*filter_, line)) fmt::print(out, "{}{}\n", prefix_, line);
 }
 
 }  // namespace brood::cli

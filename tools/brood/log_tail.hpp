@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,15 +15,19 @@
 
 #include <brood/unique_fd.hpp>
 
+#include "log_filter.hpp"
+
 namespace brood::cli {
 
 class log_tail {
 public:
-    // prefix goes before every line printed ("web.0 | ", or "" for a single file).
-    log_tail(std::filesystem::path file, std::string prefix);
+    // prefix goes before every line printed ("web.0 | ", or "" for a single file). With filter,
+    // only the lines it keeps are printed.
+    log_tail(std::filesystem::path file, std::string prefix, std::optional<log_filter> filter = std::nullopt);
 
     // Prints the last n lines there are now, from the rotated files too when the file written now
-    // has fewer (a missing file has none); following starts after them.
+    // has fewer (a missing file has none); following starts after them. With a filter, the last n
+    // it keeps, from every file.
     void print_last(std::size_t n, std::FILE* out);
     // Prints the whole lines written since: those of files rotated meanwhile first, however many
     // rotations there were, then the new file's; it starts over after a truncation. Call it again
@@ -34,9 +39,12 @@ private:
     void print_to_end(int fd, off_t& offset, std::FILE* out);
     void print_lines(std::string_view bytes, std::FILE* out);
     void end_partial_line(std::FILE* out);
+    void print_last_kept(std::size_t n, std::FILE* out);
+    void print_line(std::string_view line, std::FILE* out);
 
     std::filesystem::path file_;
     std::string prefix_;
+    std::optional<log_filter> filter_;
     unique_fd fd_;
     dev_t device_ = 0;
     ino_t inode_ = 0;

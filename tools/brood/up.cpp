@@ -22,6 +22,7 @@ struct up_arguments {
     std::string socket;
     std::string env_file;
     bool cleanup = false;
+    bool log_to_stdout = false;
 };
 
 // brood up --cleanup: what brood up does first, and nothing else.
@@ -55,6 +56,7 @@ int up_main(const up_arguments& arguments) {
     }
     if (!arguments.socket.empty()) options.socket = arguments.socket;
     if (!arguments.env_file.empty()) options.load.env_file = std::filesystem::absolute(arguments.env_file);
+    options.log_to_stdout = arguments.log_to_stdout;
     return supervisor::run_supervisor(options);
 }
 
@@ -75,13 +77,17 @@ subcommand add_up_command(CLI::App& brood) {
     CLI::Option* env_file = up->add_option("--env", arguments->env_file,
                    "With a Procfile: the variables of this file, instead of those of the .env beside it "
                    "(brood up --env .env.test).");
+    CLI::Option* log_to_stdout = up->add_flag("--log-to-stdout", arguments->log_to_stdout,
+                 "Write no log files: every line of every program goes to brood's standard output, behind its "
+                 "instance's name, as log.to = \"stdout\" does; for docker logs and kubectl logs.");
     up->add_flag("--cleanup", arguments->cleanup,
                  "Only end what brood ups killed with SIGKILL left in this cgroup (their brood-up.PID groups "
                  "and every process in them), as brood up does before it starts, then exit: for a boot "
                  "script or a container's pre-start hook.")
         ->excludes(config)
         ->excludes(socket)
-        ->excludes(env_file);
+        ->excludes(env_file)
+        ->excludes(log_to_stdout);
     up->footer(
         "Exit status: 0 after SIGTERM, SIGINT or the shutdown verb; an essential program's code when its\n"
         "end stopped everything; 2 for a usage error or a configuration problem (each printed as\n"
@@ -90,6 +96,7 @@ subcommand add_up_command(CLI::App& brood) {
         "Examples:\n"
         "  brood up                         run ./brood.toml (or ./Procfile) until SIGTERM or ^C\n"
         "  brood up -c /etc/app/brood.toml  a configuration elsewhere; logs in /etc/app/.brood/logs\n"
+        "  brood up --log-to-stdout         in a container: every line to stdout, no log files\n"
         "  kill -HUP $(pidof brood)         reload: start added programs, restart changed ones\n"
         "  brood up --cleanup               end what a brood up killed with SIGKILL left running");
     return {up, [arguments] { return up_main(*arguments); }};

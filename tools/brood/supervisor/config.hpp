@@ -54,12 +54,18 @@ struct start_limit_config {
     friend bool operator==(const start_limit_config&, const start_limit_config&) = default;
 };
 
+enum class log_format { plain, json };
+enum class log_destination { file, standard_output };
+
 struct log_config {
     // The smallest max_size other than 0: the longest line output_relay holds whole before passing
     // it on, as a smaller file could not take one such line.
     static constexpr std::uint64_t smallest_max_size = 64 * 1024;
     std::uint64_t max_size = 10 * 1024 * 1024;  // bytes before the log is rotated; 0: never rotated
     unsigned keep = 5;                          // rotated files kept
+    bool timestamps = false;  // plain format: each line starts with the time brood read it, and its stream
+    log_format format = log_format::plain;
+    log_destination to = log_destination::file;  // standard_output: brood's own, and no file
     friend bool operator==(const log_config&, const log_config&) = default;
 };
 

@@ -20,6 +20,7 @@
 #include "spawn_failure.hpp"
 #include "supervisor/fd_limit.hpp"
 #include "supervisor/instance_environment.hpp"
+#include "timestamp.hpp"
 
 namespace brood::supervisor {
 
@@ -162,7 +163,7 @@ std::map<std::string, std::string> instance::environment() const {
 // given back by the unwinding: a process already spawned is killed and reaped by its handle.
 void instance::launch() {
     require_free_fds(fd_reserve);
-    if (!log_)
+    if (!log_ && program_->log.to == log_destination::file)
         log_.emplace(log_path_, program_->log,
                      [this](const log_loss& loss, bool resumed) { host_.log_changed(*this, loss, resumed); });
     // A cgroup that cgroup.kill was written to is not used again: this kernel (6.18) kills every
@@ -181,12 +182,16 @@ void instance::launch() {
     if (program.ready == ready_check::notify || program.watchdog) open_notify_socket();
     for (const auto& [key, value] : environment()) cmd.env(key, value);
     notified_.clear();
-    int ends[2];
-    if (::pipe2(ends, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the output of " + name_);
-    unique_fd read_end(ends[0]);
-    const unique_fd write_end(ends[1]);
-    // stdout and stderr share one pipe, so the log keeps their lines in the order they were written.
-    cmd.set_stdin(stdio::null()).set_stdout(stdio::fd(write_end.get())).set_stderr(stdio::fd(write_end.get()));
+    // One pipe per stream: each keeps the order of its lines, and the log says which stream a line is of.
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the output of " + name_);
+    unique_fd out_read(out[0]);
+    const unique_fd out_write(out[1]);
+    int err[2];
+    if (::pipe2(err, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the errors of " + name_);
+    unique_fd err_read(err[0]);
+    const unique_fd err_write(err[1]);
+    cmd.set_stdin(stdio::null()).set_stdout(stdio::fd(out_write.get())).set_stderr(stdio::fd(err_write.get()));
     cmd.process_group().die_with_parent(SIGKILL);
     const rlimit& fd_limit = host_.program_fd_limit();
     cmd.rlimit(RLIMIT_NOFILE, fd_limit.rlim_cur, fd_limit.rlim_max);
@@ -194,7 +199,8 @@ void instance::launch() {
     if (group_) cmd.into_cgroup(group_->fd());
     child process = cmd.spawn();
     const pid_t pid = process.pid();
-    relay_output(std::move(read_end));
+    relay_output(std::move(out_read), output_stream::out);
+    relay_output(std::move(err_read), output_stream::err);
     watch_ = host_.loop().watch(std::move(process), serial_);
     pid_ = pid;
     if (spawns_++ > 0) ++restarts_;
@@ -236,7 +242,11 @@ void instance::join_cgroup() {
 void instance::failed_start(event failure, pending& p) {
     if (log_) {
         try {
-            log_->write("brood: " + failure.why + "\n");
+            // In the log's format, so that a json log stays one object per line.
+            std::string line;
+            const std::string time = cli::timestamp(std::chrono::system_clock::now());
+            append_log_line(line, program_->log, {name_, output_stream::brood, time}, "brood: " + failure.why, true, true);
+            log_->write(line);
         } catch (const std::system_error&) {
             // The note carries it all the same.
         }
@@ -293,9 +303,21 @@ bool instance::may_notify(pid_t sender) const {
     return std::find(members.begin(), members.end(), sender) != members.end();
 }
 
-void instance::relay_output(unique_fd pipe_read_end) {
-    relays_.push_back(std::make_unique<output_relay>(std::move(pipe_read_end), *log_, live_.prefix));
+void instance::relay_output(unique_fd pipe_read_end, output_stream stream) {
+    relay_destination to{log_ ? &*log_ : nullptr, &program_->log, name_, stream, live_.prefix, live_.out,
+                         [] { return cli::timestamp(std::chrono::system_clock::now()); }};
+    relays_.push_back(std::make_unique<output_relay>(std::move(pipe_read_end), std::move(to)));
     const auto where = std::prev(relays_.end());
+    try {
+        watch_relay(where);
+    } catch (const std::system_error&) {
+        relays_.erase(where);
+        throw;
+    }
+}
+
+// While brood's own output is full, the relay's pipe is not watched: the program waits on it.
+void instance::watch_relay(std::list<std::unique_ptr<output_relay>>::iterator where) {
     const auto drain = [this, where](int fd, std::uint32_t) {
         bool open = false;
         try {
@@ -303,16 +325,15 @@ void instance::relay_output(unique_fd pipe_read_end) {
         } catch (const std::system_error& error) {  // the pipe cannot be read: nothing more comes
             host_.say(name_ + ": output lost: " + error.what());
         }
-        if (open) return;
+        if (open && !(*where)->should_wait()) return;
         host_.loop().remove_fd(fd);
+        if (open) {
+            (*where)->wait([this, where] { watch_relay(where); });
+            return;
+        }
         relays_.erase(where);
     };
-    try {
-        host_.loop().add_fd((*where)->fd(), EPOLLIN, drain);
-    } catch (const std::system_error&) {
-        relays_.erase(where);
-        throw;
-    }
+    host_.loop().add_fd((*where)->fd(), EPOLLIN, drain);
 }
 
 void instance::flush_output() {

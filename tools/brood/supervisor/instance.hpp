@@ -9,9 +9,10 @@
 //
 // What a start needs is had when the instance is started, not when it is made: its log file, its
 // cgroup with cgroup isolation, its notify socket with ready = "notify" (each made at the first
-// start and kept), then its output pipe and its process. A start that cannot have them (brood out
-// of file descriptors or memory, a log that cannot be opened) is reported to step() as
-// start_failed, with the reason; a program that cannot be executed, as spawn_failed.
+// start and kept; no log file with log.to = "stdout"), then its two output pipes (stdout,
+// stderr) and its process. A start that cannot have them (brood out of file descriptors or
+// memory, a log that cannot be opened) is reported to step() as start_failed, with the reason; a
+// program that cannot be executed, as spawn_failed.
 //
 // Each instance leads its own process group (so signals reach its children) and dies with brood
 // (PR_SET_PDEATHSIG). With a cgroup, its end is the end of the whole cgroup: when the leader exits,
@@ -77,6 +78,7 @@ protected:
 
 struct live_output {
     std::optional<live_prefix> prefix;  // none: output goes to the log only
+    stdout_queue* out = nullptr;        // brood's own output, with prefix; outlives the instance
 };
 
 class instance {
@@ -118,7 +120,7 @@ public:
     // reloading); empty when it said nothing.
     const std::string& notified() const { return notified_; }
     const std::filesystem::path& log_path() const { return log_path_; }
-    // Its log, once its first start opened it.
+    // Its log, once its first start opened it; never with log.to = "stdout".
     const std::optional<log_file>& log() const { return log_; }
     // What brood adds to its own environment for this instance's process (NOTIFY_SOCKET once the
     // socket exists); brood status NAME --env shows it over brood's own.
@@ -151,7 +153,8 @@ private:
     void open_notify_socket();
     void read_notifications();
     bool may_notify(pid_t sender) const;
-    void relay_output(unique_fd pipe_read_end);
+    void relay_output(unique_fd pipe_read_end, output_stream stream);
+    void watch_relay(std::list<std::unique_ptr<output_relay>>::iterator relay);
 
     instance_host& host_;
     const program_config* program_;
@@ -169,7 +172,7 @@ private:
     std::optional<notify_socket> notify_;  // ready = "notify" or a watchdog: this instance's own NOTIFY_SOCKET
     std::string notified_;  // what the program last said of itself: STATUS=..., STOPPING=1, RELOADING=1
     std::filesystem::path log_path_;
-    std::optional<log_file> log_;  // opened at the first start
+    std::optional<log_file> log_;  // opened at the first start, with log.to = "file"
     live_output live_;
     // Relays outlive their process: a grandchild may still hold the pipe.
     std::list<std::unique_ptr<output_relay>> relays_;

@@ -7,8 +7,6 @@
 
 #include <brood/error.hpp>
 
-#include "supervisor/write_fully.hpp"
-
 namespace brood::supervisor {
 
 namespace {
@@ -17,12 +15,17 @@ constexpr std::size_t read_size = 64 * 1024;
 
 }  // namespace
 
-output_relay::output_relay(unique_fd pipe_read_end, log_file& log, std::optional<live_prefix> live, int live_fd)
-    : pipe_(std::move(pipe_read_end)), log_(&log), live_(std::move(live)), live_fd_(live_fd) {
+output_relay::output_relay(unique_fd pipe_read_end, relay_destination to) : pipe_(std::move(pipe_read_end)), to_(std::move(to)) {
     const int flags = ::fcntl(pipe_.get(), F_GETFL);
     if (flags < 0 || ::fcntl(pipe_.get(), F_SETFL, flags | O_NONBLOCK) != 0)
-        throw_errno(errno, "make output pipe of \"" + log.path().string() + "\" non-blocking");
+        throw_errno(errno, "make " + std::string(stream_name(to_.stream)) + " pipe of " + to_.instance + " non-blocking");
 }
+
+output_relay::~output_relay() {
+    if (to_.out) to_.out->forget(this);
+}
+
+void output_relay::wait(std::function<void()> resume) { to_.out->when_room(this, std::move(resume)); }
 
 bool output_relay::drain() {
     char buffer[read_size];
@@ -35,14 +38,12 @@ bool output_relay::drain() {
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EAGAIN) return true;
-        if (n < 0) throw_errno(errno, "read output for \"" + log_->path().string() + "\"");
-        if (inside_long_line_) {
-            log_->write("\n", this);
-            inside_long_line_ = false;
-        } else if (!pending_.empty()) {
+        if (n < 0) throw_errno(errno, "read " + std::string(stream_name(to_.stream)) + " of " + to_.instance);
+        if (inside_long_line_ || !pending_.empty()) {
             pending_ += '\n';
             pass_on(pending_);
             pending_.clear();
+            inside_long_line_ = false;
         }
         return false;
     }
@@ -75,21 +76,48 @@ void output_relay::take(std::string_view bytes) {
     }
 }
 
-// lines: whole lines, or the piece of a long line, which the live output shows as a line.
+// lines: whole lines, or the piece of a long line (the last piece of one ends with its newline).
 void output_relay::pass_on(std::string_view lines) {
-    log_->write(lines, this);
-    if (!live_) return;
+    const log_config& config = *to_.config;
+    const bool as_read = config.format == log_format::plain && !config.timestamps;
+    if (to_.log && as_read && !to_.live) {  // the program's own bytes: nothing to cut into lines
+        to_.log->write(lines, this);
+        line_open_ = lines.back() != '\n';
+        return;
+    }
+    const std::string time = as_read ? std::string() : to_.clock();
+    const log_line_source source{to_.instance, to_.stream, time};
+    const std::string_view read = lines;
+    std::string logged;
     std::string shown;
-    shown.reserve(lines.size() + 16 * live_->text.size());
     while (!lines.empty()) {
         const std::size_t line_end = std::min(lines.find('\n'), lines.size() - 1) + 1;
-        shown += live_->text;
-        shown.append(lines.substr(0, line_end));
-        if (shown.back() != '\n') shown += '\n';
+        std::string_view piece = lines.substr(0, line_end);
+        const bool ends = piece.back() == '\n';
+        if (ends) piece.remove_suffix(1);
+        const bool starts = !line_open_;
+        if (to_.log && !as_read) append_log_line(logged, config, source, piece, starts, ends);
+        if (to_.live) add_live(shown, piece, starts, ends, source);
+        line_open_ = !ends;
         lines.remove_prefix(line_end);
     }
-    // The whole batch at once, fewer system calls; SIGPIPE must be ignored if live_fd can be a pipe.
-    (void)write_fully(live_fd_, shown);
+    if (to_.log) to_.log->write(as_read ? read : std::string_view(logged), this);
+    if (to_.live) to_.out->write(shown);
+}
+
+// A line of brood's own output for each piece: the log's line with log.to = "stdout", else the
+// program's line as it wrote it.
+void output_relay::add_live(std::string& shown, std::string_view piece, bool starts, bool ends,
+                            const log_line_source& source) const {
+    const bool json = to_.config->format == log_format::json;
+    if (!(json && !to_.log)) shown += starts ? to_.live->text : to_.live->continued;
+    if (to_.log) {
+        shown += piece;
+        shown += '\n';
+        return;
+    }
+    append_log_line(shown, *to_.config, source, piece, starts, ends);
+    if (!json && !ends) shown += '\n';
 }
 
 }  // namespace brood::supervisor

@@ -1,33 +1,47 @@
-// Carries one program instance's output (stdout and stderr share one pipe) to its log file and,
-// prefixed with "name.N | ", to brood up's own output.
+// Carries one stream (stdout or stderr) of a program instance's output to its log file and,
+// prefixed with "name.N | ", to brood up's own output (stdout_queue).
 //
-//   output_relay relay(std::move(pipe_read_end), log, live_prefix{make_prefix("web", 0, 8, 0, tty)});
+//   output_relay relay(std::move(pipe_read_end), {.log = &log, .config = &program.log, .instance = "web.0",
+//                      .stream = output_stream::err, .live = prefix, .out = &queue, .clock = now});
 //   loop.add_fd(relay.fd(), EPOLLIN, [&](int, std::uint32_t) {
 //       if (!relay.drain()) { loop.remove_fd(relay.fd()); /* then destroy the relay */ }
 //   });
 //
-// Lines are passed on whole. A line is held until its newline comes while it is at most max_line
-// bytes; a longer one is passed on as it comes, so a program printing without newlines cannot grow
-// brood's memory: the log still gets it whole, the live output in pieces, each on a line of its
-// own. At end of file a last line without a newline is ended with one.
-// Live output is written in full, waiting while it is full: a live_fd nobody reads (a terminal
-// paused with Ctrl-S, a pipe to a stopped pager) holds up the loop, as it would a foreground
-// program. Not thread-safe; meant for one event loop.
+// Lines are passed on whole, in log_line.hpp's format, each stamped with the time it was read. A
+// line is held until its newline comes while it is at most max_line bytes; a longer one is passed
+// on as it comes, so a program printing without newlines cannot grow brood's memory: a plain log
+// still gets it whole, the live output in pieces, each on a line of its own, those after the first
+// behind live_prefix::continued. At end of file a last line without a newline is ended with one.
+//
+// With log.to = "stdout" there is no log file: the lines, in the log's format, go to brood's own
+// output behind the prefix (json lines without it: they name their instance).
+// Not thread-safe; meant for one event loop.
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <unistd.h>
 
 #include <brood/unique_fd.hpp>
 
 #include "supervisor/live_prefix.hpp"
 #include "supervisor/log_file.hpp"
+#include "supervisor/log_line.hpp"
+#include "supervisor/stdout_queue.hpp"
 
 namespace brood::supervisor {
+
+struct relay_destination {
+    log_file* log = nullptr;          // outlives the relay; none with log.to = "stdout"
+    const log_config* config = nullptr;  // the format; outlives the relay
+    std::string instance;             // "web.0"
+    output_stream stream = output_stream::out;
+    std::optional<live_prefix> live;  // none: lines go to the log only
+    stdout_queue* out = nullptr;      // where live lines go; needed with live
+    std::function<std::string()> clock;  // now, RFC 3339; needed with timestamps or json
+};
 
 class output_relay {
 public:
@@ -36,8 +50,11 @@ public:
     // meanwhile waits in the pipe, which makes the program wait once the pipe is full.
     static constexpr std::size_t budget = 64 * 1024;
 
-    // Makes the pipe non-blocking. log must outlive the relay. Without live, lines go to the log only.
-    output_relay(unique_fd pipe_read_end, log_file& log, std::optional<live_prefix> live, int live_fd = STDOUT_FILENO);
+    // Makes the pipe non-blocking.
+    output_relay(unique_fd pipe_read_end, relay_destination to);
+    ~output_relay();
+    output_relay(const output_relay&) = delete;
+    output_relay& operator=(const output_relay&) = delete;
 
     // The pipe's read end, to watch for EPOLLIN (level-triggered).
     int fd() const { return pipe_.get(); }
@@ -45,19 +62,22 @@ public:
     // Reads what is available without blocking, up to budget (the fd stays readable and the loop
     // calls again). Returns false at end of file, after passing on a last partial line. Throws
     // std::system_error only when the pipe cannot be read: a log that cannot be written counts its
-    // loss itself (log_file), and a failing live output is ignored (the log has every line).
+    // loss itself (log_file), and so does brood's output (stdout_queue).
     bool drain();
+    // brood's output is full: stop watching fd() until resume is called (stdout_queue::when_room).
+    bool should_wait() const { return to_.live && to_.out->full(); }
+    void wait(std::function<void()> resume);
 
 private:
     void take(std::string_view bytes);
     void pass_on(std::string_view lines);
+    void add_live(std::string& shown, std::string_view piece, bool starts, bool ends, const log_line_source& source) const;
 
     unique_fd pipe_;
-    log_file* log_;
-    std::optional<live_prefix> live_;
-    int live_fd_;
+    relay_destination to_;
     std::string pending_;            // the start of a line whose newline has not come yet
     bool inside_long_line_ = false;  // a line longer than max_line is being passed on
+    bool line_open_ = false;         // what was passed on last ended inside a line
 };
 
 }  // namespace brood::supervisor

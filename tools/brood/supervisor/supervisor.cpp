@@ -53,6 +53,15 @@ constexpr std::uint64_t guard_tag = 0;
 // While brood kills what is left, a process forked in the instant of the /proc walk may have been
 // missed; it is looked for again at this pace until none is left.
 constexpr std::chrono::milliseconds rekill_interval{50};
+// At exit, how long what is still queued for brood's stdout may wait for its reader.
+constexpr std::chrono::milliseconds stdout_patience{std::chrono::seconds(5)};
+
+// brood up --log-to-stdout: every program's log.to = "stdout", whatever the file says.
+loaded_config with_options(loaded_config loaded, const up_options& options) {
+    if (options.log_to_stdout)
+        for (program_config& program : loaded.programs) program.log.to = log_destination::standard_output;
+    return loaded;
+}
 
 enum class phase { running, stopping, reaping, done };
 
@@ -89,7 +98,8 @@ monitor_options loop_options() {
 class supervisor final : public instance_host {
 public:
     supervisor(const up_options& options, loaded_config loaded, rlimit program_fd_limit)
-        : config_path_(std::filesystem::absolute(options.config)),
+        : options_(options),
+          config_path_(std::filesystem::absolute(options.config)),
           load_options_(options.load),
           state_dir_(config_path_.parent_path() / ".brood"),
           socket_path_(options.socket ? std::filesystem::absolute(*options.socket) : state_dir_ / "brood.sock"),
@@ -120,6 +130,7 @@ public:
         loop_.run();
         for (const auto& slot : slots_)
             for (const auto& i : slot->instances) i->flush_output();
+        stdout_.finish(stdout_patience);
         loop_.remove_fd(inbox_.fd());
         return exit_code_;
     }
@@ -210,7 +221,9 @@ private:
         const auto colour_index = static_cast<int>(
             std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) { return s.get() == &slot; }) - slots_.begin());
         const std::string name = slot.config.name + "." + std::to_string(index);
-        live_output live{live_prefix{make_prefix(slot.config.name, index, label_width(), colour_index, colour_)}};
+        live_output live{live_prefix{make_prefix(slot.config.name, index, label_width(), colour_index, colour_),
+                                     make_prefix(slot.config.name, index, label_width(), colour_index, colour_, '+')},
+                         &stdout_};
         auto made = std::make_unique<instance>(*this, slot.config, index, next_serial_++,
                                                state_dir_ / "logs" / (name + ".log"), std::move(live), isolation_);
         by_serial_[made->serial()] = made.get();
@@ -619,7 +632,14 @@ private:
         }
         if (r.verb == "logs") {
             json files = json::array();
-            for (instance* i : targets) files.push_back({{"name", i->name()}, {"log", i->log_path().string()}});
+            for (instance* i : targets) {
+                const log_config& log = i->program().log;
+                files.push_back({{"name", i->name()},
+                                 {"log", i->log_path().string()},
+                                 {"format", log.format == log_format::json ? "json" : "plain"},
+                                 {"timestamps", log.timestamps},
+                                 {"to", log.to == log_destination::file ? "file" : "stdout"}});
+            }
             return {{"files", files}};
         }
         const bool starts = r.verb == "start" || r.verb == "restart";
@@ -703,6 +723,7 @@ private:
                 {"pid", ::getpid()},
                 {"isolation", isolation_.name()},
                 {"cgroup", isolation_.path() ? json(isolation_.path()->string()) : json(nullptr)},
+                {"stdout_dropped_lines", stdout_.dropped_lines()},
                 {"instances", instances}};
     }
 
@@ -720,7 +741,7 @@ private:
 
     json apply_reload() {
         if (phase_ != phase::running) throw control::request_error("brood is shutting down");
-        loaded_config loaded = load_config(config_path_, load_options_);
+        loaded_config loaded = with_options(load_config(config_path_, load_options_), options_);
         if (!loaded.problems.empty()) {
             std::string text;
             for (const problem& p : loaded.problems) text += (text.empty() ? "" : "\n") + to_string(p);
@@ -764,12 +785,14 @@ private:
         return {{"added", diff.added}, {"removed", diff.removed}, {"changed", diff.changed}, {"unchanged", diff.unchanged}};
     }
 
+    const up_options options_;
     const std::filesystem::path config_path_;
     const load_options load_options_;
     const std::filesystem::path state_dir_;
     const std::filesystem::path socket_path_;
     cli::signal_inbox inbox_;  // first: signals are blocked before anything else exists
     monitor loop_;
+    stdout_queue stdout_{loop_, STDOUT_FILENO, [this](std::string_view line) { say(line); }};  // outlives the instances
     std::mt19937_64 random_engine_;
     const random_source random_ = [this] { return std::uniform_real_distribution<double>(0, 1)(random_engine_); };
     const bool colour_;
@@ -804,7 +827,7 @@ private:
 }  // namespace
 
 int run_supervisor(const up_options& options) {
-    loaded_config loaded = load_config(options.config, options.load);
+    loaded_config loaded = with_options(load_config(options.config, options.load), options);
     if (!loaded.problems.empty()) {
         for (const problem& p : loaded.problems) fmt::print(stderr, "{}\n", to_string(p));
         return cli::exit_usage;

@@ -26,6 +26,7 @@ struct up_options {
     std::filesystem::path config;                // brood.toml or a Procfile
     std::optional<std::filesystem::path> socket;  // default: .brood/brood.sock next to config
     load_options load;                            // at the start and at each reload
+    bool log_to_stdout = false;                   // every program's log.to = "stdout"
 };
 
 int run_supervisor(const up_options& options);

@@ -41,7 +41,9 @@ constexpr std::array program_keys{
 };
 constexpr std::array backoff_keys{"initial"sv, "max"sv, "jitter"sv};
 constexpr std::array start_limit_keys{"burst"sv, "interval"sv};
-constexpr std::array log_keys{"max_size"sv, "keep"sv};
+constexpr std::array log_keys{"max_size"sv, "keep"sv, "timestamps"sv, "format"sv, "to"sv};
+constexpr std::array log_format_names{"plain"sv, "json"sv};
+constexpr std::array log_to_names{"file"sv, "stdout"sv};
 // In the order of restart_policy and ready_check: the index found is the enum's value.
 constexpr std::array restart_names{"always"sv, "on-failure"sv, "never"sv};
 constexpr std::array ready_names{"started"sv, "tcp"sv, "notify"sv};
@@ -616,6 +618,12 @@ void reader::log(const field& f, log_config& log) {
     }
     if (auto keep = at(*t, "keep", f.path))
         if (auto v = integer(*keep, 0, max_keep)) log.keep = static_cast<unsigned>(*v);
+    if (auto timestamps = at(*t, "timestamps", f.path))
+        if (auto v = boolean(*timestamps)) log.timestamps = *v;
+    if (auto format = at(*t, "format", f.path))
+        if (auto v = choice(*format, log_format_names)) log.format = static_cast<log_format>(*v);
+    if (auto to = at(*t, "to", f.path))
+        if (auto v = choice(*to, log_to_names)) log.to = static_cast<log_destination>(*v);
 }
 
 program_config reader::program(const toml::key& name, const toml::table& t) {
