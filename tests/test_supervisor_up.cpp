@@ -1341,6 +1341,7 @@ TEST_F(up, a_missed_watchdog_restarts_the_program_and_status_shows_what_it_said)
 TEST_F(up, a_run_after_its_cgroup_was_killed_starts_in_a_fresh_cgroup_and_runs) {
     start("[programs.leaver]\nshell = true\nstart_seconds = 0\nbackoff = { initial = \"50ms\", jitter = 0 }\n"
           "command = \"echo run; sleep 30 & exit 1\"\n");
+    ASSERT_TRUE(saw("leaver.0 stopped -> starting"));  // brood listens by now
     if (status_json()["isolation"] != "cgroup") GTEST_SKIP() << "no cgroup isolation here: " << errors();
     ASSERT_TRUE(brood().out().until("leaver.0 | run"));
     ASSERT_TRUE(brood().out().until("leaver.0 | run")) << "the second run was killed as it was born";
