@@ -12,8 +12,8 @@ rotating, so that load drifts hit all alike:
 
   startup   wall time of `runc run` of `INIT -- /bin/true` (busybox's true, static), from the spawn
             of runc to its exit, and of `/bin/true` alone as PID 1 (the floor): median and
-            interquartile range; each init's overhead over the floor, and that overhead's ratio
-            to tini-static's
+            interquartile range; each init's overhead over the floor with its 95 % interval
+            (bootstrap over the rounds), and that overhead's ratio to tini-static's
   idle      `INIT -- sleep 1000`: Rss and Pss of the init (from the host: `runc state` gives its
             pid; /proc/PID/smaps_rollup) 1 s and 3 s after its program started; min and max over
             --idle-containers containers
@@ -29,6 +29,7 @@ Run as root. Prints Markdown tables with the command, date, commit and load aver
 import argparse
 import json
 import os
+import random
 import select
 import shutil
 import statistics
@@ -63,6 +64,19 @@ def load():
 def shared_libraries(binary):
     out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
     return [w for line in out.splitlines() for w in line.split()[:3] if w.startswith("/")][:16]
+
+
+def overhead_interval(runs, floor, rounds=2000):
+    """95 % bootstrap interval of median(runs) - median(floor), resampling the rounds (a run and
+    the floor's run of the same round stay together, as load drifts hit both)."""
+    rng = random.Random(1)
+    n = len(runs)
+    diffs = []
+    for _ in range(rounds):
+        pick = [rng.randrange(n) for _ in range(n)]
+        diffs.append(statistics.median(runs[i] for i in pick) - statistics.median(floor[i] for i in pick))
+    diffs.sort()
+    return diffs[int(0.025 * rounds)], diffs[int(0.975 * rounds) - 1]
 
 
 def quartiles(values):
@@ -329,13 +343,16 @@ def main():
             reference = statistics.median(samples["tini-static"]) - floor if "tini-static" in samples else None
             print(f"### Start-to-exit of `runc run`, INIT -- /bin/true ({a.runs} runs each, interleaved; "
                   f"load {load()} at the end)\n")
-            print("| PID 1 | median ms | IQR ms | overhead over the floor ms | overhead / tini-static's |")
-            print("|---|---:|---:|---:|---:|")
+            print("| PID 1 | median ms | IQR ms | overhead over the floor ms | its 95 % interval ms | "
+                  "overhead / tini-static's |")
+            print("|---|---:|---:|---:|---:|---:|")
             for name, _ in methods:
                 q1, med, q3 = quartiles(samples[name])
                 over = med - floor
                 ratio = f"{over / reference:.2f}" if reference and name != FLOOR else ""
-                print(f"| {name} | {med:.2f} | {q1:.2f}–{q3:.2f} | {over:.2f} | {ratio} |")
+                low, high = overhead_interval(samples[name], samples[FLOOR]) if name != FLOOR else (0, 0)
+                interval = f"{low:.2f} to {high:.2f}" if name != FLOOR else ""
+                print(f"| {name} | {med:.2f} | {q1:.2f}–{q3:.2f} | {over:.2f} | {interval} | {ratio} |")
             print(flush=True)
 
         if "idle" in sections:
