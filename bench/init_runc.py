@@ -27,6 +27,7 @@ rotating, so that load drifts hit all alike:
 Run as root. Prints Markdown tables with the command, date, commit and load average.
 """
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -180,28 +181,38 @@ def rotated(items, round_number):
 
 # --- the parts ----------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def container(runc, bundle, **popen):
+    """A container run in the background, as (id, runc run's process); killed if still running, and
+    deleted, whatever happens."""
+    cid = runc.new_id()
+    p = runc.run(bundle, cid, **popen)
+    try:
+        yield cid, p
+    finally:
+        if p.poll() is None:
+            runc.kill(cid, "KILL")
+            p.wait()
+        runc.delete(cid)
+
+
 def startup(runc, methods, runs):
     """methods: [(name, bundle)]; wall ms of each runc run, runs per method, interleaved."""
     samples = {name: [] for name, _ in methods}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     for r in range(runs):
         for name, bundle in rotated(methods, r):
-            cid = runc.new_id()
-            try:
-                start = time.monotonic()
-                p = runc.run(bundle, cid, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            start = time.monotonic()
+            with container(runc, bundle, **quiet) as (_, p):
                 code = p.wait()
                 samples[name].append((time.monotonic() - start) * 1e3)
-            finally:
-                runc.delete(cid)
             if code != 0:
                 die(f"{name}: runc run of /bin/true exited {code}")
     return samples
 
 
 def idle_once(runc, bundle):
-    cid = runc.new_id()
-    p = runc.run(bundle, cid, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with container(runc, bundle, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as (cid, _):
         pid = wait_for(lambda: runc.init_pid(cid), 10, "the container to run")
         wait_for(lambda: any(comm(k) == "sleep" for k in children(pid)), 10, "sleep to start under the init")
         started = time.monotonic()
@@ -210,16 +221,10 @@ def idle_once(runc, bundle):
             time.sleep(max(0.0, started + at - time.monotonic()))
             figures.append(smaps_rollup(pid))
         return figures
-    finally:
-        runc.kill(cid, "KILL")
-        p.wait()
-        runc.delete(cid)
 
 
 def storm_once(runc, bundle, name):
-    cid = runc.new_id()
-    p = runc.run(bundle, cid, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with container(runc, bundle, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as (_, p):
         line = p.stdout.readline()
         reported = time.monotonic()
         code = p.wait(timeout=60)
@@ -228,18 +233,11 @@ def storm_once(runc, bundle, name):
         if "reap_ms" not in fields:
             die(f"storm under {name}: exit {code}, printed {line!r} {p.stderr.read()!r}")
         return float(fields["reap_ms"]), int(fields["left"]), exit_ms, float(fields["spawn_ms"]), code
-    finally:
-        if p.poll() is None:
-            runc.kill(cid, "KILL")
-            p.wait()
-        runc.delete(cid)
 
 
 def shutdown_once(runc, bundle, cap):
     """SIGTERM to a container whose program catches it and goes on: what happened, within cap seconds."""
-    cid = runc.new_id()
-    p = runc.run(bundle, cid, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
+    with container(runc, bundle, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as (cid, p):
         if p.stdout.readline().strip() != "ready":
             die("the shutdown program did not start")
         start = time.monotonic()
@@ -259,14 +257,9 @@ def shutdown_once(runc, bundle, cap):
             code = p.wait(timeout=max(0.01, cap - (time.monotonic() - start)))
             return forwarded, time.monotonic() - start, code, False
         except subprocess.TimeoutExpired:
-            runc.kill(cid, "KILL")
+            runc.kill(cid, "KILL")  # as the runtime does at the end of its wait
             code = p.wait()
             return forwarded, time.monotonic() - start, code, True
-    finally:
-        if p.poll() is None:
-            runc.kill(cid, "KILL")
-            p.wait()
-        runc.delete(cid)
 
 
 # --- the run ------------------------------------------------------------------------------------
