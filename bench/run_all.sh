@@ -8,10 +8,11 @@
 #   bench/run_all.sh [--build DIR] [--quick] [--max-load L] [--wait-quiet SECONDS] [SECTION...]
 #
 # SECTIONs (default: all): spawn (spawn_compare, spawn_memory, fork_compare, fd_limit), monitor
-# (monitor_storm, monitor_latency), init (init_compare), pool (pool_compare, pool_parallel_map,
-# pool_fork_cost), supervisor (supervisor_compare.py: brood up, when the build has it, against
-# supervisord, s6 and runit; log_throughput.py: brood up relaying a flood of lines to its log,
-# against the program writing the file itself and through cat).
+# (monitor_storm, monitor_latency), init (init_compare), runc (init_runc.py: the inits as PID 1
+# of a runc container; root), pool (pool_compare, pool_parallel_map, pool_fork_cost), supervisor
+# (supervisor_compare.py: brood up, when the build has it, against supervisord, s6 and runit;
+# log_throughput.py: brood up relaying a flood of lines to its log, against the program writing
+# the file itself and through cat).
 #
 # Waits (up to --wait-quiet seconds, default 180) for the 1-minute load average to fall below
 # --max-load (default 0.5) so that other work on the machine does not skew the numbers, and prints
@@ -34,11 +35,11 @@ while [ $# -gt 0 ]; do
         --max-load) max_load=$2; shift 2 ;;
         --wait-quiet) wait_quiet=$2; shift 2 ;;
         -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
-        spawn|monitor|init|pool|supervisor) sections="${sections:-} $1"; shift ;;
+        spawn|monitor|init|runc|pool|supervisor) sections="${sections:-} $1"; shift ;;
         *) echo "run_all.sh: unknown argument $1" >&2; exit 1 ;;
     esac
 done
-sections=${sections:-spawn monitor init pool supervisor}
+sections=${sections:-spawn monitor init runc pool supervisor}
 wants() { case " $sections " in *" $1 "*) return 0 ;; esac; return 1; }
 
 "$repo/scripts/install-deps" --bench || exit 1
@@ -48,6 +49,7 @@ needed=""
 wants spawn && needed="$needed noop_static spawn_floor spawn_compare spawn_memory fork_compare fd_limit"
 wants monitor && needed="$needed monitor_storm monitor_latency"
 wants init && needed="$needed init_compare"
+wants runc && needed="$needed ../tools/brood/brood"
 wants pool && needed="$needed pool_compare pool_parallel_map pool_fork_cost"
 wants supervisor && needed="$needed supervised_program restart_floor line_writer"
 for b in $needed; do
@@ -79,6 +81,7 @@ if [ "$quick" = 1 ]; then
     fork_args="--rounds 5 --batch-ms 15"; fd_args="--rounds 3 --batch-ms 15"
     storm_args="--counts 100,1000 --rounds 3"; latency_args="--tries 100 --others 0,1000 --memory-children 1000"
     init_args="--runs 5 --rounds 5 --storm 1000 --storm-trials 2"
+    runc_args="--runs 10 --idle-containers 1 --storm 1000 --storm-trials 1 --shutdown-cap 7"
     pool_args="--n 100000 --python-n1 1000 --rounds 3"; map_args="--gib 0.25 --rounds 2"; fork_cost_args="--rounds 2 --gib 0,1"
     supervisor_args="--counts 3,20 --restarts 5 --idle-seconds 2"
     log_args="--seconds 2"
@@ -87,6 +90,7 @@ else
     fork_args="--rounds 41 --batch-ms 40"; fd_args="--rounds 9 --batch-ms 40"
     storm_args="--counts 100,1000,10000 --rounds 7"; latency_args="--tries 1000 --others 0,1000,9999 --memory-children 10000"
     init_args="--runs 20 --rounds 30 --storm 10000 --storm-trials 5"
+    runc_args="--runs 300 --idle-containers 4 --storm 10000 --storm-trials 3 --shutdown-cap 10"
     pool_args="--n 1000000 --rounds 5"; map_args="--gib 1 --rounds 5"; fork_cost_args="--rounds 5 --gib 0,1,4"
     supervisor_args="--counts 10,500 --restarts 200 --idle-seconds 60"
     log_args="--seconds 10"
@@ -142,6 +146,7 @@ if wants monitor; then
     run "monitor_latency" wrap "$bin/monitor_latency" $latency_args
 fi
 wants init && run "init_compare" wrap "$bin/init_compare" $init_args
+wants runc && run "init_runc" wrap python3 "$here/init_runc.py" --brood "$build/tools/brood/brood" $runc_args
 if wants pool; then
     run "pool_compare" wrap "$bin/pool_compare" $pool_args --python /usr/bin/python3
     run "pool_parallel_map" wrap "$bin/pool_parallel_map" $map_args
