@@ -25,6 +25,10 @@ std::atomic<bool> fail_allocations{false};
 
 }  // namespace
 
+// With optimisation GCC inlines these two into their callers and, seeing free() given what operator
+// new returned, warns of a mismatch (-Wmismatched-new-delete): here they are one allocator's halves.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 void* operator new(std::size_t size) {
     if (fail_allocations.load(std::memory_order_relaxed)) throw std::bad_alloc();
     if (void* p = std::malloc(size != 0 ? size : 1)) return p;
