@@ -33,6 +33,7 @@
 #include <gtest/gtest.h>
 
 #include "support/leak_check.hpp"
+#include "support/user_database.hpp"
 #include "support/temp_dir.hpp"
 
 namespace brood::detail {
@@ -545,15 +546,7 @@ std::string with_test_users(const command& cmd) {
     write_file(dir.path() / "passwd", test_passwd, fs::perms::owner_read | fs::perms::owner_write);
     write_file(dir.path() / "group", test_group, fs::perms::owner_read | fs::perms::owner_write);
     auto result = brood::fork_call([&]() -> std::string {
-        auto check = [](bool ok, const std::string& what) {
-            if (!ok) throw std::runtime_error(what + ": " + brood::errno_name(errno));
-        };
-        check(::unshare(CLONE_NEWNS) == 0, "unshare(CLONE_NEWNS)");
-        check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0, "mount --make-rprivate /");
-        for (const char* file : {"passwd", "group"}) {
-            const std::string source = (dir.path() / file).string(), target = std::string("/etc/") + file;
-            check(::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) == 0, "bind mount " + target);
-        }
+        brood::testing::use_user_database(dir.path());
         try {
             const auto r = command(cmd).set_stdin(stdio::null()).output();
             if (!r.status.success()) throw std::runtime_error("self_info " + r.status.to_string() + ": " + r.err);

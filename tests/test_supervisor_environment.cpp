@@ -28,6 +28,7 @@
 #include "supervisor/toml_config.hpp"
 #include "supervisor/variable_expansion.hpp"
 #include "support/temp_dir.hpp"
+#include "support/user_database.hpp"
 
 using namespace brood::supervisor;
 using variables = std::map<std::string, std::string>;
@@ -343,15 +344,7 @@ TEST(run_as, a_users_supplementary_groups_come_from_the_user_database) {
     dir.write("group", "root:x:0:\nbrood-test:x:4242:\nbrood-a:x:4243:someone,brood-test\nbrood-b:x:4244:brood-test\n"
                        "brood-c:x:4245:someone\n");
     const std::string seen = brood::fork_call([&]() -> std::string {
-                                 auto check = [](bool ok, const std::string& what) {
-                                     if (!ok) throw std::runtime_error(what + ": " + brood::errno_name(errno));
-                                 };
-                                 check(::unshare(CLONE_NEWNS) == 0, "unshare(CLONE_NEWNS)");
-                                 check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0, "make / rprivate");
-                                 for (const char* name : {"passwd", "group"}) {
-                                     const std::string source = (dir.path() / name).string(), target = std::string("/etc/") + name;
-                                     check(::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) == 0, "bind " + target);
-                                 }
+                                 brood::testing::use_user_database(dir.path());
                                  const program_config p = only(parse_toml_config(
                                      "[programs.a]\ncommand = \"x\"\nuser = \"brood-test\"\n", "brood.toml"));
                                  std::string text = std::to_string(p.user.value_or(0)) + " " + std::to_string(p.group.value_or(0));
