@@ -8,8 +8,8 @@
 
 #include <brood/signal.hpp>
 
-#include "duration.hpp"
-#include "exit_codes.hpp"
+#include "common/duration.hpp"
+#include "common/exit_codes.hpp"
 #include "subcommands.hpp"
 
 namespace brood::cli {

@@ -18,7 +18,7 @@
 #include <brood/fork.hpp>
 #include <brood/unique_fd.hpp>
 
-#include "startup_pages.hpp"
+#include "common/startup_pages.hpp"
 #include "supervisor/isolation.hpp"
 
 namespace brood::supervisor {

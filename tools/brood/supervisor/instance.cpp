@@ -16,11 +16,11 @@
 #include <brood/error.hpp>
 #include <brood/proc.hpp>
 
-#include "exit_codes.hpp"
-#include "spawn_failure.hpp"
+#include "common/exit_codes.hpp"
+#include "common/spawn_failure.hpp"
 #include "supervisor/fd_limit.hpp"
 #include "supervisor/instance_environment.hpp"
-#include "timestamp.hpp"
+#include "common/timestamp.hpp"
 
 namespace brood::supervisor {
 

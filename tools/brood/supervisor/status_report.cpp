@@ -2,7 +2,7 @@
 
 #include <brood/proc.hpp>
 
-#include "timestamp.hpp"
+#include "common/timestamp.hpp"
 
 namespace brood::supervisor {
 

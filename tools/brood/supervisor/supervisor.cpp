@@ -19,10 +19,10 @@
 #include <brood/reaper.hpp>
 
 #include "control/server.hpp"
-#include "descendants.hpp"
-#include "exit_codes.hpp"
-#include "signal_inbox.hpp"
-#include "startup_pages.hpp"
+#include "common/descendants.hpp"
+#include "common/exit_codes.hpp"
+#include "common/signal_inbox.hpp"
+#include "common/startup_pages.hpp"
 #include "supervisor/cgroup_guard.hpp"
 #include "supervisor/closest_word.hpp"
 #include "supervisor/fd_limit.hpp"
@@ -33,7 +33,7 @@
 #include "supervisor/instance_environment.hpp"
 #include "supervisor/status_report.hpp"
 #include "supervisor/validate.hpp"
-#include "timestamp.hpp"
+#include "common/timestamp.hpp"
 
 namespace brood::supervisor {
 

@@ -7,7 +7,7 @@
 
 #include <brood/cgroup.hpp>
 
-#include "exit_codes.hpp"
+#include "common/exit_codes.hpp"
 #include "subcommands.hpp"
 #include "supervisor/config.hpp"
 #include "supervisor/isolation.hpp"

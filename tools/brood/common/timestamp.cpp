@@ -1,4 +1,4 @@
-#include "timestamp.hpp"
+#include "common/timestamp.hpp"
 
 #include <ctime>
 

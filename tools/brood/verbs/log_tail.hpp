@@ -15,7 +15,7 @@
 
 #include <brood/unique_fd.hpp>
 
-#include "log_filter.hpp"
+#include "verbs/log_filter.hpp"
 
 namespace brood::cli {
 

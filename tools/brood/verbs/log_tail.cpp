@@ -1,4 +1,4 @@
-#include "log_tail.hpp"
+#include "verbs/log_tail.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,4 +1,4 @@
-#include "process_tree.hpp"
+#include "tree/process_tree.hpp"
 
 #include <algorithm>
 #include <unordered_map>

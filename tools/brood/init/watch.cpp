@@ -4,10 +4,10 @@
 #include <string>
 #include <vector>
 
-#include "duration.hpp"
-#include "event_log.hpp"
+#include "common/duration.hpp"
+#include "init/event_log.hpp"
 #include "subcommands.hpp"
-#include "init_loop.hpp"
+#include "init/init_loop.hpp"
 
 namespace brood::cli {
 

@@ -9,10 +9,10 @@
 
 #include <brood/signal.hpp>
 
-#include "duration.hpp"
-#include "event_log.hpp"
+#include "common/duration.hpp"
+#include "init/event_log.hpp"
 #include "subcommands.hpp"
-#include "init_loop.hpp"
+#include "init/init_loop.hpp"
 
 namespace brood::cli {
 

@@ -11,9 +11,9 @@
 
 #include <brood/proc.hpp>
 
-#include "exit_codes.hpp"
-#include "human_units.hpp"
-#include "process_tree.hpp"
+#include "common/exit_codes.hpp"
+#include "common/human_units.hpp"
+#include "tree/process_tree.hpp"
 #include "subcommands.hpp"
 
 namespace brood::cli {

@@ -1,4 +1,4 @@
-#include "proc_connector.hpp"
+#include "init/proc_connector.hpp"
 
 #include <cerrno>
 #include <cstring>

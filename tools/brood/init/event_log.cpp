@@ -1,4 +1,4 @@
-#include "event_log.hpp"
+#include "init/event_log.hpp"
 
 #include <iterator>
 #include <variant>
@@ -8,7 +8,7 @@
 
 #include <brood/signal.hpp>
 
-#include "timestamp.hpp"
+#include "common/timestamp.hpp"
 
 namespace brood::cli {
 

@@ -1,4 +1,4 @@
-#include "descendant_tracker.hpp"
+#include "init/descendant_tracker.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -8,7 +8,7 @@
 #include <brood/error.hpp>
 #include <brood/proc.hpp>
 
-#include "descendants.hpp"
+#include "common/descendants.hpp"
 
 namespace brood::cli {
 

@@ -1,4 +1,4 @@
-#include "cow_sharing.hpp"
+#include "tree/cow_sharing.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,4 +1,4 @@
-#include "init_loop.hpp"
+#include "init/init_loop.hpp"
 
 #include <cerrno>
 #include <optional>
@@ -13,13 +13,13 @@
 #include <brood/monitor.hpp>
 #include <brood/reaper.hpp>
 
-#include "descendant_tracker.hpp"
-#include "descendants.hpp"
-#include "event_log.hpp"
-#include "exit_codes.hpp"
-#include "signal_inbox.hpp"
-#include "spawn_failure.hpp"
-#include "startup_pages.hpp"
+#include "init/descendant_tracker.hpp"
+#include "common/descendants.hpp"
+#include "init/event_log.hpp"
+#include "common/exit_codes.hpp"
+#include "common/signal_inbox.hpp"
+#include "common/spawn_failure.hpp"
+#include "common/startup_pages.hpp"
 
 namespace brood::cli {
 

@@ -1,11 +1,11 @@
-#include "spawn_failure.hpp"
+#include "common/spawn_failure.hpp"
 
 #include <cerrno>
 
 #include <fmt/core.h>
 #include <unistd.h>
 
-#include "exit_codes.hpp"
+#include "common/exit_codes.hpp"
 
 namespace brood::cli {
 

@@ -1,4 +1,4 @@
-#include "startup_pages.hpp"
+#include "common/startup_pages.hpp"
 
 #include <cstdint>
 

@@ -1,4 +1,4 @@
-#include "human_units.hpp"
+#include "common/human_units.hpp"
 
 #include <iterator>
 

@@ -1,4 +1,4 @@
-#include "descendants.hpp"
+#include "common/descendants.hpp"
 
 #include <cerrno>
 #include <charconv>

@@ -1,4 +1,4 @@
-#include "log_filter.hpp"
+#include "verbs/log_filter.hpp"
 
 #include <nlohmann/json.hpp>
 

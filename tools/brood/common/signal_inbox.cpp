@@ -1,4 +1,4 @@
-#include "signal_inbox.hpp"
+#include "common/signal_inbox.hpp"
 
 #include <cerrno>
 

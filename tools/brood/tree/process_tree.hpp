@@ -9,7 +9,7 @@
 
 #include <brood/proc.hpp>
 
-#include "cow_sharing.hpp"
+#include "tree/cow_sharing.hpp"
 
 namespace brood::cli {
 

@@ -16,8 +16,8 @@
 
 #include <brood/status.hpp>
 
-#include "event_log.hpp"
-#include "proc_connector.hpp"
+#include "init/event_log.hpp"
+#include "init/proc_connector.hpp"
 
 namespace brood::cli {
 

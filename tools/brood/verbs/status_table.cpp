@@ -1,4 +1,4 @@
-#include "status_table.hpp"
+#include "verbs/status_table.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,7 +7,7 @@
 
 #include <fmt/core.h>
 
-#include "human_units.hpp"
+#include "common/human_units.hpp"
 
 namespace brood::cli {
 namespace {

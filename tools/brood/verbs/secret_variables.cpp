@@ -1,4 +1,4 @@
-#include "secret_variables.hpp"
+#include "verbs/secret_variables.hpp"
 
 #include <array>
 #include <cctype>
