@@ -114,6 +114,29 @@ TEST(proc_read_process, busy_child_is_running) {
     EXPECT_EQ(kid.wait(), (brood::killed{SIGKILL, false}));
 }
 
+// utime + stime of /proc/PID/stat: a spinning child's CPU time grows, a blocked one's does not.
+TEST(proc_read_process, cpu_time_grows_while_a_child_spins) {
+    gate release;
+    brood::child idle = brood::fork([&] { release.wait(); });
+    brood::child kid = brood::fork([] {
+        volatile bool spin = true;
+        while (spin) {
+        }
+    });
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    std::chrono::microseconds spent{0};
+    while (spent < std::chrono::milliseconds(100) && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        spent = brood::proc::read_process(kid.pid())->cpu_time;
+    }
+    EXPECT_GE(spent, std::chrono::milliseconds(100));
+    EXPECT_LT(brood::proc::read_process(idle.pid())->cpu_time, std::chrono::milliseconds(100));
+    kid.kill();
+    EXPECT_EQ(kid.wait(), (brood::killed{SIGKILL, false}));
+    release.pass();
+    EXPECT_EQ(idle.wait(), brood::exited{0});
+}
+
 TEST(proc_read_process, stopped_child_is_T) {
     gate release;
     brood::child kid = brood::fork([&] { release.wait(); });

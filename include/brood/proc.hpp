@@ -10,6 +10,7 @@
 // (out of file descriptors, a malformed /proc) throw std::system_error or std::runtime_error.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,6 +35,7 @@ struct process_info {
     // may not show its new command line yet (the spawner is released before the kernel sets it).
     std::vector<std::string> cmdline;
     std::uint64_t rss_bytes = 0;
+    std::chrono::microseconds cpu_time{0};  // user + system time, at the kernel's clock tick (10 ms)
 };
 
 // "running", "sleeping", "disk sleep", "stopped", "tracing stop", "zombie", "dead", "idle", "parked";
