@@ -13,6 +13,7 @@
 
 #include <brood/error.hpp>
 
+#include "control/accept_pending.hpp"
 #include "control/limits.hpp"
 #include "control/line_buffer.hpp"
 #include "control/rate_limit.hpp"
@@ -25,7 +26,6 @@ namespace {
 // Read at most this much from one connection per wake-up, so a flood from one client cannot keep
 // the loop from the others (epoll is level-triggered: the rest is read on the next turn).
 constexpr std::size_t read_chunk = 16 * 1024;
-constexpr int accepts_per_wakeup = 16;
 constexpr int listen_backlog = 64;
 
 std::string named(const std::filesystem::path& path, std::string_view what) {
@@ -125,24 +125,7 @@ void server::publish(const nlohmann::json& event) {
 
 void server::accept_pending() {
     ++serving_;
-    for (int i = 0; i < accepts_per_wakeup; ++i) {
-        unique_fd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-        if (client) {
-            accept_one(std::move(client));
-            continue;
-        }
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        if ((errno == EMFILE || errno == ENFILE) && spare_) {
-            // Out of fds: the pending client would keep the listener readable and the loop spinning.
-            // Free the spare fd to accept and close it, then take the spare back.
-            spare_.reset();
-            unique_fd refused(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-            refused.reset();
-            spare_ = unique_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-            continue;
-        }
-        break;  // EAGAIN: none left; anything else: try again on the next wake-up
-    }
+    control::accept_pending(listener_.get(), spare_, [this](unique_fd client) { accept_one(std::move(client)); });
     --serving_;
     close_finished();
 }
