@@ -1,5 +1,6 @@
 #include "http/bearer_token.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdint>
@@ -80,8 +81,9 @@ std::string read_token(const std::filesystem::path& path) {
     }
     if (got > max_token_file) throw std::runtime_error(named(path, "longer than 4 KiB; a token is one line"));
     text.resize(got);
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ' || text.back() == '\t'))
-        text.pop_back();
+    constexpr std::string_view blank = " \t\r\n";
+    text.erase(0, std::min(text.find_first_not_of(blank), text.size()));
+    text.erase(text.find_last_not_of(blank) + 1);
     if (text.empty()) throw std::runtime_error(named(path, "is empty"));
     return text;
 }

@@ -15,7 +15,7 @@ namespace brood::http {
 // 32 random bytes (getrandom) as 64 hex digits, written to path with mode 0600 (its directory
 // made when missing); the file is replaced whole, never seen half-written. Throws naming the path.
 std::string write_new_token(const std::filesystem::path& path);
-// The file's content without its trailing whitespace. Throws naming the path when it cannot be
+// The file's content without the blanks around it (a final newline, say). Throws naming the path when it cannot be
 // read, is empty, or is longer than 4 KiB.
 std::string read_token(const std::filesystem::path& path);
 // Whether authorization is "Bearer TOKEN" with this token; compared in constant time, so the

@@ -18,5 +18,8 @@ inline constexpr std::chrono::seconds request_timeout{5};
 // Events waiting for a client of /api/v1/events that does not read them; past this it is dropped,
 // so a stuck browser tab never makes the supervisor grow.
 inline constexpr std::size_t max_event_backlog = 256 * 1024;
+// The kernel's send buffer of an event stream's socket (SO_SNDBUF; Linux doubles it), fixed so that
+// what a stuck client costs is bounded in the kernel too, and max_event_backlog is reached.
+inline constexpr std::size_t event_socket_buffer = 64 * 1024;
 
 }  // namespace brood::http

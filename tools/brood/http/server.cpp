@@ -204,11 +204,16 @@ void server::answer(connection& c) {
             }
             case route::kind::status:
                 return reply(c, 200, response(200, "application/json", json_text(handler_(status_request))));
-            case route::kind::events:
+            case route::kind::events: {
+                // The kernel would grow the socket's buffer to megabytes for a client that does not
+                // read, out of sight of max_event_backlog: it is held to a fixed size instead.
+                const int buffer = static_cast<int>(event_socket_buffer);
+                ::setsockopt(c.fd.get(), SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
                 ++counters_.requests[200];
                 ++counters_.event_clients;
                 c.stage = connection::phase::streaming;
                 return send(c, event_stream_head());
+            }
             case route::kind::act: {
                 int code = 200;
                 std::string body = answer_action(c, found.target, found.verb, code);
