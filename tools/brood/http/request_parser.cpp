@@ -15,7 +15,8 @@ request_parser::request_parser(std::size_t limit) : limit_(limit) {
 }
 
 request_parser::result request_parser::feed(std::string_view bytes) {
-    if (state_ != result::incomplete) return state_;
+    // http_parser takes no bytes for the end of the stream; the end is the caller's to handle.
+    if (state_ != result::incomplete || bytes.empty()) return state_;
     static const http_parser_settings settings = [] {
         http_parser_settings s{};
         s.on_url = on_url;

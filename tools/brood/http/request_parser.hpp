@@ -36,7 +36,8 @@ public:
     request_parser(const request_parser&) = delete;
     request_parser& operator=(const request_parser&) = delete;
 
-    // After complete, bad or too_large, further bytes change nothing and give the same result.
+    // After complete, bad or too_large, further bytes change nothing and give the same result. No
+    // bytes change nothing either: a connection's end is for the caller to handle.
     result feed(std::string_view bytes);
     const request& value() const { return request_; }
     // Why the request is bad.
