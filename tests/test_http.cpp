@@ -3,6 +3,7 @@
 // with its control socket; each of the endpoint's limits pushed past.
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -432,6 +433,7 @@ TEST_F(http, an_event_client_that_does_not_read_is_dropped) {
 [programs.many]
 command = "sleep 1000"
 instances = 100
+start_seconds = 0
 )");
     ASSERT_TRUE(reaches("many.99", "ready"));
     // A small receive window: what brood sends piles up on its side, as for a stuck browser tab.
@@ -452,6 +454,7 @@ instances = 100
         }
     }
     EXPECT_EQ(metric("brood_http_event_clients_dropped_total"), 1.0) << rounds << " rounds";
+    std::cout << "dropped after " << rounds << " restarts of 100 instances\n";
     EXPECT_EQ(metric("brood_http_event_clients"), 0.0);
     // Its connection is closed: what was queued for it arrives, then the end of the stream. What
     // was queued is bounded: the backlog, and the socket buffers of both ends.

@@ -16,6 +16,7 @@
 #include "control/accept_pending.hpp"
 #include "control/limits.hpp"
 #include "control/line_buffer.hpp"
+#include "control/outbox.hpp"
 #include "control/rate_limit.hpp"
 #include "control/reply.hpp"
 #include "control/unix_address.hpp"
@@ -64,14 +65,12 @@ unique_fd bound_socket(const std::filesystem::path& path, const unix_address& ad
 
 struct server::connection {
     explicit connection(unique_fd socket) : fd(std::move(socket)) {}
-    bool has_output() const { return sent < output.size(); }
     // Subject to the idle timeout: open, and not following events.
     bool may_idle() const { return !subscribed && !finished; }
 
     unique_fd fd;
     line_buffer input{max_line};
-    std::string output;
-    std::size_t sent = 0;  // bytes of output already written
+    outbox output;
     rate_limit budget{request_burst, requests_per_second};
     std::uint32_t watched = EPOLLIN;
     bool subscribed = false;  // sent "events"
@@ -175,7 +174,7 @@ void server::timer_fired(brood::monitor::timer_id id) {
 // Says why (if the client can take one more line now), then lets it go.
 void server::close_idle(connection& c, std::string_view why) {
     const std::string line = error_line(0, why);
-    if (c.output.size() - c.sent + line.size() <= max_pending_output) {
+    if (c.output.pending() + line.size() <= max_pending_output) {
         c.output.append(line);
         flush(c);
     }
@@ -206,7 +205,7 @@ void server::on_connection(int fd, std::uint32_t revents) {
     if (!c.finished && (revents & EPOLLOUT)) flush(c);
     if (!c.finished && c.reading && (revents & (EPOLLIN | EPOLLHUP))) read_requests(c);
     // Hung up both ways: nothing more can be written either. Half-closed and answered: done.
-    if ((revents & EPOLLHUP) || (!c.reading && !c.has_output())) c.finished = true;
+    if ((revents & EPOLLHUP) || (!c.reading && c.output.pending() == 0)) c.finished = true;
     if (!c.finished) watch_for(c);
     --serving_;
     close_finished();
@@ -256,7 +255,7 @@ void server::serve(connection& c, std::string_view line) {
 
 void server::send(connection& c, std::string_view bytes) {
     if (c.finished) return;
-    if (c.output.size() - c.sent + bytes.size() > max_pending_output) {
+    if (c.output.pending() + bytes.size() > max_pending_output) {
         c.finished = true;  // it does not read what it is sent: drop it rather than grow or wait
         return;
     }
@@ -266,23 +265,11 @@ void server::send(connection& c, std::string_view bytes) {
 }
 
 void server::flush(connection& c) {
-    while (c.has_output()) {
-        const ssize_t n = ::send(c.fd.get(), c.output.data() + c.sent, c.output.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            c.sent += static_cast<std::size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EAGAIN) return;
-        c.finished = true;  // EPIPE, ECONNRESET: the client is gone
-        return;
-    }
-    c.output.clear();
-    c.sent = 0;
+    if (c.output.flush(c.fd.get()) == outbox::result::gone) c.finished = true;
 }
 
 void server::watch_for(connection& c) {
-    const std::uint32_t wanted = (c.reading ? EPOLLIN : 0u) | (c.has_output() ? EPOLLOUT : 0u);
+    const std::uint32_t wanted = (c.reading ? EPOLLIN : 0u) | (c.output.pending() > 0 ? EPOLLOUT : 0u);
     if (wanted == c.watched) return;
     loop_.modify_fd(c.fd.get(), wanted);
     c.watched = wanted;

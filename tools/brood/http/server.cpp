@@ -15,6 +15,7 @@
 #include <brood/proc.hpp>
 
 #include "control/accept_pending.hpp"
+#include "control/outbox.hpp"
 #include "http/bearer_token.hpp"
 #include "http/limits.hpp"
 #include "http/page.hpp"
@@ -67,13 +68,11 @@ struct server::connection {
         streaming,  // /api/v1/events: no deadline, a bounded backlog
     };
     explicit connection(unique_fd socket) : fd(std::move(socket)) {}
-    bool has_output() const { return sent < output.size(); }
 
     unique_fd fd;
     request_parser parser{max_request};
     phase stage = phase::reading;
-    std::string output;
-    std::size_t sent = 0;  // bytes of output already written
+    control::outbox output;
     bool input_ended = false;  // the client has shut down its side: nothing more to read
     bool output_shut = false;  // the answer is out and our side is shut down
     bool finished = false;     // close it as soon as no callback is running
@@ -112,7 +111,7 @@ void server::publish(const json& event) {
     for (auto& [fd, c] : connections_) {
         if (c->stage != connection::phase::streaming || c->finished) continue;
         if (message.empty()) message = event_message(event.dump(-1, ' ', false, json::error_handler_t::replace));
-        if (c->output.size() - c->sent + message.size() > max_event_backlog) {
+        if (c->output.pending() + message.size() > max_event_backlog) {
             // It does not read its events: drop it rather than grow or wait.
             ++counters_.event_clients_dropped;
             c->finished = true;
@@ -261,20 +260,9 @@ void server::send(connection& c, std::string_view bytes) {
 }
 
 void server::flush(connection& c) {
-    while (c.has_output()) {
-        const ssize_t n = ::send(c.fd.get(), c.output.data() + c.sent, c.output.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            c.sent += static_cast<std::size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EAGAIN) return;
-        c.finished = true;  // EPIPE, ECONNRESET: the client is gone
-        return;
-    }
-    c.output.clear();
-    c.sent = 0;
-    if (c.stage == connection::phase::answering && !c.output_shut) {
+    const control::outbox::result sent = c.output.flush(c.fd.get());
+    if (sent == control::outbox::result::gone) c.finished = true;
+    if (sent == control::outbox::result::sent && c.stage == connection::phase::answering && !c.output_shut) {
         // The answer is out: say so (FIN), and close once the client has closed its side too.
         c.output_shut = true;
         ::shutdown(c.fd.get(), SHUT_WR);
@@ -283,7 +271,7 @@ void server::flush(connection& c) {
 }
 
 void server::watch_for(connection& c) {
-    const std::uint32_t wanted = (c.input_ended ? 0u : EPOLLIN) | (c.has_output() ? EPOLLOUT : 0u);
+    const std::uint32_t wanted = (c.input_ended ? 0u : EPOLLIN) | (c.output.pending() > 0 ? EPOLLOUT : 0u);
     if (wanted == c.watched) return;
     loop_.modify_fd(c.fd.get(), wanted);
     c.watched = wanted;
