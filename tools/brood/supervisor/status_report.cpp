@@ -37,7 +37,7 @@ nlohmann::json instance_status(const instance& which) {
     if (which.log() && which.log()->failing()) status["log_error"] = which.log()->failing()->error;
     if (which.pid() != 0) {
         status["pid"] = which.pid();
-        if (const auto process = proc::read_process(which.pid())) {
+        if (const auto process = proc::read_stat(which.pid())) {
             status["rss_bytes"] = process->rss_bytes;
             status["memory_bytes"] = process->rss_bytes;
             status["cpu_seconds"] = seconds(process->cpu_time);
