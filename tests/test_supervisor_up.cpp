@@ -20,8 +20,11 @@
 #include <signal.h>
 #include <poll.h>
 #include <pwd.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
+#include <termios.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -1494,5 +1497,187 @@ TEST_F(up, why_a_start_failed_is_a_json_object_in_a_json_log) {
     ASSERT_TRUE(object.is_object()) << lines[0];
     EXPECT_EQ(object["stream"], "brood");
     EXPECT_NE(std::string(object["line"]).find("/nonexistent/program"), std::string::npos) << lines[0];
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// ---- Programs on a terminal of their own (tty = true), and brood attach ----
+
+// brood attach run on a pseudo-terminal of the test's own, as a user's terminal: the test types on
+// its master and reads there what brood attach shows.
+class attached_terminal {
+public:
+    attached_terminal(const std::filesystem::path& config, const std::string& target, winsize size) {
+        master_.reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+        if (!master_ || ::grantpt(master_.get()) != 0 || ::unlockpt(master_.get()) != 0) return;
+        ::ioctl(master_.get(), TIOCSWINSZ, &size);
+        const brood::unique_fd slave(::ioctl(master_.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+        if (!slave) return;
+        const brood::stdio terminal = brood::stdio::fd(slave.get());
+        client_ = brood::command(brood_path())
+                      .arg("attach").arg("-c").arg(config.string()).arg(target)
+                      .set_stdin(terminal).set_stdout(terminal).set_stderr(terminal)
+                      .controlling_terminal(slave.get())
+                      .spawn();
+    }
+
+    // What brood attach has shown, once it contains text; false at the deadline or its end.
+    bool shows(std::string_view text) {
+        const auto until = clock_type::now() + deadline;
+        while (shown_.find(text) == std::string::npos) {
+            pollfd readable{master_.get(), POLLIN, 0};
+            if (clock_type::now() > until || ::poll(&readable, 1, 100) < 0) return false;
+            char buffer[4096];
+            const ssize_t n = ::read(master_.get(), buffer, sizeof buffer);
+            if (n < 0 && errno == EIO) return false;  // brood attach and its terminal are gone
+            if (n > 0) shown_.append(buffer, static_cast<std::size_t>(n));
+        }
+        return true;
+    }
+    void type(std::string_view keys) { ASSERT_EQ(::write(master_.get(), keys.data(), keys.size()), static_cast<ssize_t>(keys.size())); }
+    void resize(winsize size) { ::ioctl(master_.get(), TIOCSWINSZ, &size); }
+    brood::wait_status wait() {
+        const auto status = client_.wait_for(deadline);
+        if (!status) client_.kill();
+        return status ? *status : brood::wait_status(brood::killed{SIGKILL, false});
+    }
+    const std::string& shown() const { return shown_; }
+    bool started() const { return client_.pid() > 0; }
+
+private:
+    brood::unique_fd master_;
+    brood::child client_;
+    std::string shown_;
+};
+
+TEST_F(up, a_program_on_a_terminal_sees_one_and_its_colours_reach_the_log) {
+    const std::string colour = "if [ -t 0 ] && [ -t 1 ] && [ -t 2 ]; then printf '\\\\033[32mgreen\\\\033[0m\\\\n'; "
+                               "else echo pipes; fi; echo to stderr >&2; exec " + helper("pause");
+    start("[programs.plain]\ncommand = \"" + colour + "\"\nshell = true\ntty = true\n"
+          "[programs.js]\ncommand = \"" + colour + "\"\nshell = true\ntty = true\nlog = { format = \"json\" }\n");
+    // The terminal's "\r\n" is a plain "\n" in the log; the escape codes are there as written.
+    EXPECT_EQ(log_lines("plain.0.log", 2), (std::vector<std::string>{"\x1b[32mgreen\x1b[0m", "to stderr"}));
+    const std::vector<std::string> lines = log_lines("js.0.log", 2);
+    ASSERT_EQ(lines.size(), 2u);
+    const nlohmann::json first = nlohmann::json::parse(lines[0]);
+    EXPECT_EQ(first["stream"], "tty");
+    EXPECT_EQ(first["line"], "\x1b[32mgreen\x1b[0m");
+    EXPECT_EQ(nlohmann::json::parse(lines[1])["line"], "to stderr");
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, attach_types_into_a_shell_reads_its_answer_and_the_last_client_wins) {
+    start("[programs.repl]\ncommand = \"sh -i\"\ntty = true\n");
+    ASSERT_TRUE(saw("repl.0 starting -> ready"));
+    attached_terminal first(file("brood.toml"), "repl.0", {24, 80, 0, 0});
+    ASSERT_TRUE(first.started());
+    ASSERT_TRUE(first.shows("[brood: attached to repl.0")) << first.shown();
+    first.type("echo $((6*7))\r");
+    EXPECT_TRUE(first.shows("42")) << first.shown();
+
+    attached_terminal second(file("brood.toml"), "repl.0", {24, 80, 0, 0});
+    ASSERT_TRUE(second.shows("[brood: attached to repl.0")) << second.shown();
+    EXPECT_TRUE(first.shows("[brood: repl.0: detached: another client attached]")) << first.shown();
+    EXPECT_EQ(first.wait(), brood::wait_status(brood::exited{0}));
+    second.type("echo $((7*8))\r");
+    EXPECT_TRUE(second.shows("56")) << second.shown();
+    second.type("\x1d");
+    EXPECT_TRUE(second.shows("detached from repl.0; it keeps running")) << second.shown();
+    EXPECT_EQ(second.wait(), brood::wait_status(brood::exited{0}));
+    // The session is in the log: what the shell echoed and answered.
+    const brood::process_output logs = client("logs", {"-n", "100", "repl"});
+    EXPECT_NE(logs.out.find("42"), std::string::npos) << logs.out;
+    EXPECT_NE(logs.out.find("56"), std::string::npos) << logs.out;
+    EXPECT_EQ(status_json()["instances"][0]["state"], "ready");
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, attach_passes_the_window_size_and_its_changes_to_the_program) {
+    start("[programs.size]\ncommand = \"stty size; trap 'stty size' WINCH; while :; do sleep 0.05; done\"\n"
+          "shell = true\ntty = true\n");
+    ASSERT_EQ(log_lines("size.0.log", 1), std::vector<std::string>{"24 80"});  // a new terminal's size
+    attached_terminal user(file("brood.toml"), "size.0", {30, 100, 0, 0});
+    EXPECT_TRUE(user.shows("30 100")) << user.shown();
+    user.resize({50, 132, 0, 0});  // the kernel sends brood attach SIGWINCH
+    EXPECT_TRUE(user.shows("50 132")) << user.shown();
+    user.type("\x1d");
+    EXPECT_EQ(user.wait(), brood::wait_status(brood::exited{0}));
+    EXPECT_EQ(log_lines("size.0.log", 3), (std::vector<std::string>{"24 80", "30 100", "50 132"}));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, a_program_writing_to_its_terminal_after_a_detach_runs_on_and_its_log_misses_nothing) {
+    start("[programs.ticker]\ncommand = \"i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.01; done\"\n"
+          "shell = true\ntty = true\n");
+    ASSERT_TRUE(saw("ticker.0 starting -> ready"));
+    const auto pid = status_json()["instances"][0]["pid"];
+    attached_terminal user(file("brood.toml"), "ticker.0", {24, 80, 0, 0});
+    ASSERT_TRUE(user.shows("[brood: attached to ticker.0")) << user.shown();
+    ASSERT_TRUE(user.shows("tick")) << user.shown();
+    user.type("\x1d");
+    EXPECT_EQ(user.wait(), brood::wait_status(brood::exited{0}));
+    const std::size_t ticks_at_detach = log_lines("ticker.0.log", 1).size();
+    const std::vector<std::string> lines = log_lines("ticker.0.log", ticks_at_detach + 50);
+    ASSERT_GE(lines.size(), ticks_at_detach + 50);
+    for (std::size_t i = 0; i < lines.size(); ++i) ASSERT_EQ(lines[i], "tick " + std::to_string(i + 1));
+    const nlohmann::json status = status_json();
+    EXPECT_EQ(status["instances"][0]["pid"], pid);
+    EXPECT_EQ(status["instances"][0]["restarts"], 0);
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, attach_is_refused_for_a_program_without_a_terminal_and_one_that_is_not_running) {
+    start("[programs.piped]\ncommand = \"" + helper("pause") + "\"\n"
+          "[programs.idle]\ncommand = \"" + helper("pause") + "\"\ntty = true\nautostart = false\n");
+    ASSERT_TRUE(saw("piped.0 starting -> ready"));
+    attached_terminal piped(file("brood.toml"), "piped.0", {24, 80, 0, 0});
+    EXPECT_TRUE(piped.shows("brood: piped.0 has no terminal (its program has no tty = true)")) << piped.shown();
+    EXPECT_EQ(piped.wait(), brood::wait_status(brood::exited{1}));
+    attached_terminal idle(file("brood.toml"), "idle.0", {24, 80, 0, 0});
+    EXPECT_TRUE(idle.shows("brood: idle.0 is not running (stopped)")) << idle.shown();
+    EXPECT_EQ(idle.wait(), brood::wait_status(brood::exited{1}));
+    const brood::process_output no_terminal = client("attach", {"piped.0"});
+    EXPECT_EQ(no_terminal.status, brood::wait_status(brood::exited{2}));
+    EXPECT_EQ(no_terminal.err, "brood: attach needs a terminal as its standard input\n");
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// ---- Faults of programs and configurations, end to end ----
+
+TEST_F(up, a_reload_after_an_env_file_changed_restarts_the_program_with_the_new_value) {
+    std::ofstream(file(".env")) << "GREETING=hello\n";
+    start("[programs.greet]\ncommand = \"echo $GREETING; exec " + helper("pause") + "\"\nshell = true\nenv_file = \".env\"\n");
+    ASSERT_EQ(log_lines("greet.0.log", 1), std::vector<std::string>{"hello"});
+    ASSERT_TRUE(saw("greet.0 starting -> ready"));
+    const auto pid = status_json()["instances"][0]["pid"];
+    std::ofstream(file(".env")) << "GREETING=goodbye\n";
+    const brood::process_output reload = client("reload");
+    EXPECT_EQ(reload.status, brood::wait_status(brood::exited{0})) << reload.err;
+    EXPECT_NE(reload.out.find("changed: greet"), std::string::npos) << reload.out;
+    EXPECT_EQ(log_lines("greet.0.log", 2), (std::vector<std::string>{"hello", "goodbye"}));
+    EXPECT_NE(status_json()["instances"][0]["pid"], pid);
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, a_program_printing_one_10_mb_line_has_it_whole_in_its_log) {
+    constexpr std::size_t length = 10 * 1024 * 1024;
+    start_without_live_output("[programs.big]\ncommand = \"head -c " + std::to_string(length) +
+                              " /dev/zero | tr -c x x; echo; echo after; exec " + helper("pause") +
+                              "\"\nshell = true\nlog = { max_size = \"100M\" }\n");
+    const std::vector<std::string> lines = log_lines("big.0.log", 2);
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[0].size(), length);
+    EXPECT_EQ(lines[0].find_first_not_of('x'), std::string::npos);
+    EXPECT_EQ(lines[1], "after");
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, a_program_that_closes_its_stdout_runs_on_and_its_stderr_is_still_logged) {
+    start("[programs.quiet]\ncommand = \"exec >&-; echo closed stdout >&2; sleep 0.2; echo still here >&2; exec " +
+          helper("pause") + "\"\nshell = true\n");
+    EXPECT_EQ(log_lines("quiet.0.log", 2), (std::vector<std::string>{"closed stdout", "still here"}));
+    ASSERT_TRUE(saw("quiet.0 starting -> ready"));
+    const nlohmann::json status = status_json();
+    EXPECT_EQ(status["instances"][0]["state"], "ready");
+    EXPECT_EQ(status["instances"][0]["restarts"], 0);
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }

@@ -42,8 +42,10 @@
 #include "supervisor/log_file.hpp"
 #include "supervisor/notify_socket.hpp"
 #include "supervisor/output_relay.hpp"
+#include "supervisor/pseudo_terminal.hpp"
 #include "supervisor/state_machine.hpp"
 #include "supervisor/tcp_probe.hpp"
+#include "supervisor/terminal_client.hpp"
 
 namespace brood::supervisor {
 
@@ -100,6 +102,14 @@ public:
     // Passes on what is left in the output pipes, once no process writes to them any more.
     void flush_output();
 
+    // tty = true: its run's pseudo-terminal exists, from its start until its output has ended.
+    bool has_terminal() const { return terminal_.has_value(); }
+    // Joins a brood attach client's connection to the terminal (which must exist); a client
+    // attached already is detached, told why: the last one wins.
+    void attach(unique_fd socket, std::string unsent, std::string typed);
+    // The terminal's size, for this run and the next ones (TIOCSWINSZ: the program gets SIGWINCH).
+    void resize(window_size size);
+
     const program_config& program() const { return *program_; }
     unsigned index() const { return index_; }
     const std::string& name() const { return name_; }
@@ -155,6 +165,8 @@ private:
     bool may_notify(pid_t sender) const;
     void relay_output(unique_fd pipe_read_end, output_stream stream);
     void watch_relay(std::list<std::unique_ptr<output_relay>>::iterator relay);
+    void relay_ended(const output_relay* relay);
+    void end_terminal(std::string_view why);
 
     instance_host& host_;
     const program_config* program_;
@@ -176,6 +188,12 @@ private:
     live_output live_;
     // Relays outlive their process: a grandchild may still hold the pipe.
     std::list<std::unique_ptr<output_relay>> relays_;
+    // tty = true: the current run's terminal, the relay of its output, and the client attached to it.
+    std::optional<pseudo_terminal> terminal_;
+    const output_relay* terminal_relay_ = nullptr;
+    unsigned terminal_runs_ = 0;  // tells the current run's relay from an earlier one's still draining
+    std::unique_ptr<terminal_client> attached_;
+    window_size window_;
     const isolation* isolation_;
     std::optional<cgroup> group_;  // made at the first start, with cgroup isolation
     bool group_killed_ = false;  // cgroup.kill was written to group_: not to be used for another run
