@@ -20,6 +20,7 @@
 #include "common/spawn_failure.hpp"
 #include "supervisor/fd_limit.hpp"
 #include "supervisor/instance_environment.hpp"
+#include "supervisor/out_of_memory.hpp"
 #include "common/timestamp.hpp"
 
 namespace brood::supervisor {
@@ -93,7 +94,7 @@ void instance::handle(const event& first) {
         state_ = std::move(t.next);
         // The end of a run says why the state changed; the note says what comes next.
         std::string note;
-        if (e.kind == event_kind::exited) note = e.status.to_string();
+        if (e.kind == event_kind::exited) note = e.status.to_string() + (e.why.empty() ? "" : " (" + e.why + ")");
         if (!t.note.empty()) note += (note.empty() ? "" : "; ") + t.note;
         if (state_.current != from) {
             since_ = std::chrono::system_clock::now();
@@ -208,6 +209,7 @@ void instance::launch() {
     cmd.rlimit(RLIMIT_NOFILE, fd_limit.rlim_cur, fd_limit.rlim_max);
     for (const resource_limit& limit : program.limits) cmd.rlimit(limit.resource, limit.soft, limit.hard);
     if (group_) cmd.into_cgroup(group_->fd());
+    oom_kills_at_start_ = group_ ? oom_kills(group_->path()) : std::nullopt;
     child process = cmd.spawn();
     const pid_t pid = process.pid();
     if (terminal) {
@@ -447,7 +449,7 @@ void instance::group_changed() {
     if (exit_pending_ && !populated) {
         const wait_status status = *exit_pending_;
         exit_pending_.reset();
-        handle({event_kind::exited, status});
+        handle(end_of_run(status));
     }
 }
 
@@ -531,7 +533,17 @@ void instance::leader_ended(const wait_status& status) {
         exit_pending_ = status;
         return;
     }
-    handle({event_kind::exited, status});
+    handle(end_of_run(status));
+}
+
+// The exit, with what brood knows of its cause: the OOM killer's kills in the run's cgroup.
+event instance::end_of_run(const wait_status& status) {
+    event ended{event_kind::exited, status};
+    if (!group_) return ended;
+    const std::optional<std::uint64_t> after = oom_kills(group_->path());
+    ended.why = out_of_memory_cause(oom_kills_at_start_, after, *program_);
+    if (!ended.why.empty()) host_.out_of_memory(*this, *after - *oom_kills_at_start_, ended.why);
+    return ended;
 }
 
 }  // namespace brood::supervisor

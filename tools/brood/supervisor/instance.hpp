@@ -73,6 +73,8 @@ public:
     // Its log could not be written (resumed false), or is written again (log_file::loss_listener).
     virtual void log_changed(instance& which, const log_loss& loss, bool resumed) = 0;
     virtual void essential_ended(instance& which, int code) = 0;
+    // The OOM killer killed kills processes of its run, which has ended; why: "out of memory: ...".
+    virtual void out_of_memory(instance& which, std::uint64_t kills, const std::string& why) = 0;
 
 protected:
     ~instance_host() = default;
@@ -124,6 +126,8 @@ public:
     std::optional<std::chrono::milliseconds> uptime() const;
     unsigned restarts() const { return restarts_; }
     const std::optional<wait_status>& last_end() const { return state_.last_end; }
+    // As status shows it: "killed by SIGKILL (out of memory: memory_max 256M)"; "" before any end.
+    std::string last_exit() const { return describe_last_end(state_); }
     // Why its last start failed; empty once a start succeeded.
     const std::string& start_error() const { return state_.start_error; }
     // What the program last said on its notify socket (STATUS=..., or that it is stopping or
@@ -156,6 +160,7 @@ private:
     void arm(timer which, std::chrono::milliseconds delay);
     void disarm(timer which);
     void leader_ended(const wait_status& status);
+    event end_of_run(const wait_status& status);
     void group_changed();
     void update_probe();
     void update_watchdog(bool fed = false);
@@ -199,6 +204,7 @@ private:
     bool group_killed_ = false;  // cgroup.kill was written to group_: not to be used for another run
     std::optional<bool> freeze_wanted_;        // a pause or resume done by cgroup.freeze, not yet in effect
     std::optional<wait_status> exit_pending_;  // the leader is gone, its cgroup not yet empty
+    std::optional<std::uint64_t> oom_kills_at_start_;  // memory.events' oom_kill when the run started
 };
 
 }  // namespace brood::supervisor

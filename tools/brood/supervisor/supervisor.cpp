@@ -175,6 +175,15 @@ private:
         if (control_) control_->publish(event);
     }
 
+    // The run has ended, its end says why; this event counts the kills, for those who follow them.
+    void out_of_memory(instance& which, std::uint64_t kills, const std::string& why) override {
+        say(fmt::format("{}: {}: the OOM killer killed {} of its processes", which.name(), why, kills));
+        json event = event_about(which);
+        event["out_of_memory"] = why;
+        event["oom_kills"] = kills;
+        if (control_) control_->publish(event);
+    }
+
     static json event_about(const instance& which) {
         return {{"time", cli::timestamp(std::chrono::system_clock::now())},
                 {"name", which.name()},
@@ -332,7 +341,7 @@ private:
                                    (s == state::completed && d.condition != dependency_condition::completed_successfully);
                 if (!ended || meets(*i, d.condition)) continue;
                 std::string why = i->name() + " is " + std::string(to_string(s));
-                if (i->last_end()) why += ": " + i->last_end()->to_string();
+                if (i->last_end()) why += ": " + i->last_exit();
                 return "waiting for " + d.name + ", which cannot be met: " + why;
             }
         }
