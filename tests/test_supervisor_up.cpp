@@ -1588,6 +1588,12 @@ TEST_F(up, attach_types_into_a_shell_reads_its_answer_and_the_last_client_wins) 
     EXPECT_NE(logs.out.find("42"), std::string::npos) << logs.out;
     EXPECT_NE(logs.out.find("56"), std::string::npos) << logs.out;
     EXPECT_EQ(status_json()["instances"][0]["state"], "ready");
+    // A client attached when the program ends is told so, and brood attach ends.
+    attached_terminal third(file("brood.toml"), "repl.0", {24, 80, 0, 0});
+    ASSERT_TRUE(third.shows("[brood: attached to repl.0")) << third.shown();
+    EXPECT_EQ(client("stop", {"repl"}).status, brood::wait_status(brood::exited{0}));
+    EXPECT_TRUE(third.shows("[brood: repl.0: its program ended]")) << third.shown();
+    EXPECT_EQ(third.wait(), brood::wait_status(brood::exited{0}));
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
