@@ -1566,7 +1566,8 @@ TEST_F(up, a_program_on_a_terminal_sees_one_and_its_colours_reach_the_log) {
 }
 
 TEST_F(up, attach_types_into_a_shell_reads_its_answer_and_the_last_client_wins) {
-    start("[programs.repl]\ncommand = \"sh -i\"\ntty = true\n");
+    // An interactive shell ignores SIGTERM; a hangup ends it, as when its terminal closes.
+    start("[programs.repl]\ncommand = \"sh -i\"\ntty = true\nstop_signal = \"SIGHUP\"\n");
     ASSERT_TRUE(saw("repl.0 starting -> ready"));
     attached_terminal first(file("brood.toml"), "repl.0", {24, 80, 0, 0});
     ASSERT_TRUE(first.started());
@@ -1641,7 +1642,10 @@ TEST_F(up, attach_is_refused_for_a_program_without_a_terminal_and_one_that_is_no
     attached_terminal idle(file("brood.toml"), "idle.0", {24, 80, 0, 0});
     EXPECT_TRUE(idle.shows("brood: idle.0 is not running (stopped)")) << idle.shown();
     EXPECT_EQ(idle.wait(), brood::wait_status(brood::exited{1}));
-    const brood::process_output no_terminal = client("attach", {"piped.0"});
+    const brood::process_output no_terminal = brood::command(brood_path())
+                                                  .arg("attach").arg("-c").arg(file("brood.toml").string()).arg("piped.0")
+                                                  .set_stdin(brood::stdio::null())
+                                                  .output({.input = std::nullopt, .timeout = deadline});
     EXPECT_EQ(no_terminal.status, brood::wait_status(brood::exited{2}));
     EXPECT_EQ(no_terminal.err, "brood: attach needs a terminal as its standard input\n");
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
