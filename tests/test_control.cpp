@@ -281,7 +281,7 @@ TEST_F(control_test, refuses_bad_requests_and_keeps_serving) {
     EXPECT_EQ(bad.ask("{not json")["ok"], false);
     const json unknown = {{"id", 2}, {"ok", false},
                           {"error", "unknown verb 'explode' (expected one of status, start, stop, restart, pause, "
-                                    "resume, signal, logs, events, reload, shutdown, scale, environment)"}};
+                                    "resume, signal, logs, events, reload, shutdown, scale, environment, attach, resize)"}};
     EXPECT_EQ(bad.ask(R"({"id":2,"verb":"explode"})"), unknown);
     std::mt19937 random(42);
     std::string noise(4000, '\0');

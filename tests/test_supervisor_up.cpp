@@ -1671,6 +1671,58 @@ TEST_F(up, a_program_over_its_memory_max_is_oom_killed_and_status_says_so) {
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
+// CPU time a process has used, user and system, from /proc/PID/stat (fields 14 and 15, in ticks).
+std::chrono::milliseconds cpu_time(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream fields(text.substr(text.rfind(')') + 2));  // after the command, which may hold spaces
+    std::string skip;
+    for (int field = 3; field < 14; ++field) fields >> skip;
+    long user = 0;
+    long system = 0;
+    fields >> user >> system;
+    return std::chrono::milliseconds((user + system) * 1000 / ::sysconf(_SC_CLK_TCK));
+}
+
+// A client that typed more than the program reads, then went away: what it typed is dropped, and
+// brood does not spin on the hang-up of a socket it cannot read before those keys are taken.
+TEST_F(up, a_client_gone_with_keys_its_program_never_read_costs_brood_nothing) {
+    // No echo: output waiting for the client would make its close a reset, not a hang-up.
+    start("[programs.deaf]\ncommand = \"stty -echo; exec " + helper("pause") + "\"\nshell = true\ntty = true\n");
+    ASSERT_TRUE(saw("deaf.0 starting -> ready"));
+    {
+        brood::unique_fd client = connect_to_brood();
+        ASSERT_TRUE(client);
+        ASSERT_EQ(::fcntl(client.get(), F_SETFL, O_NONBLOCK), 0);
+        // Whole lines: a terminal keeps them for its reader, where it drops what goes past a line's
+        // 4095 bytes, so these fill its input and then it takes no more.
+        std::string typed = "{\"verb\":\"attach\",\"targets\":[\"deaf.0\"]}\n";
+        for (int line = 0; line < (1 << 14); ++line) typed += std::string(63, 'x') + '\r';
+        std::size_t sent = 0;
+        for (const auto until = clock_type::now() + 2s; sent < typed.size() && clock_type::now() < until;) {
+            const ssize_t n = ::send(client.get(), typed.data() + sent, typed.size() - sent, MSG_NOSIGNAL);
+            if (n > 0) sent += static_cast<std::size_t>(n);
+            else std::this_thread::sleep_for(10ms);
+        }
+        ASSERT_LT(sent, typed.size()) << "the terminal took 1 MiB of keys from a program that reads none";
+        // The reply read, so that the close is a plain hang-up (a close with unread bytes is a reset).
+        std::string reply;
+        char c = 0;
+        for (const auto until = clock_type::now() + deadline; reply.find('\n') == std::string::npos && clock_type::now() < until;)
+            if (::recv(client.get(), &c, 1, 0) == 1) reply += c;
+            else std::this_thread::sleep_for(10ms);
+        ASSERT_EQ(reply, "{\"id\":0,\"ok\":true,\"result\":{\"instance\":\"deaf.0\"}}\n");
+    }
+    std::this_thread::sleep_for(200ms);
+    const auto before = cpu_time(brood().pid());
+    std::this_thread::sleep_for(1s);
+    // Idle, brood takes next to nothing; spinning, it took 260 ms of a second on a loaded machine.
+    EXPECT_LT(cpu_time(brood().pid()) - before, 100ms) << "brood spins on the gone client";
+    const nlohmann::json status = status_json();
+    EXPECT_EQ(status["instances"][0]["state"], "ready");
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
 // ---- Faults of programs and configurations, end to end ----
 
 TEST_F(up, a_reload_after_an_env_file_changed_restarts_the_program_with_the_new_value) {

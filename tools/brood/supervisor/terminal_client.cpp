@@ -65,6 +65,9 @@ void terminal_client::end(std::string_view why) {
 void terminal_client::on_socket(std::uint32_t revents) {
     if (left_) return;
     if (revents & EPOLLERR) leave();
+    // Gone with keys the terminal has not taken yet: its socket cannot be read before they are, and
+    // epoll reports a hang-up whatever it is asked; waiting would spin. They are dropped.
+    if (!left_ && (revents & EPOLLHUP) && !keys_.empty()) leave();
     if (!left_ && (revents & EPOLLOUT)) flush();
     if (!left_ && (revents & (EPOLLIN | EPOLLHUP)) && keys_.empty()) read_keys();
     if (!left_) watch();
