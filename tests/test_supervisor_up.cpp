@@ -1723,6 +1723,41 @@ TEST_F(up, a_client_gone_with_keys_its_program_never_read_costs_brood_nothing) {
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
+// A client that reads nothing is detached once 1 MiB waits for it; the program is not held back,
+// and its log misses nothing.
+TEST_F(up, a_client_that_reads_nothing_is_detached_and_the_log_has_every_line) {
+    start_without_live_output("[programs.chatty]\ncommand = \"i=0; while :; do i=$((i+1)); printf '%0999d\\\\n' $i; done\"\n"
+          "shell = true\ntty = true\nlog = { max_size = \"0\" }\n");
+    ASSERT_TRUE(saw("chatty.0 starting -> ready"));
+    brood::unique_fd client = connect_to_brood();
+    ASSERT_TRUE(client);
+    const std::string request = "{\"verb\":\"attach\",\"targets\":[\"chatty.0\"]}\n";
+    ASSERT_EQ(::send(client.get(), request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+    // Reads nothing until the program has written far more than brood keeps for a client (8 MB).
+    const std::size_t before = log_lines("chatty.0.log", 1).size();
+    const std::vector<std::string> written = log_lines("chatty.0.log", before + 8000);
+    ASSERT_GE(written.size(), before + 8000);
+    std::string shown;
+    char buffer[65536];
+    for (const auto until = clock_type::now() + deadline; clock_type::now() < until;) {
+        const ssize_t n = ::recv(client.get(), buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        shown.append(buffer, static_cast<std::size_t>(n));
+    }
+    // Detached: the connection ends, after what its socket held. The line saying why was written
+    // into that full socket without waiting, so it is lost: a client that does not read cannot be told.
+    EXPECT_LT(shown.size(), 2u << 20);
+    EXPECT_GT(shown.size(), 0u);
+    const std::vector<std::string> lines = log_lines("chatty.0.log", written.size() + 1000);
+    for (std::size_t i = 0; i < lines.size() - 1; ++i) {  // the last line may be on its way
+        char expected[1001];
+        std::snprintf(expected, sizeof expected, "%0999zu", i + 1);
+        ASSERT_EQ(lines[i], expected) << "line " << i + 1;
+    }
+    EXPECT_EQ(status_json()["instances"][0]["restarts"], 0);
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
 // ---- Faults of programs and configurations, end to end ----
 
 TEST_F(up, a_reload_after_an_env_file_changed_restarts_the_program_with_the_new_value) {
