@@ -41,6 +41,14 @@ public:
     // happened before the reply was sent), or are skipped without one.
     nlohmann::json call(std::string verb, std::vector<std::string> targets = {}, int signal = 0,
                         const std::function<void(const nlohmann::json&)>& on_event = {});
+    // The same for any request (its id is the client's own): resize, with its rows and cols.
+    nlohmann::json call(request r, const std::function<void(const nlohmann::json&)>& on_event = {});
+    // After call("attach"): the socket, now a terminal's byte stream, and what came after the reply.
+    struct raw_connection {
+        unique_fd socket;
+        std::string received;
+    };
+    raw_connection release();
     // After call("events"): the next event, waiting for it; nullopt once the supervisor
     // closes the connection.
     std::optional<nlohmann::json> next_event();

@@ -19,6 +19,7 @@
 #include "control/default_socket.hpp"
 #include "common/exit_codes.hpp"
 #include "common/duration.hpp"
+#include "verbs/attach.hpp"
 #include "verbs/log_tail.hpp"
 #include "common/timestamp.hpp"
 #include "control/readiness.hpp"
@@ -193,6 +194,7 @@ int run_verb(const std::string& verb, const verb_arguments& a) {
     if (socket.empty()) return exit_usage;
     try {
         if (verb == "logs") return print_logs(log_files(socket, a), a);
+        if (verb == "attach") return attach_terminal(socket, a.targets.front());
         control::client supervisor(socket);
         if (verb == "events") return follow_events(supervisor);
         if (verb == "status" && a.environment) return print_environment(supervisor.call("environment", a.targets), a);
@@ -280,8 +282,8 @@ std::vector<subcommand> add_control_commands(CLI::App& brood) {
             ->check([](const std::string& text) {
                 return parse_duration(text) ? std::string() : "a duration like 30s, 10m or 2h, not " + text;
             });
-        logs->add_option("--stream", a->stream, "Only lines of stdout or stderr (needs timestamps or json, as --since)")
-            ->check(CLI::IsMember({"stdout", "stderr"}));
+        logs->add_option("--stream", a->stream, "Only lines of stdout, stderr or tty (needs timestamps or json, as --since)")
+            ->check(CLI::IsMember({"stdout", "stderr", "tty"}));
         logs->add_option("targets", a->targets, targets_help)->required();
     }
     {
@@ -290,6 +292,14 @@ std::vector<subcommand> add_control_commands(CLI::App& brood) {
                                         "the count stop, highest index first (brood scale web=4 worker=1)", a)
             ->add_option("counts", a->targets, "NAME=COUNT, COUNT from 0 to 1000")
             ->required();
+    }
+    {
+        auto a = std::make_shared<verb_arguments>();
+        add_verb(brood, verbs, "attach", "Connect this terminal to an instance that runs on a terminal of its own "
+                                         "(tty = true); Ctrl-] detaches and leaves it running (brood attach web.0)", a)
+            ->add_option("target", a->targets, "The instance (web.0), or a program with one instance")
+            ->required()
+            ->expected(1);
     }
     add_verb(brood, verbs, "events", "Print each state change of a running brood up as a JSON line, until ^C",
              std::make_shared<verb_arguments>());
