@@ -174,6 +174,17 @@ bool exit_shown(const std::string& screen) {
     return screen.find("\ntop-exit=") != std::string::npos || screen.rfind("top-exit=", 0) == 0;
 }
 
+// Once top has ended: the shell's screen is back as it was (its prompt after top's exit code, no
+// trace of the table, no alternate screen). The screen then.
+std::string expect_shell_back(const tmux_session& tmux, int code) {
+    const auto [shown, screen] = tmux.wait_for(exit_shown);
+    EXPECT_TRUE(shown) << screen;
+    EXPECT_NE(screen.find("top-exit=" + std::to_string(code) + "\ntest$"), std::string::npos) << screen;
+    EXPECT_EQ(screen.find("LAST-EXIT"), std::string::npos) << screen;
+    EXPECT_FALSE(tmux.alternate_screen());
+    return screen;
+}
+
 std::size_t count_fds(pid_t pid) {
     const std::filesystem::path fds = "/proc/" + std::to_string(pid) + "/fd";
     return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(fds), {}));
@@ -241,14 +252,10 @@ TEST_F(top, shows_every_instance_stops_one_follows_resizes_and_quits_clean) {
 
     // q: the shell's screen comes back, as it was, with no trace of the table.
     tmux.keys({"q"});
-    std::tie(shown, screen) = tmux.wait_for(exit_shown);
-    EXPECT_TRUE(shown) << screen;
-    EXPECT_NE(screen.find("top-exit=0\ntest$"), std::string::npos) << screen;
-    EXPECT_EQ(screen.find("NAME"), std::string::npos) << screen;
-    EXPECT_FALSE(tmux.alternate_screen());
+    expect_shell_back(tmux, 0);
 }
 
-TEST_F(top, no_color_draws_without_colours_and_interrupt_restores_the_terminal) {
+TEST_F(top, no_color_draws_without_colours_and_interrupt_and_term_restore_the_terminal) {
     tmux_session tmux(100, 24);
     tmux.type_line(top_line("NO_COLOR=1 TERM=xterm"));
     auto [shown, screen] = tmux.wait_for(shows_every_row);
@@ -258,11 +265,16 @@ TEST_F(top, no_color_draws_without_colours_and_interrupt_restores_the_terminal) 
         EXPECT_EQ(plain.find(colour), std::string::npos) << plain;
 
     tmux.keys({"C-c"});
-    std::tie(shown, screen) = tmux.wait_for(exit_shown);
-    EXPECT_TRUE(shown) << screen;
-    EXPECT_NE(screen.find("top-exit=130\ntest$"), std::string::npos) << screen;
-    EXPECT_EQ(screen.find("NAME"), std::string::npos) << screen;
-    EXPECT_FALSE(tmux.alternate_screen());
+    expect_shell_back(tmux, 130);
+
+    // And SIGTERM, from outside.
+    tmux.type_line("clear; " + top_line());
+    std::tie(shown, screen) = tmux.wait_for(shows_every_row);
+    ASSERT_TRUE(shown) << screen;
+    const pid_t top_process = top_pid(tmux);
+    ASSERT_NE(top_process, 0);
+    ASSERT_EQ(::kill(top_process, SIGTERM), 0);
+    expect_shell_back(tmux, 143);
 }
 
 TEST_F(top, the_supervisor_ending_ends_top_with_the_terminal_restored) {
@@ -274,12 +286,8 @@ TEST_F(top, the_supervisor_ending_ends_top_with_the_terminal_restored) {
     ASSERT_TRUE(brood_->signal(SIGKILL));
     EXPECT_EQ(brood_->wait(), (brood::killed{SIGKILL, false}));
     ended_ = true;
-    std::tie(shown, screen) = tmux.wait_for(exit_shown);
-    EXPECT_TRUE(shown) << screen;
+    screen = expect_shell_back(tmux, 1);
     EXPECT_NE(screen.find("brood: the supervisor closed the connection"), std::string::npos) << screen;
-    EXPECT_NE(screen.find("top-exit=1\ntest$"), std::string::npos) << screen;
-    EXPECT_EQ(screen.find("NAME"), std::string::npos) << screen;
-    EXPECT_FALSE(tmux.alternate_screen());
 }
 
 }  // namespace
