@@ -72,7 +72,9 @@ ending run_view(control::client& supervisor, const std::string& socket) {
     sigset_t signals;
     ::sigemptyset(&signals);
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH}) ::sigaddset(&signals, sig);
-    signal_inbox inbox(signals);  // before the terminal: curses then sees them blocked, and leaves them be
+    // Blocked and read here: the handlers curses installs for SIGINT, SIGTERM and SIGWINCH never
+    // run, and top ends (the terminal restored) or redraws from its own loop. SIGTSTP stays curses'.
+    signal_inbox inbox(signals);
     terminal screen(colours_wanted());
     top_view view(supervisor, rows, screen, fmt::format("brood top  {}  pid {}", status.value("config", ""),
                                                         status.value("pid", 0)));
