@@ -117,6 +117,12 @@ std::string last_line(const std::string& screen, int height) {
     return static_cast<int>(lines.size()) >= height ? lines[static_cast<std::size_t>(height - 1)] : "";
 }
 
+// The rows of the fixture's four instances, as they are once brood up has settled.
+bool shows_every_row(const std::string& screen) {
+    return row_shows(screen, "web.0", "ready") && row_shows(screen, "web.1", "ready") &&
+           row_shows(screen, "worker.0", "ready") && row_shows(screen, "crash.0", "exited with code 3");
+}
+
 class top : public ::testing::Test {
 protected:
     top() : dir_("top") {
@@ -146,6 +152,12 @@ protected:
                "; echo \"top-ex\"\"it=$?\"";
     }
 
+    // brood top typed into the pane's shell; the screen once it shows every row, or at the deadline.
+    std::pair<bool, std::string> start_top(const tmux_session& tmux, const std::string& environment = "") const {
+        tmux.type_line(top_line(environment));
+        return tmux.wait_for(shows_every_row);
+    }
+
     nlohmann::json status() const {
         const brood::process_output result =
             brood::command(brood_path()).arg("status").arg("--json").arg("-c").arg(config().string()).output();
@@ -164,11 +176,6 @@ protected:
     std::optional<running_brood> brood_;
     bool ended_ = false;
 };
-
-bool shows_every_row(const std::string& screen) {
-    return row_shows(screen, "web.0", "ready") && row_shows(screen, "web.1", "ready") &&
-           row_shows(screen, "worker.0", "ready") && row_shows(screen, "crash.0", "exited with code 3");
-}
 
 bool exit_shown(const std::string& screen) {
     return screen.find("\ntop-exit=") != std::string::npos || screen.rfind("top-exit=", 0) == 0;
@@ -192,8 +199,7 @@ std::size_t count_fds(pid_t pid) {
 
 TEST_F(top, shows_every_instance_stops_one_follows_resizes_and_quits_clean) {
     tmux_session tmux(100, 24);
-    tmux.type_line(top_line());
-    auto [shown, screen] = tmux.wait_for(shows_every_row);
+    auto [shown, screen] = start_top(tmux);
     ASSERT_TRUE(shown) << screen;
     EXPECT_TRUE(tmux.alternate_screen());
     EXPECT_NE(screen.find("NAME"), std::string::npos);
@@ -257,8 +263,7 @@ TEST_F(top, shows_every_instance_stops_one_follows_resizes_and_quits_clean) {
 
 TEST_F(top, no_color_draws_without_colours_and_interrupt_and_term_restore_the_terminal) {
     tmux_session tmux(100, 24);
-    tmux.type_line(top_line("NO_COLOR=1 TERM=xterm"));
-    auto [shown, screen] = tmux.wait_for(shows_every_row);
+    auto [shown, screen] = start_top(tmux, "NO_COLOR=1 TERM=xterm");
     ASSERT_TRUE(shown) << screen;
     const std::string plain = tmux.screen(true);
     for (const char* colour : {"\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[35m", "\x1b[36m"})
@@ -268,8 +273,8 @@ TEST_F(top, no_color_draws_without_colours_and_interrupt_and_term_restore_the_te
     expect_shell_back(tmux, 130);
 
     // And SIGTERM, from outside.
-    tmux.type_line("clear; " + top_line());
-    std::tie(shown, screen) = tmux.wait_for(shows_every_row);
+    tmux.type_line("clear");  // the last top-exit= off the screen
+    std::tie(shown, screen) = start_top(tmux);
     ASSERT_TRUE(shown) << screen;
     const pid_t top_process = top_pid(tmux);
     ASSERT_NE(top_process, 0);
@@ -279,8 +284,7 @@ TEST_F(top, no_color_draws_without_colours_and_interrupt_and_term_restore_the_te
 
 TEST_F(top, the_supervisor_ending_ends_top_with_the_terminal_restored) {
     tmux_session tmux(100, 24);
-    tmux.type_line(top_line("TERM=screen"));
-    auto [shown, screen] = tmux.wait_for(shows_every_row);
+    auto [shown, screen] = start_top(tmux, "TERM=screen");
     ASSERT_TRUE(shown) << screen;
 
     ASSERT_TRUE(brood_->signal(SIGKILL));
