@@ -242,6 +242,27 @@ TEST_F(top, shows_every_instance_stops_one_follows_resizes_and_quits_clean) {
     EXPECT_TRUE(shown) << screen;
     EXPECT_EQ(count_fds(top_process), fds_in_table);
 
+    // A filter on the name: only web's rows; Esc clears it.
+    tmux.keys({"/", "w", "e", "b", "Enter"});
+    std::tie(shown, screen) = tmux.wait_for([](const std::string& s) {
+        return s.find("filter: web (2 shown)") != std::string::npos && !row_of(s, "web.0").empty() &&
+               !row_of(s, "web.1").empty() && row_of(s, "worker.0").empty() && row_of(s, "crash.0").empty();
+    });
+    EXPECT_TRUE(shown) << screen;
+    tmux.keys({"Escape"});
+    std::tie(shown, screen) = tmux.wait_for([](const std::string& s) {
+        return s.find("filter:") == std::string::npos && !row_of(s, "worker.0").empty() && !row_of(s, "crash.0").empty();
+    });
+    EXPECT_TRUE(shown) << screen;
+    // ? shows the keys; any key closes them.
+    tmux.keys({"?"});
+    std::tie(shown, screen) = tmux.wait_for([](const std::string& s) { return s.find("brood top: keys") != std::string::npos; });
+    EXPECT_TRUE(shown) << screen;
+    EXPECT_NE(screen.find("S              stop it"), std::string::npos) << screen;
+    tmux.keys({"x"});
+    std::tie(shown, screen) = tmux.wait_for([](const std::string& s) { return s.find("brood top: keys") == std::string::npos; });
+    EXPECT_TRUE(shown) << screen;
+
     // Smaller: tmux crops what was drawn; top redraws for the new size, its keys on the last line.
     tmux.resize(60, 12);
     std::tie(shown, screen) = tmux.wait_for([](const std::string& s) {
