@@ -48,8 +48,14 @@ public:
         // -f /dev/null: none of the user's configuration. PS1 is a prompt the test can look for.
         run({"-f", "/dev/null", "new-session", "-d", "-s", "top", "-x", std::to_string(width), "-y",
              std::to_string(height), "env PS1='test$ ' sh"});
+        const std::string path = format("#{socket_path}");
+        socket_path_ = path.substr(0, path.find('\n'));
     }
-    ~tmux_session() { run({"kill-server"}); }
+    // tmux leaves the socket's file behind when its server ends.
+    ~tmux_session() {
+        run({"kill-server"});
+        std::filesystem::remove(socket_path_);
+    }
     tmux_session(const tmux_session&) = delete;
     tmux_session& operator=(const tmux_session&) = delete;
 
@@ -99,6 +105,7 @@ public:
 private:
     static inline int count_ = 0;
     std::string socket_;
+    std::filesystem::path socket_path_;
 };
 
 // The line of the screen that starts with an instance's name ("" without one).
