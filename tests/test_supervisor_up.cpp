@@ -846,6 +846,13 @@ TEST_F(up, client_events_prints_a_json_line_for_a_stop) {
     EXPECT_EQ((*stopped)["from"], "stopping");
     EXPECT_EQ((*stopped)["note"], "killed by SIGTERM");
     EXPECT_TRUE((*stopped)["time"].is_string());
+    // What status says beside the state, the event says too: the run that ended, and how many
+    // starts (one per turn of the loop above) were restarts.
+    EXPECT_EQ((*stopped)["last_exit"], "killed by SIGTERM");
+    EXPECT_TRUE((*stopped)["pid"].is_null());
+    const nlohmann::json status = nlohmann::json::parse(client("status", {"--json"}).out);
+    EXPECT_EQ(status["instances"][0]["state"], "stopped");
+    EXPECT_EQ((*stopped)["restarts"], status["instances"][0]["restarts"]);
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
     // brood up gone, the follower ends on its own.
     EXPECT_EQ(events.wait(), brood::wait_status(brood::exited{0}));

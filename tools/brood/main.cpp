@@ -31,7 +31,8 @@ namespace {
 std::vector<subcommand> add_commands(CLI::App& app, std::string_view first) {
     using adder = subcommand (*)(CLI::App&);
     const std::pair<std::string_view, adder> commands[] = {
-        {"run", add_run_command}, {"watch", add_watch_command}, {"tree", add_tree_command}, {"up", add_up_command}};
+        {"run", add_run_command}, {"watch", add_watch_command}, {"tree", add_tree_command}, {"up", add_up_command},
+        {"top", add_top_command}};
     for (const auto& [name, add] : commands)
         if (first == name) return {add(app)};
     std::vector<subcommand> all;
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
                "  brood watch --tree -- make -j4        print every lifecycle event as it happens\n"
                "  brood tree                            the processes of this terminal's session\n"
                "  brood up                              supervise the programs of ./brood.toml\n"
+               "  brood top                             watch and steer them, full-screen\n"
                "Run 'brood COMMAND --help' for each command's options.");
     const std::vector<subcommand> commands = add_commands(app, argc > 1 ? argv[1] : "");
     try {

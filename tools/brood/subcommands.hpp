@@ -17,6 +17,7 @@ subcommand add_run_command(CLI::App& brood);
 subcommand add_watch_command(CLI::App& brood);
 subcommand add_tree_command(CLI::App& brood);
 subcommand add_up_command(CLI::App& brood);
+subcommand add_top_command(CLI::App& brood);
 // status, start, stop, restart, pause, resume, signal, logs, events, reload, shutdown: requests to
 // a running brood up over its control socket.
 std::vector<subcommand> add_control_commands(CLI::App& brood);

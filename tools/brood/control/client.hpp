@@ -54,6 +54,10 @@ public:
     std::optional<nlohmann::json> next_event();
     // As next_event, but nullopt with timed_out set when nothing came by until.
     std::optional<nlohmann::json> next_event(std::chrono::steady_clock::time_point until, bool& timed_out);
+    // The connection, for a caller's own poll(): readable when an event (or the end) has come.
+    // Lines already read but not returned may wait in the client: read with next_event until it
+    // times out before polling again.
+    int fd() const noexcept { return fd_.get(); }
 
 private:
     std::optional<std::string> read_line(const std::chrono::steady_clock::time_point* until = nullptr,

@@ -155,6 +155,9 @@ private:
         event["to"] = to_string(change.to);
         event["pid"] = which.pid() != 0 ? json(which.pid()) : json(nullptr);
         event["note"] = change.note;
+        // What a view (brood top) shows beside the state, so that it follows events alone.
+        event["restarts"] = which.restarts();
+        event["last_exit"] = which.last_end() ? json(which.last_end()->to_string()) : json(nullptr);
         if (control_) control_->publish(event);
         settle_soon();
     }

@@ -16,10 +16,10 @@
 #include <brood/signal.hpp>
 
 #include "control/client.hpp"
-#include "control/default_socket.hpp"
 #include "common/exit_codes.hpp"
 #include "common/duration.hpp"
 #include "verbs/attach.hpp"
+#include "verbs/control_socket.hpp"
 #include "verbs/log_tail.hpp"
 #include "common/timestamp.hpp"
 #include "control/readiness.hpp"
@@ -28,7 +28,6 @@
 #include "verbs/secret_variables.hpp"
 #include "verbs/status_table.hpp"
 #include "subcommands.hpp"
-#include "supervisor/config.hpp"
 
 namespace brood::cli {
 namespace {
@@ -52,17 +51,6 @@ struct verb_arguments {
     std::string stream;  // brood logs --stream stderr
     bool lines_given = false;
 };
-
-// What brood up would use: --socket, else .brood/brood.sock beside -c FILE or the directory's own
-// brood.toml / Procfile. Empty after printing why when there is none.
-std::filesystem::path socket_of(const verb_arguments& a) {
-    if (!a.socket.empty()) return a.socket;
-    if (!a.config.empty()) return control::default_socket(a.config);
-    if (auto found = supervisor::find_config(std::filesystem::current_path())) return control::default_socket(*found);
-    fmt::print(stderr, "brood: no brood.toml or Procfile in {} (name one with -c FILE, or the socket with --socket PATH)\n",
-               std::filesystem::current_path().string());
-    return {};
-}
 
 std::string joined(const nlohmann::json& names) {
     std::string text;
@@ -190,7 +178,7 @@ int act_and_wait(control::client& supervisor, const std::string& verb, const ver
 }
 
 int run_verb(const std::string& verb, const verb_arguments& a) {
-    const std::filesystem::path socket = socket_of(a);
+    const std::filesystem::path socket = control_socket(a.config, a.socket);
     if (socket.empty()) return exit_usage;
     try {
         if (verb == "logs") return print_logs(log_files(socket, a), a);
