@@ -97,10 +97,10 @@ void send_size(const std::filesystem::path& socket, const std::string& target, c
     supervisor.call(std::move(r));
 }
 
-enum class ending { detached, closed, signalled };
+enum class attach_end { detached, closed, signalled };
 
 // Relays until Ctrl-], the supervisor closing the connection, or a signal that ends brood attach.
-ending relay(int connection, std::string received, const std::filesystem::path& socket, const std::string& target,
+attach_end relay(int connection, std::string received, const std::filesystem::path& socket, const std::string& target,
              signal_reader& signals) {
     write_all(STDOUT_FILENO, received, "write to standard output");
     pollfd fds[3] = {{STDIN_FILENO, POLLIN, 0}, {connection, POLLIN, 0}, {signals.fd(), POLLIN, 0}};
@@ -112,24 +112,24 @@ ending relay(int connection, std::string received, const std::filesystem::path& 
         }
         if (fds[2].revents & POLLIN) {
             while (const std::optional<int> s = signals.next()) {
-                if (*s != SIGWINCH) return ending::signalled;
+                if (*s != SIGWINCH) return attach_end::signalled;
                 if (const std::optional<winsize> w = window_of(STDIN_FILENO)) send_size(socket, target, *w);
             }
         }
         if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
             const ssize_t n = ::recv(connection, buffer, sizeof buffer, 0);
-            if (n < 0 && errno != EINTR && errno != EAGAIN) return ending::closed;  // ECONNRESET
-            if (n == 0) return ending::closed;
+            if (n < 0 && errno != EINTR && errno != EAGAIN) return attach_end::closed;  // ECONNRESET
+            if (n == 0) return attach_end::closed;
             if (n > 0) write_all(STDOUT_FILENO, std::string_view(buffer, static_cast<std::size_t>(n)), "write to standard output");
         }
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
             if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-            if (n <= 0) return ending::detached;  // the user's terminal is gone
+            if (n <= 0) return attach_end::detached;  // the user's terminal is gone
             const std::string_view keys(buffer, static_cast<std::size_t>(n));
             const std::size_t detach = keys.find(detach_key);
             write_all(connection, keys.substr(0, detach), "send to the supervisor");
-            if (detach != std::string_view::npos) return ending::detached;
+            if (detach != std::string_view::npos) return attach_end::detached;
         }
     }
 }
@@ -149,12 +149,12 @@ int attach_terminal(const std::filesystem::path& socket, const std::string& targ
     control::client::raw_connection connection = supervisor.release();
     fmt::print(stderr, "[brood: attached to {}; Ctrl-] detaches, and it keeps running]\n", name);
     std::fflush(stderr);
-    ending how;
+    attach_end how;
     {
         raw_mode raw(STDIN_FILENO);
         how = relay(connection.socket.get(), std::move(connection.received), socket, target, signals);
     }
-    if (how == ending::detached) fmt::print(stderr, "\n[brood: detached from {}; it keeps running]\n", name);
+    if (how == attach_end::detached) fmt::print(stderr, "\n[brood: detached from {}; it keeps running]\n", name);
     return 0;
 }
 
