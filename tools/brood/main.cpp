@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
     for (const table_command* command : {&run_command, &watch_command})
         if (argc > 1 && std::string_view(argv[1]) == command->text->name)
             return report_failure([&] { return command->main(argc - 1, argv + 1); });
+    const std::ios_base::Init standard_streams;  // CLI11 prints with them (cli11.hpp)
     CLI::App app("brood: child processes done right. An init for containers (run), a lifecycle "
                  "watcher (watch) and a process-tree viewer (tree).",
                  "brood");

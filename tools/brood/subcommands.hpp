@@ -4,7 +4,7 @@
 #include <functional>
 #include <vector>
 
-#include <CLI/CLI.hpp>
+#include "cli11.hpp"
 
 #include "common/value_checks.hpp"  // check_duration, check_signal: validators for CLI11 options
 
