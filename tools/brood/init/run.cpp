@@ -1,5 +1,6 @@
 // brood run: an init for containers (and a subreaper anywhere else).
 #include <charconv>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,7 +25,7 @@ struct run_options {
     std::vector<std::string> argv;
     bool group = false;
     bool no_subreaper = false;
-    std::string grace = "5s";
+    std::chrono::milliseconds grace{5000};  // "5s": parsed only when given (its parser maps a table)
     std::string death_signal;
     bool events = false;
     std::vector<std::string> remaps;
@@ -48,7 +49,7 @@ int run_main(const run_options& o) {
     s.argv = o.argv;
     s.subreaper = !o.no_subreaper;
     s.to_group = o.group;
-    s.grace = *parse_duration(o.grace);
+    s.grace = o.grace;
     if (!o.death_signal.empty()) s.death_signal = *parse_signal(o.death_signal);
     event_log log(stderr, event_log::format::human);
     if (o.events) {
@@ -82,8 +83,10 @@ constexpr option<run_options> run_options_table[] = {
       "When PROGRAM has exited, how long its leftover descendants get between SIGTERM "
       "and SIGKILL (brood run --grace 10s -- app)."},
      [](run_options& o, const char* value) {
-         o.grace = value;
-         return check_duration(o.grace);
+         const auto grace = parse_duration(value);
+         if (!grace) return check_duration(value);
+         o.grace = *grace;
+         return std::string();
      }},
     {{'\0', "pdeathsig", "SIGNAL", nullptr, false,
       "Signal PROGRAM gets if brood dies (PR_SET_PDEATHSIG) (brood run --pdeathsig KILL -- app)."},

@@ -1,4 +1,5 @@
 // brood watch: run a program and print each of its lifecycle events as it happens.
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -17,7 +18,7 @@ struct watch_options {
     std::vector<std::string> argv;
     bool json = false;
     bool tree = false;
-    std::string grace = "5s";
+    std::chrono::milliseconds grace{5000};  // "5s": parsed only when given (its parser maps a table)
 };
 
 int watch_main(const watch_options& o) {
@@ -25,7 +26,7 @@ int watch_main(const watch_options& o) {
     init_options s;
     s.argv = o.argv;
     s.subreaper = o.tree;  // descendants are brood's to see (and to end) only with --tree
-    s.grace = *parse_duration(o.grace);
+    s.grace = o.grace;
     s.report_stops = true;
     s.track_tree = o.tree;
     s.log = &log;
@@ -52,8 +53,10 @@ constexpr option<watch_options> watch_options_table[] = {
       "With --tree: when PROGRAM has exited, how long leftover descendants get between "
       "SIGTERM and SIGKILL (brood watch --tree --grace 1s -- app)."},
      [](watch_options& o, const char* value) {
-         o.grace = value;
-         return check_duration(o.grace);
+         const auto grace = parse_duration(value);
+         if (!grace) return check_duration(value);
+         o.grace = *grace;
+         return std::string();
      }},
 };
 
