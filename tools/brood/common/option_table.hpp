@@ -30,6 +30,13 @@ struct option : option_text {
     std::string (*apply)(Options&, const char* value);
 };
 
+// The apply of a flag: sets the bool member of Options it names.
+template <class Options, bool Options::*member>
+std::string set_flag(Options& options, const char*) {
+    options.*member = true;
+    return std::string();
+}
+
 struct command_text {
     const char* name;         // "run", as in "brood run"
     const char* description;  // first in --help

@@ -68,17 +68,11 @@ constexpr option<run_options> run_options_table[] = {
     {{'g', "group", nullptr, nullptr, false,
       "Start PROGRAM in a process group of its own and forward signals to the whole group, "
       "so they reach its children too (brood run -g -- sh -c 'worker & worker')."},
-     [](run_options& o, const char*) {
-         o.group = true;
-         return std::string();
-     }},
+     set_flag<run_options, &run_options::group>},
     {{'\0', "no-subreaper", nullptr, nullptr, false,
       "When not PID 1, do not become a child subreaper: orphans then go to the real init "
       "and brood cannot reap them (brood run --no-subreaper -- make)."},
-     [](run_options& o, const char*) {
-         o.no_subreaper = true;
-         return std::string();
-     }},
+     set_flag<run_options, &run_options::no_subreaper>},
     {{'\0', "grace", "DURATION", "5s", false,
       "When PROGRAM has exited, how long its leftover descendants get between SIGTERM "
       "and SIGKILL (brood run --grace 10s -- app)."},
@@ -97,10 +91,7 @@ constexpr option<run_options> run_options_table[] = {
     {{'\0', "events", nullptr, nullptr, false,
       "Print each lifecycle event (started, stopped, exited, orphan reaped, signal "
       "forwarded) to stderr (brood run --events -- app)."},
-     [](run_options& o, const char*) {
-         o.events = true;
-         return std::string();
-     }},
+     set_flag<run_options, &run_options::events>},
     {{'\0', "remap-exit", "N:M", nullptr, true,
       "Exit with M when the exit code would be N (128+N when killed by signal N); "
       "may be repeated (brood run --remap-exit 143:0 -- app)."},

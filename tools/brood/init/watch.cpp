@@ -37,18 +37,12 @@ constexpr option<watch_options> watch_options_table[] = {
     {{'\0', "json", nullptr, nullptr, false,
       "Print JSON lines: {\"time\":\"...\",\"pid\":42,\"event\":\"stopped\",\"signal\":\"SIGSTOP\"} "
       "(brood watch --json -- sleep 60 | jq .event)."},
-     [](watch_options& o, const char*) {
-         o.json = true;
-         return std::string();
-     }},
+     set_flag<watch_options, &watch_options::json>},
     {{'\0', "tree", nullptr, nullptr, false,
       "Also report every descendant (brood becomes their subreaper): started with its "
       "parent pid, exec, exit; leftovers are ended as brood run does "
       "(brood watch --tree -- make -j4)."},
-     [](watch_options& o, const char*) {
-         o.tree = true;
-         return std::string();
-     }},
+     set_flag<watch_options, &watch_options::tree>},
     {{'\0', "grace", "DURATION", "5s", false,
       "With --tree: when PROGRAM has exited, how long leftover descendants get between "
       "SIGTERM and SIGKILL (brood watch --tree --grace 1s -- app)."},
