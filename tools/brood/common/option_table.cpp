@@ -1,7 +1,6 @@
 #include "common/option_table.hpp"
 
 #include <cstdio>
-#include <cstring>
 #include <string_view>
 
 #include <getopt.h>
