@@ -10,7 +10,6 @@
 // (out of file descriptors, a malformed /proc) throw std::system_error or std::runtime_error.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,7 +34,9 @@ struct process_info {
     // may not show its new command line yet (the spawner is released before the kernel sets it).
     std::vector<std::string> cmdline;
     std::uint64_t rss_bytes = 0;
-    std::chrono::microseconds cpu_time{0};  // user + system time, at the kernel's clock tick (10 ms)
+    // CPU time spent so far, user and system, in clock ticks (sysconf(_SC_CLK_TCK) a second); its
+    // children's, even those reaped, are not counted.
+    std::uint64_t cpu_ticks = 0;
 };
 
 // "running", "sleeping", "disk sleep", "stopped", "tracing stop", "zombie", "dead", "idle", "parked";

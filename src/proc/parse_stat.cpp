@@ -48,14 +48,14 @@ std::optional<process_info> parse_stat(std::string_view line) {
 
     info.state = fields[field::state][0];
     long rss_pages = 0;
-    std::uint64_t user_ticks = 0, system_ticks = 0;
-    if (!parse_number(fields[field::ppid], info.ppid) || !parse_number(fields[field::pgrp], info.pgid) ||
-        !parse_number(fields[field::utime], user_ticks) || !parse_number(fields[field::stime], system_ticks) ||
+    std::uint64_t user_ticks = 0;
+    std::uint64_t system_ticks = 0;
+    if (!parse_number(fields[field::utime], user_ticks) || !parse_number(fields[field::stime], system_ticks) ||
+        !parse_number(fields[field::ppid], info.ppid) || !parse_number(fields[field::pgrp], info.pgid) ||
         !parse_number(fields[field::session], info.sid) || !parse_number(fields[field::num_threads], info.threads) ||
         !parse_number(fields[field::starttime], info.start_time) || !parse_number(fields[field::rss], rss_pages))
         return std::nullopt;
-    static const auto ticks_per_second = static_cast<std::uint64_t>(::sysconf(_SC_CLK_TCK));
-    info.cpu_time = std::chrono::microseconds((user_ticks + system_ticks) * 1'000'000 / ticks_per_second);
+    info.cpu_ticks = user_ticks + system_ticks;
     // rss is a signed count that can briefly read below zero while the process exits.
     if (rss_pages > 0)
         info.rss_bytes = static_cast<std::uint64_t>(rss_pages) * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));

@@ -22,4 +22,11 @@ outbox::result outbox::flush(int fd) {
     return result::sent;
 }
 
+std::string outbox::take_pending() {
+    std::string rest = bytes_.substr(sent_);
+    bytes_.clear();
+    sent_ = 0;
+    return rest;
+}
+
 }  // namespace brood::control

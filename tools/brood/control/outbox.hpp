@@ -26,6 +26,8 @@ public:
     std::size_t pending() const { return bytes_.size() - sent_; }
     // Writes without blocking and without SIGPIPE.
     result flush(int fd);
+    // The bytes not yet written, handed to whoever takes the connection over; none are left.
+    std::string take_pending();
 
 private:
     std::string bytes_;

@@ -1,5 +1,7 @@
 #include "supervisor/status_report.hpp"
 
+#include <unistd.h>
+
 #include <brood/proc.hpp>
 
 #include "common/timestamp.hpp"
@@ -40,7 +42,7 @@ nlohmann::json instance_status(const instance& which) {
         if (const auto process = proc::read_stat(which.pid())) {
             status["rss_bytes"] = process->rss_bytes;
             status["memory_bytes"] = process->rss_bytes;
-            status["cpu_seconds"] = seconds(process->cpu_time);
+            status["cpu_seconds"] = static_cast<double>(process->cpu_ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
         }
     }
     // The cgroup counts every process of the instance, and what they used before they ended.
@@ -51,7 +53,7 @@ nlohmann::json instance_status(const instance& which) {
     }
     if (const auto uptime = which.uptime()) status["uptime_ms"] = uptime->count();
     if (which.last_end()) {
-        status["last_exit"] = which.last_end()->to_string();
+        status["last_exit"] = which.last_exit();
         status["last_exit_code"] = which.last_end()->shell_code();
     }
     if (!which.start_error().empty()) status["start_error"] = which.start_error();

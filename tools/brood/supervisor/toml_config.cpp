@@ -38,7 +38,7 @@ constexpr std::array program_keys{
     "depends_on"sv,  "stop_signal"sv, "stop_timeout"sv, "log"sv,         "essential"sv,   "env_file"sv,
     "user"sv,        "group"sv,       "umask"sv,       "limits"sv,      "memory_max"sv,
     "memory_high"sv, "pids_max"sv,    "cpu_weight"sv,  "cpu_max"sv,     "success_exit_codes"sv,
-    "watchdog"sv,    "watchdog_signal"sv,
+    "watchdog"sv,    "watchdog_signal"sv, "tty"sv,
 };
 constexpr std::array backoff_keys{"initial"sv, "max"sv, "jitter"sv};
 constexpr std::array start_limit_keys{"burst"sv, "interval"sv};
@@ -706,6 +706,8 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
     if (auto f = at(t, "log", path)) log(*f, program.log);
     if (auto f = at(t, "essential", path))
         if (auto v = boolean(*f)) program.essential = *v;
+    if (auto f = at(t, "tty", path))
+        if (auto v = boolean(*f)) program.tty = *v;
     run_as(t, path, program);
     if (auto f = at(t, "limits", path)) limits(*f, program);
     cgroup_limits(t, path, program);
