@@ -6,6 +6,7 @@
 #include <iostream>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -202,6 +203,74 @@ TEST_F(http, metrics_pass_promtool_and_show_every_instance) {
         brood::command(BROOD_PROMTOOL).args(std::vector<std::string>{"check", "metrics"}).output({.input = a.body, .timeout = deadline});
     EXPECT_EQ(checked.status, brood::exited{0}) << checked.out << checked.err;
     EXPECT_EQ(checked.out + checked.err, "");  // no lint warning either
+}
+
+// brood reads each instance's /proc/PID/stat (and its cgroup's files) through fds it opens as the
+// instance starts: one stat file per running instance, for its current process, closed when that
+// process ends; scrapes open none.
+TEST_F(http, the_usage_files_held_follow_each_instances_process) {
+    start(two_programs);
+    ASSERT_TRUE(reaches("worker.0", "ready"));
+    const auto files = [&] {  // what brood's fds name, those of the instances' usage
+        std::multiset<std::string> held;
+        for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(brood_->pid()) + "/fd")) {
+            std::error_code error;
+            const std::string target = std::filesystem::read_symlink(fd.path(), error).string();
+            if (target.ends_with("/stat") || target.ends_with("/cpu.stat") || target.ends_with("/memory.current"))
+                held.insert(target);
+        }
+        return held;
+    };
+    const auto stat_files = [](const json& status) {
+        std::multiset<std::string> expected;
+        for (const json& i : status["instances"])
+            if (i["pid"].is_number()) expected.insert("/proc/" + std::to_string(i["pid"].get<int>()) + "/stat");
+        return expected;
+    };
+    const auto only_stat = [](const std::multiset<std::string>& held) {
+        std::multiset<std::string> stat;
+        for (const std::string& f : held)
+            if (f.starts_with("/proc/")) stat.insert(f);
+        return stat;
+    };
+    const std::multiset<std::string> first = files();
+    const json before = control_status();
+    EXPECT_EQ(only_stat(first), stat_files(before));
+    EXPECT_EQ(only_stat(first).size(), 3u);
+    // With a cgroup each, cpu.stat for each instance (memory.current with a memory controller).
+    const std::size_t cgroup_files = first.size() - 3;
+    if (before["isolation"] == "cgroup") EXPECT_GE(cgroup_files, 3u);
+    else EXPECT_EQ(cgroup_files, 0u);
+    ASSERT_EQ(get("/metrics").code, 200);
+    ASSERT_EQ(get("/metrics").code, 200);
+    EXPECT_EQ(files(), first);  // nothing more for a scrape
+
+    // A restart: the old processes' files closed, the new ones' open.
+    ASSERT_EQ(post("/api/v1/programs/web/restart", "Bearer " + token()).code, 200);
+    for (const auto until = clock_type::now() + deadline; clock_type::now() < until; std::this_thread::sleep_for(20ms)) {
+        const json now = control_status();
+        bool renewed = true;
+        for (std::size_t i = 0; i < 2; ++i)
+            renewed = renewed && now["instances"][i]["state"] == "ready" &&
+                      now["instances"][i]["pid"] != before["instances"][i]["pid"];
+        if (renewed) break;
+    }
+    const json restarted = control_status();
+    EXPECT_NE(restarted["instances"][0]["pid"], before["instances"][0]["pid"]);
+    EXPECT_EQ(only_stat(files()), stat_files(restarted));
+    EXPECT_EQ(files().size(), first.size());
+
+    // A stop: its process's file closed when it ends, before anyone asks again; the cgroup's, kept
+    // with the cgroup for its next start.
+    ASSERT_EQ(post("/api/v1/programs/worker/stop", "Bearer " + token()).code, 200);
+    ASSERT_TRUE(saw("worker.0 stopping -> stopped"));
+    const std::multiset<std::string> stopped = files();
+    std::multiset<std::string> web = stat_files(restarted);
+    web.erase("/proc/" + std::to_string(restarted["instances"][2]["pid"].get<int>()) + "/stat");
+    EXPECT_EQ(only_stat(stopped), web);
+    EXPECT_EQ(stopped.size(), first.size() - 1);
+    ASSERT_EQ(get("/metrics").code, 200);
+    EXPECT_EQ(files(), stopped);
 }
 
 TEST_F(http, status_is_the_control_sockets) {

@@ -110,6 +110,32 @@ TEST(proc_read_stat, reads_what_read_process_reads_but_the_command_line) {
     EXPECT_FALSE(brood::proc::read_stat(0));
 }
 
+// stat_file: read_stat's fields, read again from the same fd, bound to the process it was opened
+// for until that process is reaped.
+TEST(proc_stat_file, reads_again_until_its_process_is_reaped) {
+    gate release;
+    brood::child kid = brood::fork([&] { release.wait(); });
+    const pid_t pid = kid.pid();
+    const std::optional<brood::proc::stat_file> file = brood::proc::stat_file::open(pid);
+    ASSERT_TRUE(file);
+    EXPECT_EQ(file->pid(), pid);
+    const auto first = file->read();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->pid, pid);
+    EXPECT_EQ(first->ppid, ::getpid());
+    EXPECT_EQ(first->start_time, brood::proc::read_stat(pid)->start_time);
+    EXPECT_EQ(state_within_deadline(pid, 'S'), 'S');
+    const auto again = file->read();  // the kernel writes it anew: the state is today's
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->state, 'S');
+    EXPECT_GE(again->cpu_ticks, first->cpu_ticks);
+    release.pass();
+    EXPECT_EQ(kid.wait(), brood::exited{0});
+    EXPECT_FALSE(file->read());
+    EXPECT_FALSE(brood::proc::stat_file::open(pid));
+    EXPECT_FALSE(brood::proc::stat_file::open(0));
+}
+
 TEST(proc_read_process, blocked_child_is_sleeping) {
     gate release;
     brood::child kid = brood::fork([&] { release.wait(); });

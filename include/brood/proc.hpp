@@ -18,6 +18,8 @@
 
 #include <sys/types.h>
 
+#include <brood/unique_fd.hpp>
+
 namespace brood::proc {
 
 struct process_info {
@@ -60,8 +62,26 @@ struct memory_usage {
 // nullopt when the process does not exist (or vanished while being read).
 std::optional<process_info> read_process(pid_t pid);
 // As read_process, from /proc/PID/stat alone (cmdline left empty), in three system calls: for
-// sampling many processes often, as a supervisor's status does.
+// sampling many processes now and then (stat_file below takes one for each further sample).
 std::optional<process_info> read_stat(pid_t pid);
+// /proc/PID/stat held open, for sampling one process often: each read() is a single pread, where
+// read_stat opens and closes the file too. The file stays bound to the process it was opened for:
+// once that process has been reaped, read() returns nullopt, even if its pid is given to another.
+//
+//   if (auto file = brood::proc::stat_file::open(pid)) file->read();  // nullopt once pid has ended
+class stat_file {
+public:
+    // nullopt when the process does not exist; throws as read_stat does for other failures (EMFILE).
+    static std::optional<stat_file> open(pid_t pid);
+    std::optional<process_info> read() const;
+    pid_t pid() const noexcept { return pid_; }
+
+private:
+    stat_file(pid_t pid, unique_fd file) : pid_(pid), file_(std::move(file)) {}
+    pid_t pid_;
+    unique_fd file_;
+};
+
 // nullopt when the process does not exist or its memory cannot be read (zombie, no permission).
 std::optional<memory_usage> read_memory(pid_t pid);
 // Children of pid (of all its threads), ascending, from /proc/PID/task/*/children. Empty when pid

@@ -22,6 +22,15 @@ public:
     };
 
     void append(std::string_view bytes) { bytes_.append(bytes); }
+    // Taken over without a copy when nothing is pending: a large answer is written from where it was made.
+    void append(std::string&& bytes) {
+        if (pending() == 0) {
+            bytes_ = std::move(bytes);
+            sent_ = 0;
+        } else {
+            bytes_.append(bytes);
+        }
+    }
     // Bytes not yet written.
     std::size_t pending() const { return bytes_.size() - sent_; }
     // Writes without blocking and without SIGPIPE.

@@ -1,5 +1,6 @@
-// The Prometheus text format (version 0.0.4) of brood up's state, rendered from the status verb's
-// result (docs/protocol.md) so that both say the same thing:
+// The Prometheus text format (version 0.0.4) of brood up's state, rendered from the same figures of
+// each instance as the status verb's result (supervisor/instance_figures.hpp), so that both say the
+// same thing without building the status JSON for a scrape:
 //
 //   brood_instance_state{program="web",instance="0",name="web.0",state="running"} 1
 //   brood_instance_restarts_total{program="web",instance="0",name="web.0"} 2
@@ -12,8 +13,9 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
-#include <nlohmann/json.hpp>
+#include "supervisor/instance_figures.hpp"
 
 namespace brood::http {
 
@@ -27,6 +29,7 @@ struct server_counters {
     std::uint64_t connections_refused = 0;   // over max_connections
 };
 
-std::string prometheus_text(const nlohmann::json& status, const server_counters& counters);
+std::string prometheus_text(const std::vector<supervisor::instance_figures>& instances,
+                            const server_counters& counters);
 
 }  // namespace brood::http

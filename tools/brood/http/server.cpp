@@ -81,8 +81,9 @@ struct server::connection {
 };
 
 server::server(brood::monitor& loop, const supervisor::listen_address& where, std::string token, handler h,
-               std::uint64_t timer_tag)
-    : loop_(loop), token_(std::move(token)), handler_(std::move(h)), timer_tag_(timer_tag) {
+               metrics_source figures, std::uint64_t timer_tag)
+    : loop_(loop), token_(std::move(token)), handler_(std::move(h)), figures_(std::move(figures)),
+      timer_tag_(timer_tag) {
     listener_ = unique_fd(::socket(where.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!listener_) throw_errno(errno, named(where, "socket"));
     // A restarted brood may bind at once, while the connections of the last one are in TIME_WAIT.
@@ -195,11 +196,11 @@ void server::answer(connection& c) {
             case route::kind::page:
                 return reply(c, 200, response(200, "text/html; charset=utf-8", index_page));
             case route::kind::metrics: {
-                const json status = handler_(status_request);
-                const auto self = proc::read_process(::getpid());
+                const std::vector<supervisor::instance_figures> instances = figures_();
+                const auto self = proc::read_stat(::getpid());
                 counters_.memory_bytes = self ? self->rss_bytes : 0;
                 return reply(c, 200, response(200, "text/plain; version=0.0.4; charset=utf-8",
-                                              prometheus_text(status, counters_)));
+                                              prometheus_text(instances, counters_)));
             }
             case route::kind::status:
                 return reply(c, 200, response(200, "application/json", json_text(handler_(status_request))));
@@ -249,12 +250,12 @@ void server::reply(connection& c, int code, std::string bytes) {
     ++counters_.requests[code];
     c.stage = connection::phase::answering;
     c.deadline = brood::monitor::clock::now() + request_timeout;
-    send(c, bytes);
+    send(c, std::move(bytes));
 }
 
-void server::send(connection& c, std::string_view bytes) {
+void server::send(connection& c, std::string bytes) {
     if (c.finished) return;
-    c.output.append(bytes);
+    c.output.append(std::move(bytes));
     flush(c);
     if (!c.finished) watch_for(c);
 }

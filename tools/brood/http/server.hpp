@@ -2,15 +2,17 @@
 // and the web page, served from the supervisor's own monitor with non-blocking sockets, no thread:
 //
 //   brood::http::server web(loop, address, token, [&](const brood::control::request& r) { return serve(r); },
-//                           http_tag);
+//                           [&] { return figures_of_every_instance(); }, http_tag);
 //   web.publish(event);                        // to every client of /api/v1/events
 //   loop.on_event([&](const brood::monitor::event& e) {
 //       if (e.from == brood::monitor::source::timer && e.tag == http_tag) web.timer_fired(e.timer);
 //   });
 //
 // The handler is the control socket's: status and the verbs answer here exactly as there, and a
-// request_error it throws becomes 400 with its message. Each connection carries one request, then
-// is closed (Connection: close); /api/v1/events keeps it open for the events that follow.
+// request_error it throws becomes 400 with its message. /metrics is rendered from the figures the
+// metrics source gives, the same that status reports (supervisor/instance_figures.hpp). Each
+// connection carries one request, then is closed (Connection: close); /api/v1/events keeps it open
+// for the events that follow.
 //
 // Limits (http/limits.hpp): max_connections open at once (one more gets 503), max_request bytes of
 // a request (413), request_timeout to send it and again to take the answer (408, then closed), and
@@ -25,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -40,10 +43,11 @@ namespace brood::http {
 class server {
 public:
     using handler = std::function<nlohmann::json(const control::request&)>;
+    using metrics_source = std::function<std::vector<supervisor::instance_figures>()>;
 
     // Listens at where; throws naming the address when it cannot (EADDRINUSE ...).
     server(brood::monitor& loop, const supervisor::listen_address& where, std::string token, handler h,
-           std::uint64_t timer_tag);
+           metrics_source figures, std::uint64_t timer_tag);
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;
@@ -65,7 +69,7 @@ private:
     void answer(connection& c);
     std::string answer_action(const connection& c, const std::string& target, const std::string& verb, int& code);
     void reply(connection& c, int code, std::string bytes);
-    void send(connection& c, std::string_view bytes);
+    void send(connection& c, std::string bytes);
     void flush(connection& c);
     void watch_for(connection& c);
     void close_finished();
@@ -74,6 +78,7 @@ private:
     brood::monitor& loop_;
     std::string token_;
     handler handler_;
+    metrics_source figures_;
     unique_fd listener_;
     unique_fd spare_;  // given up to accept-and-close a client when out of fds
     std::string address_;

@@ -12,12 +12,12 @@
 namespace brood::supervisor {
 namespace {
 
-// The file's first 4 KiB, or empty when it cannot be read: both files are a few lines.
-std::string_view read_small(int directory, const char* name, char (&buffer)[4096]) {
-    const unique_fd fd(::openat(directory, name, O_RDONLY | O_CLOEXEC));
-    if (!fd) return {};
+// The file's first 4 KiB, or empty when it cannot be read: both files are a few lines. The kernel
+// writes them anew for each read from offset 0.
+std::string_view read_small(const unique_fd& file, char (&buffer)[4096]) {
+    if (!file) return {};
     ssize_t n;
-    do n = ::read(fd.get(), buffer, sizeof buffer);
+    do n = ::pread(file.get(), buffer, sizeof buffer, 0);
     while (n < 0 && errno == EINTR);
     return n > 0 ? std::string_view(buffer, static_cast<std::size_t>(n)) : std::string_view();
 }
@@ -31,11 +31,15 @@ std::optional<std::uint64_t> number_at(std::string_view text) {
 
 }  // namespace
 
-cgroup_usage read_cgroup_usage(const cgroup& group) {
+cgroup_usage_files::cgroup_usage_files(const cgroup& group)
+    : memory_current_(::openat(group.fd(), "memory.current", O_RDONLY | O_CLOEXEC)),
+      cpu_stat_(::openat(group.fd(), "cpu.stat", O_RDONLY | O_CLOEXEC)) {}
+
+cgroup_usage cgroup_usage_files::read() const {
     cgroup_usage usage;
     char buffer[4096];
-    usage.memory_bytes = number_at(read_small(group.fd(), "memory.current", buffer));
-    const std::string_view stat = read_small(group.fd(), "cpu.stat", buffer);
+    usage.memory_bytes = number_at(read_small(memory_current_, buffer));
+    const std::string_view stat = read_small(cpu_stat_, buffer);
     constexpr std::string_view key = "usage_usec ";
     if (stat.substr(0, key.size()) == key)
         if (const auto usec = number_at(stat.substr(key.size()))) usage.cpu_time = std::chrono::microseconds(*usec);

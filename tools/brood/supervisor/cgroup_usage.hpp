@@ -1,5 +1,9 @@
 // What an instance's cgroup has used: memory now (memory.current) and CPU time so far (cpu.stat's
-// usage_usec), for status and metrics. Everything in the cgroup counts, not just the leader.
+// usage_usec), for status and metrics. Everything in the cgroup counts, not just the leader. Both
+// files are held open, so that each reading is one pread per file.
+//
+//   const cgroup_usage_files files(group);   // two fds, for as long as the cgroup is used
+//   const cgroup_usage now = files.read();
 #pragma once
 
 #include <chrono>
@@ -7,6 +11,7 @@
 #include <optional>
 
 #include <brood/cgroup.hpp>
+#include <brood/unique_fd.hpp>
 
 namespace brood::supervisor {
 
@@ -15,6 +20,15 @@ struct cgroup_usage {
     std::optional<std::chrono::microseconds> cpu_time;   // cpu.stat has usage_usec without a controller
 };
 
-cgroup_usage read_cgroup_usage(const cgroup& group);
+class cgroup_usage_files {
+public:
+    // A file that cannot be opened (no memory controller, no fd left) reads as none.
+    explicit cgroup_usage_files(const cgroup& group);
+    cgroup_usage read() const;
+
+private:
+    unique_fd memory_current_;
+    unique_fd cpu_stat_;
+};
 
 }  // namespace brood::supervisor

@@ -1,5 +1,6 @@
 // brood up's file descriptors. brood holds several for each instance (its log, its two output
-// pipes, its pidfd, with cgroups its cgroup and cgroup.events), so at start it raises its soft RLIMIT_NOFILE
+// pipes, its pidfd, with cgroups its cgroup and cgroup.events, and up to
+// instance_usage::max_fds to read its usage from), so at start it raises its soft RLIMIT_NOFILE
 // to the hard limit, as systemd does for itself. Its programs get the limit brood was started with,
 // as they would have had without brood: a program may use select(), which cannot take an fd above
 // 1023 (the reason systemd keeps 1024 as its services' soft limit).

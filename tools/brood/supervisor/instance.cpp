@@ -60,6 +60,7 @@ instance::~instance() {
 // Removes the instance's cgroup, which must be empty.
 void instance::leave_cgroup() noexcept {
     if (!group_) return;
+    usage_.cgroup_left();
     host_.loop().remove_fd(group_->events_fd());
     try {
         group_->remove();
@@ -226,6 +227,7 @@ void instance::launch() {
     }
     watch_ = host_.loop().watch(std::move(process), serial_);
     pid_ = pid;
+    usage_.process_started(pid);
     if (spawns_++ > 0) ++restarts_;
 }
 
@@ -258,6 +260,7 @@ void instance::join_cgroup() {
         throw;
     }
     group_ = std::move(made);
+    usage_.cgroup_made(*group_);
 }
 
 // Why a start failed goes to the instance's log, when it is open, and in the state machine's note
@@ -525,6 +528,7 @@ void instance::leader_changed(const wait_status& status) {
 void instance::leader_ended(const wait_status& status) {
     watch_ = monitor::watch_id::none;
     pid_ = 0;
+    usage_.process_ended();
     freeze_wanted_.reset();
     if (group_ && group_->populated()) {
         if (group_->frozen()) group_->freeze(false);

@@ -38,6 +38,7 @@
 #include <brood/status.hpp>
 
 #include "supervisor/config.hpp"
+#include "supervisor/instance_usage.hpp"
 #include "supervisor/isolation.hpp"
 #include "supervisor/log_file.hpp"
 #include "supervisor/notify_socket.hpp"
@@ -138,6 +139,8 @@ public:
     const std::optional<log_file>& log() const { return log_; }
     // Its cgroup, with cgroup isolation, once its first start made it.
     const std::optional<cgroup>& group() const { return group_; }
+    // What its process and cgroup use, from files held open (three fds at most).
+    const instance_usage& usage() const { return usage_; }
     // What brood adds to its own environment for this instance's process (NOTIFY_SOCKET once the
     // socket exists); brood status NAME --env shows it over brood's own.
     std::map<std::string, std::string> environment() const;
@@ -203,6 +206,7 @@ private:
     window_size window_;
     const isolation* isolation_;
     std::optional<cgroup> group_;  // made at the first start, with cgroup isolation
+    instance_usage usage_;  // opened with each process and cgroup, closed when they end
     bool group_killed_ = false;  // cgroup.kill was written to group_: not to be used for another run
     std::optional<bool> freeze_wanted_;        // a pause or resume done by cgroup.freeze, not yet in effect
     std::optional<wait_status> exit_pending_;  // the leader is gone, its cgroup not yet empty

@@ -2,62 +2,59 @@
 
 #include <unistd.h>
 
-#include <brood/proc.hpp>
-
 #include "common/timestamp.hpp"
-#include "supervisor/cgroup_usage.hpp"
 
 namespace brood::supervisor {
 namespace {
 
 double seconds(std::chrono::microseconds time) { return static_cast<double>(time.count()) / 1e6; }
 
+const long clock_ticks = ::sysconf(_SC_CLK_TCK);
+
 }  // namespace
 
-nlohmann::json instance_status(const instance& which) {
-    nlohmann::json status{
-        {"program", which.program().name},
-        {"instance", which.index()},
-        {"name", which.name()},
-        {"state", to_string(which.current())},
-        {"pid", nullptr},
-        {"since", cli::timestamp(which.since())},
-        {"uptime_ms", nullptr},
-        {"restarts", which.restarts()},
-        {"last_exit", nullptr},
-        {"last_exit_code", nullptr},
-        {"start_error", nullptr},
-        {"rss_bytes", nullptr},
-        {"memory_bytes", nullptr},
-        {"cpu_seconds", nullptr},
-        {"log", which.log_path().string()},
-        {"log_lost_bytes", which.log() ? which.log()->lost_bytes() : 0},
-        {"log_error", nullptr},
-        {"waiting", nullptr},
-        {"notified", nullptr},
-    };
-    if (which.log() && which.log()->failing()) status["log_error"] = which.log()->failing()->error;
-    if (which.pid() != 0) {
-        status["pid"] = which.pid();
-        if (const auto process = proc::read_stat(which.pid())) {
-            status["rss_bytes"] = process->rss_bytes;
-            status["memory_bytes"] = process->rss_bytes;
-            status["cpu_seconds"] = static_cast<double>(process->cpu_ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-        }
+instance_figures figures_of(const instance& which) {
+    instance_figures figures{which.program().name, which.index(), which.name(), which.current(), which.pid(),
+                             which.restarts(), which.uptime(), std::nullopt, std::nullopt, std::nullopt,
+                             std::nullopt};
+    if (which.last_end()) figures.last_exit_code = which.last_end()->shell_code();
+    const instance_usage::reading now = which.usage().read();
+    if (now.process) {
+        figures.rss_bytes = now.process->rss_bytes;
+        figures.memory_bytes = now.process->rss_bytes;
+        figures.cpu_seconds = static_cast<double>(now.process->cpu_ticks) / static_cast<double>(clock_ticks);
     }
     // The cgroup counts every process of the instance, and what they used before they ended.
-    if (which.group()) {
-        const cgroup_usage usage = read_cgroup_usage(*which.group());
-        if (usage.memory_bytes) status["memory_bytes"] = *usage.memory_bytes;
-        if (usage.cpu_time) status["cpu_seconds"] = seconds(*usage.cpu_time);
-    }
-    if (const auto uptime = which.uptime()) status["uptime_ms"] = uptime->count();
-    if (which.last_end()) {
-        status["last_exit"] = which.last_exit();
-        status["last_exit_code"] = which.last_end()->shell_code();
-    }
-    if (!which.start_error().empty()) status["start_error"] = which.start_error();
-    if (!which.notified().empty()) status["notified"] = which.notified();
+    if (now.group.memory_bytes) figures.memory_bytes = *now.group.memory_bytes;
+    if (now.group.cpu_time) figures.cpu_seconds = seconds(*now.group.cpu_time);
+    return figures;
+}
+
+nlohmann::json instance_status(const instance& which) {
+    const instance_figures figures = figures_of(which);
+    const auto or_null = [](const auto& value) { return value ? nlohmann::json(*value) : nlohmann::json(nullptr); };
+    nlohmann::json status{
+        {"program", figures.program},
+        {"instance", figures.index},
+        {"name", figures.name},
+        {"state", to_string(figures.current)},
+        {"pid", figures.pid != 0 ? nlohmann::json(figures.pid) : nlohmann::json(nullptr)},
+        {"since", cli::timestamp(which.since())},
+        {"uptime_ms", figures.uptime ? nlohmann::json(figures.uptime->count()) : nlohmann::json(nullptr)},
+        {"restarts", figures.restarts},
+        {"last_exit", which.last_end() ? nlohmann::json(which.last_exit()) : nlohmann::json(nullptr)},
+        {"last_exit_code", or_null(figures.last_exit_code)},
+        {"start_error", which.start_error().empty() ? nlohmann::json(nullptr) : nlohmann::json(which.start_error())},
+        {"rss_bytes", or_null(figures.rss_bytes)},
+        {"memory_bytes", or_null(figures.memory_bytes)},
+        {"cpu_seconds", or_null(figures.cpu_seconds)},
+        {"log", which.log_path().string()},
+        {"log_lost_bytes", which.log() ? which.log()->lost_bytes() : 0},
+        {"log_error", which.log() && which.log()->failing() ? nlohmann::json(which.log()->failing()->error)
+                                                             : nlohmann::json(nullptr)},
+        {"waiting", nullptr},
+        {"notified", which.notified().empty() ? nlohmann::json(nullptr) : nlohmann::json(which.notified())},
+    };
     return status;
 }
 

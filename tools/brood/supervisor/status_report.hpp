@@ -12,9 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "supervisor/instance.hpp"
+#include "supervisor/instance_figures.hpp"
 
 namespace brood::supervisor {
 
+// Reads the instance's usage through its held files (supervisor/instance_usage.hpp).
+instance_figures figures_of(const instance& which);
 nlohmann::json instance_status(const instance& which);
 
 }  // namespace brood::supervisor

@@ -193,7 +193,14 @@ private:
     void start_http() {
         const std::string token = http_config_.token_file ? http::read_token(*http_config_.token_file)
                                                           : http::write_new_token(state_dir_ / "http.token");
-        http_.emplace(loop_, *http_config_.listen, token, [this](const control::request& r) { return serve(r); }, http_tag);
+        http_.emplace(
+            loop_, *http_config_.listen, token, [this](const control::request& r) { return serve(r); },
+            [this] {
+                std::vector<instance_figures> all;
+                for (instance* i : all_instances()) all.push_back(figures_of(*i));
+                return all;
+            },
+            http_tag);
         say(fmt::format("http on {} (token in {})", http_->address(),
                         (http_config_.token_file ? *http_config_.token_file : state_dir_ / "http.token").string()));
     }
