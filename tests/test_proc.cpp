@@ -111,8 +111,8 @@ TEST(proc_read_stat, reads_what_read_process_reads_but_the_command_line) {
 }
 
 // stat_file: read_stat's fields, read again from the same fd, bound to the process it was opened
-// for until that process is reaped.
-TEST(proc_stat_file, reads_again_until_its_process_is_reaped) {
+// for until that process is reaped; statm_file alike, for the resident set.
+TEST(proc_stat_file, stat_and_statm_read_again_until_their_process_is_reaped) {
     gate release;
     brood::child kid = brood::fork([&] { release.wait(); });
     const pid_t pid = kid.pid();
@@ -129,10 +129,19 @@ TEST(proc_stat_file, reads_again_until_its_process_is_reaped) {
     ASSERT_TRUE(again);
     EXPECT_EQ(again->state, 'S');
     EXPECT_GE(again->cpu_ticks, first->cpu_ticks);
+    const std::optional<brood::proc::statm_file> statm = brood::proc::statm_file::open(pid);
+    ASSERT_TRUE(statm);
+    std::uint64_t size_pages = 0, resident_pages = 0;
+    std::ifstream("/proc/" + std::to_string(pid) + "/statm") >> size_pages >> resident_pages;
+    ASSERT_GT(resident_pages, 0u);
+    // It sleeps: its memory stays. (stat's rss may differ by the kernel's per-CPU counter batches.)
+    EXPECT_EQ(statm->resident_bytes(), resident_pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)));
     release.pass();
     EXPECT_EQ(kid.wait(), brood::exited{0});
     EXPECT_FALSE(file->read());
+    EXPECT_FALSE(statm->resident_bytes());
     EXPECT_FALSE(brood::proc::stat_file::open(pid));
+    EXPECT_FALSE(brood::proc::statm_file::open(pid));
     EXPECT_FALSE(brood::proc::stat_file::open(0));
 }
 

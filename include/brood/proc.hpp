@@ -82,6 +82,21 @@ private:
     unique_fd file_;
 };
 
+// /proc/PID/statm held open as stat_file holds stat: the process's resident set alone, which the
+// kernel computes in a third of the time of the whole stat line.
+class statm_file {
+public:
+    static std::optional<statm_file> open(pid_t pid);
+    // process_info's rss_bytes; nullopt once the process has been reaped.
+    std::optional<std::uint64_t> resident_bytes() const;
+    pid_t pid() const noexcept { return pid_; }
+
+private:
+    statm_file(pid_t pid, unique_fd file) : pid_(pid), file_(std::move(file)) {}
+    pid_t pid_;
+    unique_fd file_;
+};
+
 // nullopt when the process does not exist or its memory cannot be read (zombie, no permission).
 std::optional<memory_usage> read_memory(pid_t pid);
 // Children of pid (of all its threads), ascending, from /proc/PID/task/*/children. Empty when pid

@@ -6,11 +6,37 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <brood/error.hpp>
+
 namespace brood::proc::detail {
 
 bool is_vanished(int error) noexcept {
     // ENOENT: no such directory or the process was reaped; ESRCH: it exited while being read.
     return error == ENOENT || error == ESRCH;
+}
+
+namespace {
+
+std::string path_of(pid_t pid, const char* name) { return "/proc/" + std::to_string(pid) + "/" + name; }
+
+}  // namespace
+
+unique_fd open_held(pid_t pid, const char* name) {
+    unique_fd file(::open(path_of(pid, name).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file && !is_vanished(errno)) throw_errno(errno, "open " + path_of(pid, name));
+    return file;
+}
+
+// The kernel writes the file anew for each read from offset 0.
+std::optional<std::string_view> read_held(int fd, pid_t pid, const char* name, char (&buffer)[2048]) {
+    ssize_t n;
+    do n = ::pread(fd, buffer, sizeof buffer, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (is_vanished(errno)) return std::nullopt;
+        throw_errno(errno, "read " + path_of(pid, name));
+    }
+    return std::string_view(buffer, static_cast<std::size_t>(n));
 }
 
 unique_fd open_process_dir(pid_t pid) {

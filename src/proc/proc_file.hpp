@@ -2,7 +2,9 @@
 // opened once and every file is read relative to it, so all the fields come from one process.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include <sys/types.h>
@@ -16,6 +18,13 @@ using read_result = std::variant<std::string, int>;
 
 // True for the errors that mean "this process is gone" (or never existed).
 bool is_vanished(int error) noexcept;
+
+// Opens /proc/PID/NAME to be read again and again (stat_file, statm_file): empty when the process is
+// gone; throws std::system_error naming the file for other failures (EMFILE).
+unique_fd open_held(pid_t pid, const char* name);
+// Reads such a file anew from offset 0 into buffer (its whole text must fit): nullopt when the
+// process is gone (reaped); throws std::system_error naming the file for other failures.
+std::optional<std::string_view> read_held(int fd, pid_t pid, const char* name, char (&buffer)[2048]);
 
 // Opens /proc/PID as a directory. Empty with errno set when it cannot be opened.
 unique_fd open_process_dir(pid_t pid);

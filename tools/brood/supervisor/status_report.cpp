@@ -1,15 +1,11 @@
 #include "supervisor/status_report.hpp"
 
-#include <unistd.h>
-
 #include "common/timestamp.hpp"
 
 namespace brood::supervisor {
 namespace {
 
 double seconds(std::chrono::microseconds time) { return static_cast<double>(time.count()) / 1e6; }
-
-const long clock_ticks = ::sysconf(_SC_CLK_TCK);
 
 }  // namespace
 
@@ -19,14 +15,11 @@ instance_figures figures_of(const instance& which) {
                              std::nullopt};
     if (which.last_end()) figures.last_exit_code = which.last_end()->shell_code();
     const instance_usage::reading now = which.usage().read();
-    if (now.process) {
-        figures.rss_bytes = now.process->rss_bytes;
-        figures.memory_bytes = now.process->rss_bytes;
-        figures.cpu_seconds = static_cast<double>(now.process->cpu_ticks) / static_cast<double>(clock_ticks);
-    }
+    figures.rss_bytes = now.rss_bytes;
     // The cgroup counts every process of the instance, and what they used before they ended.
-    if (now.group.memory_bytes) figures.memory_bytes = *now.group.memory_bytes;
-    if (now.group.cpu_time) figures.cpu_seconds = seconds(*now.group.cpu_time);
+    figures.memory_bytes = now.group.memory_bytes ? now.group.memory_bytes : now.rss_bytes;
+    const auto cpu = now.group.cpu_time ? now.group.cpu_time : now.process_cpu;
+    if (cpu) figures.cpu_seconds = seconds(*cpu);
     return figures;
 }
 
