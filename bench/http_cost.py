@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """What brood up --http costs, side by side in one run.
 
-  http_cost.py --brood PATH [--instances 500] [--requests 200] [--programs 10] [--idle-seconds 30]
-               [--rounds 3]
+  http_cost.py --brood PATH --floor PATH [--instances 500] [--requests 200] [--programs 10]
+               [--idle-seconds 30] [--rounds 3]
 
   scrape  one brood up with --instances instances of `sleep`, HTTP on: the time of GET /metrics
           (connect, request, whole answer), against the same supervisor's status through
           `brood status --json` (what a script would run) and through one raw request on the control
           socket (the same work without starting a process). --requests of each, interleaved;
           median and p99 in ms, and brood's own CPU time for each (/proc/PID/schedstat), which a
-          loaded machine inflates less than the time seen from outside.
+          loaded machine inflates less than the time seen from outside. Interleaved with them, the
+          floor (--floor, bench/pread_floor.c): the files brood reads for its instances, held open
+          and read with one pread each from C, nothing else (median of 5 rounds each time).
   idle    --programs programs of `sleep`, brood up without --http and with --http 127.0.0.1:0 and
           nobody connected, --rounds rounds each, interleaved: brood's own PSS (smaps_rollup) after
           2 s of calm, and its CPU time and context switches (wake-ups) over --idle-seconds.
@@ -111,7 +113,7 @@ def timed(action):
     return (time.perf_counter() - start) * 1000
 
 
-def scrape(brood, instances, requests):
+def scrape(brood, floor_program, instances, requests):
     with tempfile.TemporaryDirectory(prefix="brood-http-bench-") as root:
         up = brood_up(brood, root, 1, instances, http=True)
         conf = os.path.join(root, "brood.toml")
@@ -125,11 +127,16 @@ def scrape(brood, instances, requests):
                                                           stdout=subprocess.DEVNULL),
             "control socket status": lambda: control_status(sock),
         }
+        paths = usage_files(json.loads(control_status(sock)))
+        floor = {"wall": [], "cpu": []}
         for _ in range(requests):
             for name, action in actions.items():
                 before = cpu_and_switches([up.process.pid])[0]
                 samples[name].append(timed(action))
                 brood_cpu[name].append((cpu_and_switches([up.process.pid])[0] - before) / 1e6)
+            files, wall, cpu = pread_floor(floor_program, paths)
+            floor["wall"].append(wall)
+            floor["cpu"].append(cpu)
         up.stop()
     print(f"\n### {instances} instances: GET /metrics ({size} bytes) against status, {requests} each, interleaved\n")
     print("| request | median ms | p99 ms | median / GET /metrics | brood's CPU ms, median |")
@@ -139,7 +146,34 @@ def scrape(brood, instances, requests):
         median = statistics.median(values)
         print(f"| {name} | {median:.2f} | {quantile(values, 0.99):.2f} | {median / base:.2f} | "
               f"{statistics.median(brood_cpu[name]):.2f} |")
+    floor_ms = statistics.median(floor["wall"])
+    print(f"| floor: {files} files, one pread each (pread_floor) | {floor_ms:.2f} | "
+          f"{quantile(floor['wall'], 0.99):.2f} | {floor_ms / base:.2f} | {statistics.median(floor['cpu']):.2f} "
+          f"(its own) |")
+    print(f"\nGET /metrics against the floor: {base / floor_ms:.2f}x its time, brood's CPU "
+          f"{statistics.median(brood_cpu['GET /metrics']) / statistics.median(floor['cpu']):.2f}x the floor's")
     return base, statistics.median(brood_cpu["GET /metrics"])
+
+
+def usage_files(status):
+    """The files brood reads for each instance: with a cgroup, the process's statm and the cgroup's
+    memory.current and cpu.stat; without, the process's stat."""
+    paths = []
+    for one in status["result"]["instances"]:
+        if one["pid"]:
+            paths.append(f"/proc/{one['pid']}/{'statm' if status['result']['cgroup'] else 'stat'}")
+        if status["result"]["cgroup"]:
+            group = os.path.join(status["result"]["cgroup"], one["name"])
+            paths += [os.path.join(group, "memory.current"), os.path.join(group, "cpu.stat")]
+    return paths
+
+
+def pread_floor(program, paths):
+    """One run of bench/pread_floor.c over paths (it skips those that do not exist: memory.current
+    without a memory controller): the files read, its median wall and CPU ms for one round of 5."""
+    out = subprocess.run([program, "5"], input="\n".join(paths) + "\n", capture_output=True, text=True,
+                         check=True).stdout.split()
+    return int(out[1]), float(out[3]), float(out[5])
 
 
 def idle(brood, programs, seconds, rounds):
@@ -173,13 +207,14 @@ def idle(brood, programs, seconds, rounds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--brood", required=True)
+    parser.add_argument("--floor", required=True, help="bench/pread_floor.c's binary")
     parser.add_argument("--instances", type=int, default=500)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--programs", type=int, default=10)
     parser.add_argument("--idle-seconds", type=float, default=30)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    scrape_ms, scrape_cpu_ms = scrape(args.brood, args.instances, args.requests)
+    scrape_ms, scrape_cpu_ms = scrape(args.brood, args.floor, args.instances, args.requests)
     extra_pss, wakeups_on, wakeups_off = idle(args.brood, args.programs, args.idle_seconds, args.rounds)
     goals = [
         (f"GET /metrics for {args.instances} instances under 5 ms (median)",

@@ -165,7 +165,7 @@ if wants supervisor; then
         run "log_throughput" wrap python3 "$here/log_throughput.py" --writer "$bin/line_writer" $brood_up --rate 100 $log_args
         run "log_throughput (as fast as it can)" wrap python3 "$here/log_throughput.py" --writer "$bin/line_writer" \
             $brood_up --rate 0 $log_args
-        run "http_cost" wrap python3 "$here/http_cost.py" $brood_up $http_args
+        run "http_cost" wrap python3 "$here/http_cost.py" $brood_up --floor "$bin/pread_floor" $http_args
     fi
 fi
 rm -f "$build/.bench_rc"

@@ -10,3 +10,6 @@ target_compile_options(restart_floor PRIVATE -Wall -Wextra -Werror)
 # The log relay's load (bench/log_throughput.py): numbered lines as fast as it can, or at a rate.
 add_executable(line_writer ${CMAKE_CURRENT_LIST_DIR}/line_writer.c)
 target_compile_options(line_writer PRIVATE -Wall -Wextra -Werror)
+# The floor of a status or a scrape (bench/http_cost.py): the same files read with one pread each.
+add_executable(pread_floor ${CMAKE_CURRENT_LIST_DIR}/pread_floor.c)
+target_compile_options(pread_floor PRIVATE -Wall -Wextra -Werror)
