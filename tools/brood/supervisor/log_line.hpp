@@ -17,10 +17,11 @@
 
 namespace brood::supervisor {
 
-// brood: a line of brood's own about the instance (why a start failed).
-enum class output_stream { out, err, brood };
+// brood: a line of brood's own about the instance (why a start failed); health: the output of its
+// health check (health.exec).
+enum class output_stream { out, err, brood, health };
 
-// "stdout", "stderr" or "brood".
+// "stdout", "stderr", "brood" or "health".
 std::string_view stream_name(output_stream stream);
 
 struct log_line_source {

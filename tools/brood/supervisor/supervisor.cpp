@@ -155,6 +155,18 @@ private:
         settle_soon();
     }
 
+    void health_changed(instance& which, health_status from, health_status to) override {
+        const bool failed = to == health_status::unhealthy && !which.health_failure().empty();
+        const std::string why = failed ? " (" + which.health_failure() + ")" : "";
+        say(fmt::format("{} health: {} -> {}{}", which.name(), to_string(from), to_string(to), why));
+        json event = event_about(which);
+        event["health_from"] = to_string(from);
+        event["health"] = to_string(to);
+        event["health_failure"] = failed ? json(which.health_failure()) : json(nullptr);
+        if (control_) control_->publish(event);
+        settle_soon();  // dependants waiting for it to be healthy
+    }
+
     // Once when the log starts failing, once when it is written again: the program runs on.
     void log_changed(instance& which, const log_loss& loss, bool resumed) override {
         if (resumed) {
@@ -312,6 +324,7 @@ private:
                 return s == state::starting || s == state::running || s == state::ready || s == state::paused;
             case dependency_condition::ready: return s == state::ready;
             case dependency_condition::completed_successfully: return s == state::completed;
+            case dependency_condition::healthy: return i.health() == health_status::healthy;
         }
         return false;
     }
@@ -569,6 +582,8 @@ private:
             case monitor::source::child:
                 if (e.tag == guard_tag) {
                     if (e.status->terminal()) guard_ended(e.pid, *e.status);
+                } else if ((e.tag & instance::health_check_bit) != 0) {
+                    if (instance* i = find_serial(e.tag & ~instance::health_check_bit)) i->health_check_changed(*e.status);
                 } else if (instance* i = find_serial(e.tag)) {
                     i->leader_changed(*e.status);
                 }
@@ -760,8 +775,9 @@ private:
         for (const auto& slot : slots_)
             if (const auto found = from_file.find(slot->config.name); found != from_file.end())
                 slot->file_instances = found->second;
-        say(fmt::format("reload: {} added, {} removed, {} changed, {} unchanged", diff.added.size(),
-                        diff.removed.size(), diff.changed.size(), diff.unchanged.size()));
+        say(fmt::format("reload: {} added, {} removed, {} changed, {} with a new health check, {} unchanged",
+                        diff.added.size(), diff.removed.size(), diff.changed.size(), diff.updated.size(),
+                        diff.unchanged.size()));
         for (program_config& next : loaded.programs) {
             program_slot* slot = find_program(next.name);
             const bool changed = std::find(diff.changed.begin(), diff.changed.end(), next.name) != diff.changed.end();
@@ -771,6 +787,10 @@ private:
             } else if (changed) {
                 slot->replacement = std::move(next);
                 for (const auto& i : slot->instances) stop_instance(*i);
+            } else if (slot->config.health != next.health) {
+                // Only the health check changed: the processes run on under the new one.
+                slot->config.health = std::move(next.health);
+                for (const auto& i : slot->instances) i->health_check_reconfigured();
             }
         }
         for (const std::string& name : diff.removed) {
@@ -782,7 +802,11 @@ private:
             if (program_slot* slot = find_program(name); slot->config.autostart) start_program(*slot);
         start_up_code_held_ = true;
         settle_soon();
-        return {{"added", diff.added}, {"removed", diff.removed}, {"changed", diff.changed}, {"unchanged", diff.unchanged}};
+        return {{"added", diff.added},
+                {"removed", diff.removed},
+                {"changed", diff.changed},
+                {"updated", diff.updated},
+                {"unchanged", diff.unchanged}};
     }
 
     const up_options options_;
