@@ -158,7 +158,9 @@ private:
     void health_changed(instance& which, health_status from, health_status to) override {
         const bool failed = to == health_status::unhealthy && !which.health_failure().empty();
         const std::string why = failed ? " (" + which.health_failure() + ")" : "";
-        say(fmt::format("{} health: {} -> {}{}", which.name(), to_string(from), to_string(to), why));
+        // Health comes and goes with the process, as its state changes say already: not said again.
+        if (from != health_status::none && to != health_status::none)
+            say(fmt::format("{} health: {} -> {}{}", which.name(), to_string(from), to_string(to), why));
         json event = event_about(which);
         event["health_from"] = to_string(from);
         event["health"] = to_string(to);
@@ -775,9 +777,9 @@ private:
         for (const auto& slot : slots_)
             if (const auto found = from_file.find(slot->config.name); found != from_file.end())
                 slot->file_instances = found->second;
-        say(fmt::format("reload: {} added, {} removed, {} changed, {} with a new health check, {} unchanged",
-                        diff.added.size(), diff.removed.size(), diff.changed.size(), diff.updated.size(),
-                        diff.unchanged.size()));
+        say(fmt::format("reload: {} added, {} removed, {} changed, {} unchanged{}", diff.added.size(), diff.removed.size(),
+                        diff.changed.size(), diff.unchanged.size(),
+                        diff.updated.empty() ? "" : fmt::format(", {} with a new health check", diff.updated.size())));
         for (program_config& next : loaded.programs) {
             program_slot* slot = find_program(next.name);
             const bool changed = std::find(diff.changed.begin(), diff.changed.end(), next.name) != diff.changed.end();

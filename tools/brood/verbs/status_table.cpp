@@ -79,9 +79,11 @@ std::string status_table(const nlohmann::json& status) {
         if (const std::string notified = text_of(instance, "notified"); notified != "-")
             table += fmt::format("{}: says \"{}\"\n", text_of(instance, "name"), notified);
         if (const std::string failure = text_of(instance, "health_failure"); failure != "-") {
+            // Failures in a row are counted while a checked process runs; the reason stays after it.
             const std::string in_a_row = text_of(instance, "health_failures");
-            table += fmt::format("{}: last health check failed: {} ({})\n", text_of(instance, "name"), failure,
-                                 in_a_row == "0" ? "one has passed since" : in_a_row + " in a row");
+            std::string count;
+            if (text_of(instance, "health") != "-") count = in_a_row == "0" ? " (one has passed since)" : " (" + in_a_row + " in a row)";
+            table += fmt::format("{}: last health check failed: {}{}\n", text_of(instance, "name"), failure, count);
         }
         if (const std::string waiting = text_of(instance, "waiting"); waiting != "-")
             table += fmt::format("{}: {}\n", text_of(instance, "name"), waiting);
