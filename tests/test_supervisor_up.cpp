@@ -1565,7 +1565,7 @@ TEST_F(up, an_http_health_check_judges_status_silence_trickles_and_floods) {
     const std::uint16_t port = free_port();
     start("[programs.web]\nshell = true\nport = " + std::to_string(port) + "\nstart_seconds = 0\n"
           "command = \"exec python3 " BROOD_TEST_SOURCE_DIR "/health_http_server.py $PORT file:" + mode + "\"\n"
-          "health = { http = \"/healthz\", interval = \"100ms\", timeout = \"400ms\", retries = 1, on_unhealthy = \"none\", "
+          "health = { http = \"/healthz\", interval = \"100ms\", timeout = \"1s\", retries = 1, on_unhealthy = \"none\", "
           "start_period = \"10s\" }\n");  // python takes its time to listen: refusals until then do not count
     const auto answer = [&](const std::string& how, const std::string& event) {
         std::ofstream(mode) << how;
@@ -1577,9 +1577,9 @@ TEST_F(up, an_http_health_check_judges_status_silence_trickles_and_floods) {
     EXPECT_EQ(line_of("unhealthy"), -1) << "within start_period:\n" << errors();
     ASSERT_TRUE(answer("status:503", "web.0 health: healthy -> unhealthy (HTTP 503)"));
     ASSERT_TRUE(answer("huge_body", "web.0 health: unhealthy -> healthy"));
-    ASSERT_TRUE(answer("silent", "web.0 health: healthy -> unhealthy (timed out after 400ms)"));
+    ASSERT_TRUE(answer("silent", "web.0 health: healthy -> unhealthy (timed out after 1s)"));
     ASSERT_TRUE(answer("status:302", "web.0 health: unhealthy -> healthy"));
-    ASSERT_TRUE(answer("trickle:100", "web.0 health: healthy -> unhealthy (timed out after 400ms)"));
+    ASSERT_TRUE(answer("trickle:100", "web.0 health: healthy -> unhealthy (timed out after 1s)"));
     ASSERT_TRUE(answer("status:204", "web.0 health: unhealthy -> healthy"));
     ASSERT_TRUE(answer("huge_headers", "web.0 health: healthy -> unhealthy (not an HTTP answer"));
     EXPECT_EQ(status_json()["instances"][0]["state"], "ready") << "on_unhealthy = \"none\"";

@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""What exec health checks cost brood up, against the least any supervisor pays for them, in one run.
+
+  health_checks.py --program PATH --check PATH --floor PATH --brood PATH
+                   [--programs 500] [--interval 10] [--seconds 60] [--pss-programs 10] [--pss-rounds 3]
+
+  cpu     brood up runs --programs copies of bench/supervised_program (PATH), each with
+          health = { exec = [CHECK], interval = "--interval s" }, CHECK being bench/noop_static (exits 0
+          at once). Once every program has started and the first round of checks is done, brood's
+          own CPU time (/proc/PID/schedstat: brood's process, not the checks) is read over --seconds.
+          The same brood up without health checks is measured the same way. The floor is
+          bench/exec_check_floor.c running CHECK as many times as brood ran checks (programs ×
+          seconds / interval), with posix_spawn + waitpid and nothing else: its own CPU time
+          (RUSAGE_SELF) is what the checks' fork+exec+wait costs a parent at the least.
+  wakeups brood's context switches, sampled every 100 ms over the same --seconds: the samples with
+          any are grouped into bursts (samples less than 1 s apart), which should be one per round
+          of checks, with nothing in the quiet stretches between them.
+  pss     brood up with --pss-programs programs, with a check each (interval 1 s) and without, in
+          turn, --pss-rounds times: the total PSS of brood's own processes (every process under it
+          that is neither a program nor a check) after 5 s, median of 5 samples.
+
+Run as root (the driver is a subreaper, as bench/supervisor_compare.py's). Prints Markdown tables
+and the machine's load.
+"""
+import argparse
+import ctypes
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from supervisor_compare import (PR_SET_CHILD_SUBREAPER, cpu_and_switches, descendants, end_everything,  # noqa: E402
+                                executable, load, notes, pss_kib, wait_for)
+
+SAMPLE_S = 0.1
+
+
+def die(message):
+    sys.exit(f"health_checks: {message}")
+
+
+def write_config(root, n, program, check, interval_s):
+    conf = os.path.join(root, "brood.toml")
+    with open(conf, "w") as f:
+        for i in range(n):
+            f.write(f'[programs.p{i}]\ncommand = ["{program}"]\n')
+            if check:
+                f.write(f'health = {{ exec = ["{check}"], interval = "{interval_s}s" }}\n')
+            f.write("\n")
+    return conf
+
+
+class running_brood:
+    """brood up on n programs in a directory of its own, until every program has started."""
+
+    def __init__(self, brood, n, program, check, interval_s):
+        self.root = tempfile.mkdtemp(prefix="brood-health-")
+        log = os.path.join(self.root, "starts.log")
+        open(log, "w").close()
+        conf = write_config(self.root, n, program, check, interval_s)
+        env = dict(os.environ, BENCH_START_LOG=log)
+        self.process = subprocess.Popen([brood, "up", "-c", conf], env=env, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL,
+                                        stderr=open(os.path.join(self.root, "stderr.txt"), "w"), cwd=self.root)
+        seen = notes(log)
+        wait_for(lambda: (seen.poll(), len(seen.starts) >= n)[1], 300, f"{n} programs started")
+        if self.process.poll() is not None:
+            die(f"brood up exited with {self.process.returncode}")
+
+    def own_processes(self, program, check):
+        return [p for p in descendants(self.process.pid) if executable(p) not in (program, check, None)]
+
+    def close(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pass
+        end_everything()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def cpu_trial(args, check):
+    """brood's CPU ns and its switch samples over args.seconds, after the first round of checks."""
+    brood = running_brood(args.brood, args.programs, args.program, check, args.interval)
+    try:
+        time.sleep(args.interval + 2)  # the first round of checks is done
+        samples = []
+        start = time.monotonic()
+        cpu0, _ = cpu_and_switches([brood.process.pid])
+        while time.monotonic() - start < args.seconds:
+            samples.append((time.monotonic() - start, cpu_and_switches([brood.process.pid])[1]))
+            time.sleep(SAMPLE_S)
+        cpu1, _ = cpu_and_switches([brood.process.pid])
+        return cpu1 - cpu0, samples
+    finally:
+        brood.close()
+
+
+def bursts(samples):
+    """(start s, end s, switches) of the stretches with switches, samples under 1 s apart merged."""
+    found = []
+    for (t0, s0), (t1, s1) in zip(samples, samples[1:]):
+        if s1 == s0:
+            continue
+        if found and t0 - found[-1][1] < 1.0:
+            found[-1] = (found[-1][0], t1, found[-1][2] + s1 - s0)
+        else:
+            found.append((t0, t1, s1 - s0))
+    return found
+
+
+def pss_trial(args, check):
+    brood = running_brood(args.brood, args.pss_programs, args.program, check, 1)
+    try:
+        time.sleep(5)
+        totals = []
+        for _ in range(5):
+            totals.append(sum(pss_kib(p) for p in brood.own_processes(args.program, args.check)))
+            time.sleep(0.3)
+        return statistics.median(totals)
+    finally:
+        brood.close()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--program", required=True, help="bench/supervised_program, built")
+    p.add_argument("--check", required=True, help="bench/noop_static, built: the check")
+    p.add_argument("--floor", required=True, help="bench/exec_check_floor, built")
+    p.add_argument("--brood", required=True, help="the brood command")
+    p.add_argument("--programs", type=int, default=500)
+    p.add_argument("--interval", type=int, default=10, help="seconds between checks")
+    p.add_argument("--seconds", type=int, default=60)
+    p.add_argument("--pss-programs", type=int, default=10)
+    p.add_argument("--pss-rounds", type=int, default=3)
+    args = p.parse_args()
+    for name in ("program", "check", "floor", "brood"):
+        setattr(args, name, os.path.realpath(getattr(args, name)))
+        if not os.access(getattr(args, name), os.X_OK):
+            p.error(f"--{name}: {getattr(args, name)} is not an executable program")
+    if os.geteuid() != 0:
+        die("run as root")
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+    print(f"load at start: {load()}")
+    checks = args.programs * args.seconds // args.interval
+    with_cpu, samples = cpu_trial(args, args.check)
+    without_cpu, quiet_samples = cpu_trial(args, None)
+    floor = subprocess.run([args.floor, str(checks), args.check], capture_output=True, text=True, check=True)
+    floor_cpu = int(floor.stdout)
+
+    print(f"\n### {args.programs} programs, an exec check each every {args.interval} s: "
+          f"brood's CPU over {args.seconds} s (~{checks} checks)\n")
+    print("| | CPU ms | µs per check | against the floor |")
+    print("|---|---:|---:|---:|")
+    print(f"| brood up, with the checks | {with_cpu / 1e6:.1f} | {with_cpu / 1e3 / checks:.1f} | "
+          f"{with_cpu / floor_cpu:.2f} |")
+    print(f"| brood up, without checks | {without_cpu / 1e6:.1f} | | |")
+    print(f"| brood up, the checks' share (with − without) | {(with_cpu - without_cpu) / 1e6:.1f} | "
+          f"{(with_cpu - without_cpu) / 1e3 / checks:.1f} | {(with_cpu - without_cpu) / floor_cpu:.2f} |")
+    print(f"| floor: posix_spawn + waitpid, {checks} times | {floor_cpu / 1e6:.1f} | {floor_cpu / 1e3 / checks:.1f} | 1.00 |")
+
+    found = bursts(samples)
+    gaps = [b[0] - a[1] for a, b in zip(found, found[1:])]
+    print(f"\n### brood's wake-ups over the {args.seconds} s, sampled every {SAMPLE_S * 1000:.0f} ms\n")
+    print("| | switches | bursts | longest burst s | shortest quiet stretch between bursts s |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| with the checks | {samples[-1][1] - samples[0][1]} | {len(found)} | "
+          f"{max((b[1] - b[0] for b in found), default=0):.1f} | {min(gaps, default=0):.1f} |")
+    quiet = bursts(quiet_samples)
+    print(f"| without checks | {quiet_samples[-1][1] - quiet_samples[0][1]} | {len(quiet)} | "
+          f"{max((b[1] - b[0] for b in quiet), default=0):.1f} | {min((b[0] - a[1] for a, b in zip(quiet, quiet[1:])), default=0):.1f} |")
+    print("\nbursts (start s, end s, switches): " + ", ".join(f"({a:.1f}, {b:.1f}, {s})" for a, b, s in found))
+
+    with_pss, without_pss = [], []
+    for _ in range(args.pss_rounds):
+        with_pss.append(pss_trial(args, args.check))
+        without_pss.append(pss_trial(args, None))
+    print(f"\n### PSS of brood's own processes, {args.pss_programs} programs, "
+          f"median of {args.pss_rounds} rounds (each the median of 5 samples)\n")
+    print("| | PSS KiB | rounds | against without |")
+    print("|---|---:|---|---:|")
+    print(f"| with an exec check each (every 1 s) | {statistics.median(with_pss):.0f} | "
+          f"{', '.join(f'{v:.0f}' for v in with_pss)} | {statistics.median(with_pss) / statistics.median(without_pss):.3f} |")
+    print(f"| without | {statistics.median(without_pss):.0f} | {', '.join(f'{v:.0f}' for v in without_pss)} | 1.000 |")
+    print(f"\nload at end: {load()}")
+
+
+if __name__ == "__main__":
+    main()
