@@ -2,7 +2,7 @@
 """What exec health checks cost brood up, against the least any supervisor pays for them, in one run.
 
   health_checks.py --program PATH --check PATH --floor PATH --brood PATH
-                   [--programs 500] [--interval 10] [--seconds 60] [--pss-programs 10] [--pss-rounds 3]
+                   [--programs 500] [--interval 10] [--seconds 60] [--pss-programs 10] [--pss-rounds 2]
 
   cpu     brood up runs --programs copies of bench/supervised_program (PATH), each with
           health = { exec = [CHECK], interval = "--interval s" }, CHECK being bench/noop_static (exits 0
@@ -15,9 +15,10 @@
   wakeups brood's context switches, sampled every 100 ms over the same --seconds: the samples with
           any are grouped into bursts (samples less than 1 s apart), which should be one per round
           of checks, with nothing in the quiet stretches between them.
-  pss     brood up with --pss-programs programs, with a check each (interval 1 s) and without, in
-          turn, --pss-rounds times: the total PSS of brood's own processes (every process under it
-          that is neither a program nor a check) after 5 s, median of 5 samples.
+  pss     brood up with --pss-programs programs, with a check each (every --interval s) and without,
+          in turn, --pss-rounds times: the total PSS of brood's own processes (every process under it
+          that is neither a program nor a check), 20 samples spread over one interval once the first
+          round of checks is done; their median, and the largest (taken just after a round).
 
 Run as root (the driver is a subreaper, as bench/supervisor_compare.py's). Prints Markdown tables
 and the machine's load.
@@ -37,6 +38,7 @@ from supervisor_compare import (PR_SET_CHILD_SUBREAPER, cpu_and_switches, descen
                                 executable, load, notes, pss_kib, wait_for)
 
 SAMPLE_S = 0.1
+PSS_SAMPLES = 20
 
 
 def die(message):
@@ -115,14 +117,15 @@ def bursts(samples):
 
 
 def pss_trial(args, check):
-    brood = running_brood(args.brood, args.pss_programs, args.program, check, 1)
+    """(median, max) of the PSS samples over a whole interval, once the first round of checks is done."""
+    brood = running_brood(args.brood, args.pss_programs, args.program, check, args.interval)
     try:
-        time.sleep(5)
+        time.sleep(args.interval + 2)
         totals = []
-        for _ in range(5):
+        for _ in range(PSS_SAMPLES):
             totals.append(sum(pss_kib(p) for p in brood.own_processes(args.program, args.check)))
-            time.sleep(0.3)
-        return statistics.median(totals)
+            time.sleep(args.interval / PSS_SAMPLES)
+        return statistics.median(totals), max(totals)
     finally:
         brood.close()
 
@@ -137,7 +140,7 @@ def main():
     p.add_argument("--interval", type=int, default=10, help="seconds between checks")
     p.add_argument("--seconds", type=int, default=60)
     p.add_argument("--pss-programs", type=int, default=10)
-    p.add_argument("--pss-rounds", type=int, default=3)
+    p.add_argument("--pss-rounds", type=int, default=2)
     args = p.parse_args()
     for name in ("program", "check", "floor", "brood"):
         setattr(args, name, os.path.realpath(getattr(args, name)))
@@ -181,13 +184,15 @@ def main():
     for _ in range(args.pss_rounds):
         with_pss.append(pss_trial(args, args.check))
         without_pss.append(pss_trial(args, None))
-    print(f"\n### PSS of brood's own processes, {args.pss_programs} programs, "
-          f"median of {args.pss_rounds} rounds (each the median of 5 samples)\n")
-    print("| | PSS KiB | rounds | against without |")
-    print("|---|---:|---|---:|")
-    print(f"| with an exec check each (every 1 s) | {statistics.median(with_pss):.0f} | "
-          f"{', '.join(f'{v:.0f}' for v in with_pss)} | {statistics.median(with_pss) / statistics.median(without_pss):.3f} |")
-    print(f"| without | {statistics.median(without_pss):.0f} | {', '.join(f'{v:.0f}' for v in without_pss)} | 1.000 |")
+    median_with = statistics.median(m for m, _ in with_pss)
+    median_without = statistics.median(m for m, _ in without_pss)
+    print(f"\n### PSS of brood's own processes, {args.pss_programs} programs, {PSS_SAMPLES} samples over "
+          f"{args.interval} s in each of {args.pss_rounds} rounds\n")
+    print("| | median PSS KiB | against without | each round: median (max) KiB |")
+    print("|---|---:|---:|---|")
+    print(f"| with an exec check each (every {args.interval} s) | {median_with:.0f} | {median_with / median_without:.3f} | "
+          f"{', '.join(f'{m:.0f} ({x})' for m, x in with_pss)} |")
+    print(f"| without | {median_without:.0f} | 1.000 | {', '.join(f'{m:.0f} ({x})' for m, x in without_pss)} |")
     print(f"\nload at end: {load()}")
 
 

@@ -74,6 +74,8 @@ public:
     virtual void changed(instance& which, const state_change& change) = 0;
     // Its health (health_status) went from one to another; why: the last failure, for unhealthy.
     virtual void health_changed(instance& which, health_status from, health_status to) = 0;
+    // A health.exec check has ended (its process reaped): the code that ran it may be given back.
+    virtual void health_check_done() = 0;
     // Its log could not be written (resumed false), or is written again (log_file::loss_listener).
     virtual void log_changed(instance& which, const log_loss& loss, bool resumed) = 0;
     virtual void essential_ended(instance& which, int code) = 0;

@@ -121,6 +121,7 @@ void instance::health_check_changed(const wait_status& status) {
     if (!status.terminal()) return;  // stopped or continued: its timeout runs on
     health_watch_ = monitor::watch_id::none;
     health_pid_ = 0;
+    host_.health_check_done();
     if (health_group_ && health_group_->populated()) {
         health_group_->kill();
         health_group_killed_ = true;
