@@ -8,9 +8,10 @@
           health = { exec = [CHECK], interval = "--interval s" }, CHECK being bench/noop_static (exits 0
           at once). Once every program has started and the first round of checks is done, brood's
           own CPU time (/proc/PID/schedstat: brood's process, not the checks) is read over --seconds.
-          The same brood up without health checks is measured the same way. The floor is
+          The same brood up without health checks is measured the same way. The floors are
           bench/exec_check_floor.c running CHECK as many times as brood ran checks (programs ×
-          seconds / interval), with posix_spawn + waitpid and nothing else: its own CPU time
+          seconds / interval), with posix_spawn + waitpid and nothing else, and with clone3 into a
+          cgroup (as brood starts a check in its instance's cgroup) + waitpid: their own CPU time
           (RUSAGE_SELF) is what the checks' fork+exec+wait costs a parent at the least.
   wakeups brood's context switches, sampled every 100 ms over the same --seconds: the samples with
           any are grouped into bursts (samples less than 1 s apart), which should be one per round
@@ -116,6 +117,41 @@ def bursts(samples):
     return found
 
 
+def own_cgroup2():
+    """The directory of this process's cgroup in the cgroup2 hierarchy, or None."""
+    mount = None
+    with open("/proc/mounts") as f:
+        for line in f:
+            fields = line.split()
+            if fields[2] == "cgroup2":
+                mount = fields[1]
+    if mount is None:
+        return None
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            if line.startswith("0::"):
+                return os.path.join(mount, line[3:].strip().lstrip("/"))
+    return None
+
+
+def floor_cpu(args, checks, into_cgroup):
+    """exec_check_floor's own CPU ns for checks spawns: plainly, or each into a cgroup of its own."""
+    argv = [args.floor, str(checks), args.check]
+    group = None
+    if into_cgroup:
+        base = own_cgroup2()
+        if base is None:
+            return None
+        group = os.path.join(base, f"exec-check-floor-{os.getpid()}")
+        os.mkdir(group)
+        argv.append(group)
+    try:
+        return int(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
+    finally:
+        if group:
+            os.rmdir(group)
+
+
 def pss_trial(args, check):
     """(median, max) of the PSS samples over a whole interval, once the first round of checks is done."""
     brood = running_brood(args.brood, args.pss_programs, args.program, check, args.interval)
@@ -154,19 +190,26 @@ def main():
     checks = args.programs * args.seconds // args.interval
     with_cpu, samples = cpu_trial(args, args.check)
     without_cpu, quiet_samples = cpu_trial(args, None)
-    floor = subprocess.run([args.floor, str(checks), args.check], capture_output=True, text=True, check=True)
-    floor_cpu = int(floor.stdout)
+    floor_plain = floor_cpu(args, checks, False)
+    floor_cgroup = floor_cpu(args, checks, True)
 
     print(f"\n### {args.programs} programs, an exec check each every {args.interval} s: "
           f"brood's CPU over {args.seconds} s (~{checks} checks)\n")
-    print("| | CPU ms | µs per check | against the floor |")
-    print("|---|---:|---:|---:|")
-    print(f"| brood up, with the checks | {with_cpu / 1e6:.1f} | {with_cpu / 1e3 / checks:.1f} | "
-          f"{with_cpu / floor_cpu:.2f} |")
-    print(f"| brood up, without checks | {without_cpu / 1e6:.1f} | | |")
-    print(f"| brood up, the checks' share (with − without) | {(with_cpu - without_cpu) / 1e6:.1f} | "
-          f"{(with_cpu - without_cpu) / 1e3 / checks:.1f} | {(with_cpu - without_cpu) / floor_cpu:.2f} |")
-    print(f"| floor: posix_spawn + waitpid, {checks} times | {floor_cpu / 1e6:.1f} | {floor_cpu / 1e3 / checks:.1f} | 1.00 |")
+    floors = [("posix_spawn + waitpid", floor_plain)]
+    if floor_cgroup:
+        floors.append(("clone3 into a cgroup + waitpid", floor_cgroup))
+    print("| | CPU ms | µs per check | " + " | ".join(f"against {name}" for name, _ in floors) + " |")
+    print("|---|---:|---:|" + "---:|" * len(floors))
+
+    def row(name, ns):
+        ratios = " | ".join(f"{ns / f:.2f}" for _, f in floors)
+        print(f"| {name} | {ns / 1e6:.1f} | {ns / 1e3 / checks:.1f} | {ratios} |")
+
+    row("brood up, with the checks", with_cpu)
+    print(f"| brood up, without checks | {without_cpu / 1e6:.1f} | | " + " | " * (len(floors) - 1) + " |")
+    row("brood up, the checks' share (with − without)", with_cpu - without_cpu)
+    for name, ns in floors:
+        row(f"floor: {name}, {checks} times", ns)
 
     found = bursts(samples)
     gaps = [b[0] - a[1] for a, b in zip(found, found[1:])]
