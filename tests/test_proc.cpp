@@ -114,6 +114,29 @@ TEST(proc_read_process, busy_child_is_running) {
     EXPECT_EQ(kid.wait(), (brood::killed{SIGKILL, false}));
 }
 
+// A child that spins spends CPU time, and read_process counts it: cpu_ticks rises past a couple
+// of ticks, and never past the wall time since the child began (it has one thread).
+TEST(proc_read_process, busy_child_spends_cpu_time) {
+    const auto began = std::chrono::steady_clock::now();
+    brood::child busy = brood::fork([] {
+        volatile bool spin = true;
+        while (spin) {
+        }
+    });
+    std::uint64_t ticks = 0;
+    auto read_at = began;
+    for (auto until = began + 10s; ticks < 2 && std::chrono::steady_clock::now() < until;) {
+        std::this_thread::sleep_for(5ms);
+        read_at = std::chrono::steady_clock::now();
+        if (auto info = brood::proc::read_process(busy.pid())) ticks = info->cpu_ticks;
+    }
+    EXPECT_GE(ticks, 2u);
+    const double wall_ticks = std::chrono::duration<double>(read_at - began).count() * static_cast<double>(::sysconf(_SC_CLK_TCK));
+    EXPECT_LE(static_cast<double>(ticks), wall_ticks + 1);
+    busy.kill();
+    EXPECT_EQ(busy.wait(), (brood::killed{SIGKILL, false}));
+}
+
 TEST(proc_read_process, stopped_child_is_T) {
     gate release;
     brood::child kid = brood::fork([&] { release.wait(); });

@@ -34,6 +34,9 @@ struct process_info {
     // may not show its new command line yet (the spawner is released before the kernel sets it).
     std::vector<std::string> cmdline;
     std::uint64_t rss_bytes = 0;
+    // CPU time spent so far, user and system, in clock ticks (sysconf(_SC_CLK_TCK) a second); its
+    // children's, even those reaped, are not counted.
+    std::uint64_t cpu_ticks = 0;
 };
 
 // "running", "sleeping", "disk sleep", "stopped", "tracing stop", "zombie", "dead", "idle", "parked";

@@ -77,12 +77,18 @@ struct server::connection {
     bool subscribed = false;  // sent "events"
     bool reading = true;      // false after EOF or an oversized line: flush the replies, then close
     bool finished = false;    // close it as soon as no callback is running
+    bool handed_over = false; // its socket belongs to the takeover handler now (attach)
     brood::monitor::clock::time_point last_request = brood::monitor::clock::now();  // or when it connected
 };
 
 server::server(brood::monitor& loop, std::filesystem::path socket_path, handler h, std::uint64_t timer_tag,
-               std::chrono::milliseconds idle)
-    : loop_(loop), path_(std::move(socket_path)), handler_(std::move(h)), timer_tag_(timer_tag), idle_(idle) {
+               std::chrono::milliseconds idle, takeover_handler takeover)
+    : loop_(loop),
+      path_(std::move(socket_path)),
+      handler_(std::move(h)),
+      takeover_(std::move(takeover)),
+      timer_tag_(timer_tag),
+      idle_(idle) {
     const unix_address address = unix_address_of(path_);
     if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path());
     clear_stale_socket(path_, address);
@@ -262,13 +268,25 @@ void server::serve(connection& c, std::string_view line) {
         c.subscribed = true;
         return send(c, reply_line(id, nlohmann::json::object()));
     }
+    if (parsed.value.verb == "attach" && !takeover_) return send(c, error_line(id, "this server attaches to no terminal"));
     try {
         send(c, reply_line(id, handler_(parsed.value)));
     } catch (const request_error& refused) {
-        send(c, error_line(id, refused.what()));
+        return send(c, error_line(id, refused.what()));
     } catch (const std::exception& failed) {
-        send(c, error_line(id, std::string("internal error: ") + failed.what()));
+        return send(c, error_line(id, std::string("internal error: ") + failed.what()));
     }
+    if (parsed.value.verb == "attach" && !c.finished) hand_over(c, parsed.value);
+}
+
+void server::hand_over(connection& c, const request& r) {
+    loop_.remove_fd(c.fd.get());
+    c.handed_over = true;
+    c.finished = true;
+    std::string unsent = c.output.substr(c.sent);
+    c.output.clear();
+    c.sent = 0;
+    takeover_(r, std::move(c.fd), std::move(unsent), c.input.take_rest());
 }
 
 void server::send(connection& c, std::string_view bytes) {
@@ -309,7 +327,7 @@ void server::close_finished() {
     if (serving_ > 0) return;
     std::erase_if(connections_, [this](const auto& entry) {
         if (!entry.second->finished) return false;
-        loop_.remove_fd(entry.first);
+        if (!entry.second->handed_over) loop_.remove_fd(entry.first);
         return true;
     });
 }

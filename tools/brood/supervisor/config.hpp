@@ -133,6 +133,9 @@ struct program_config {
     std::optional<health_config> health;  // none: not checked once it runs
     log_config log;
     bool essential = false;  // when it ends for good, everything stops and brood up exits with its code
+    // Runs on a pseudo-terminal of its own (its controlling terminal; stdin, stdout and stderr),
+    // whose output is read into its log as stream "tty"; brood attach connects to it.
+    bool tty = false;
     // Who it runs as, resolved when the configuration loads: group is the one given, else the
     // user's primary group; groups, the supplementary groups of the user (set only by root).
     std::optional<uid_t> user;

@@ -188,6 +188,7 @@ transition ended(const context& c) {
         what = could_not_start(c.e);
     }
     t.next.last_end = c.e.status;
+    t.next.last_end_cause = c.e.kind == event_kind::exited ? c.e.why : std::string();
 
     if (!wants_restart(c.program, c.e.status)) {
         // Done for good: completed when it succeeded (a one-shot job), exited when it failed.
@@ -316,6 +317,7 @@ transition stop_finished(const context& c) {
     t.actions.emplace_back(cancel_timer{timer::stop_timeout});
     c.add_up_time(t);
     t.next.last_end = c.e.status;
+    t.next.last_end_cause = c.e.why;
     if (!c.before.ended_as_failure.empty() && !c.before.start_after_stop) {
         // A hung or unhealthy run, ended by its watchdog or health check: restarted as a failed run
         // is, within backoff and start limit.
@@ -404,6 +406,13 @@ transition step(const instance_state& instance, const event& e, const program_co
         t.next.health_failures = 0;
     }
     return t;
+}
+
+std::string describe_last_end(const instance_state& instance) {
+    if (!instance.last_end) return {};
+    std::string text = instance.last_end->to_string();
+    if (!instance.last_end_cause.empty()) text += " (" + instance.last_end_cause + ")";
+    return text;
 }
 
 std::string_view to_string(state s) {

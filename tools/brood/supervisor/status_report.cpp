@@ -36,7 +36,7 @@ nlohmann::json instance_status(const instance& which) {
     }
     if (const auto uptime = which.uptime()) status["uptime_ms"] = uptime->count();
     if (which.last_end()) {
-        status["last_exit"] = which.last_end()->to_string();
+        status["last_exit"] = which.last_exit();
         status["last_exit_code"] = which.last_end()->shell_code();
     }
     if (!which.start_error().empty()) status["start_error"] = which.start_error();

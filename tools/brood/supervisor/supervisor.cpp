@@ -120,7 +120,11 @@ public:
     int run() {
         // The control socket first: it refuses to start when another supervisor answers there,
         // before anything of that supervisor's (its notify sockets) is touched.
-        control_.emplace(loop_, socket_path_, [this](const control::request& r) { return serve(r); }, control_tag);
+        control_.emplace(
+            loop_, socket_path_, [this](const control::request& r) { return serve(r); }, control_tag, control::idle_timeout,
+            [this](const control::request& r, unique_fd socket, std::string unsent, std::string typed) {
+                terminal_of(r.targets).attach(std::move(socket), std::move(unsent), std::move(typed));
+            });
         if (isolation_.path()) start_guard(*isolation_.path());
         std::filesystem::create_directories(notify_dir_.path);
         loop_.add_fd(inbox_.fd(), EPOLLIN, [this](int, std::uint32_t) { read_signals(); });
@@ -155,6 +159,9 @@ private:
         event["to"] = to_string(change.to);
         event["pid"] = which.pid() != 0 ? json(which.pid()) : json(nullptr);
         event["note"] = change.note;
+        // What a view (brood top) shows beside the state, so that it follows events alone.
+        event["restarts"] = which.restarts();
+        event["last_exit"] = which.last_end() ? json(which.last_end()->to_string()) : json(nullptr);
         if (control_) control_->publish(event);
         settle_soon();
     }
@@ -207,6 +214,15 @@ private:
         event["log"] = resumed ? "resumed" : "failing";
         event["lost_bytes"] = loss.bytes;
         event["error"] = loss.error;
+        if (control_) control_->publish(event);
+    }
+
+    // The run has ended, its end says why; this event counts the kills, for those who follow them.
+    void out_of_memory(instance& which, std::uint64_t kills, const std::string& why) override {
+        say(fmt::format("{}: {}: the OOM killer killed {} of its processes", which.name(), why, kills));
+        json event = event_about(which);
+        event["out_of_memory"] = why;
+        event["oom_kills"] = kills;
         if (control_) control_->publish(event);
     }
 
@@ -368,7 +384,7 @@ private:
                                    (s == state::completed && d.condition != dependency_condition::completed_successfully);
                 if (!ended || meets(*i, d.condition)) continue;
                 std::string why = i->name() + " is " + std::string(to_string(s));
-                if (i->last_end()) why += ": " + i->last_end()->to_string();
+                if (i->last_end()) why += ": " + i->last_exit();
                 return "waiting for " + d.name + ", which cannot be met: " + why;
             }
         }
@@ -674,6 +690,16 @@ private:
             }
             return {{"instances", found}};
         }
+        if (r.verb == "attach") return {{"instance", terminal_of(r.targets).name()}};
+        if (r.verb == "resize") {
+            json names = json::array();
+            for (instance* i : targets) {
+                if (!i->program().tty) throw control::request_error(i->name() + " has no terminal (its program has no tty = true)");
+                i->resize({r.rows, r.cols});
+                names.push_back(i->name());
+            }
+            return {{"instances", names}};
+        }
         if (r.verb == "logs") {
             json files = json::array();
             for (instance* i : targets) {
@@ -710,6 +736,21 @@ private:
             }
         }
         return {{"instances", names}};
+    }
+
+    // brood attach's one instance, which must be on its terminal now.
+    instance& terminal_of(const std::vector<std::string>& targets) {
+        const std::vector<instance*> found = resolve(targets);
+        if (found.size() != 1) {
+            std::string names;
+            for (const instance* i : found) names += (names.empty() ? "" : ", ") + i->name();
+            throw control::request_error("attach to one instance at a time, not " + names);
+        }
+        instance& one = *found.front();
+        if (!one.program().tty) throw control::request_error(one.name() + " has no terminal (its program has no tty = true)");
+        if (!one.has_terminal())
+            throw control::request_error(one.name() + " is not running (" + std::string(to_string(one.current())) + ")");
+        return one;
     }
 
     // Program names, "name.N" instances or "all", each instance once, in configuration order.

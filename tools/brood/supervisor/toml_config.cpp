@@ -37,7 +37,7 @@ constexpr std::array program_keys{
     "depends_on"sv,  "stop_signal"sv, "stop_timeout"sv, "log"sv,         "essential"sv,   "env_file"sv,
     "user"sv,        "group"sv,       "umask"sv,       "limits"sv,      "memory_max"sv,
     "memory_high"sv, "pids_max"sv,    "cpu_weight"sv,  "cpu_max"sv,     "success_exit_codes"sv,
-    "watchdog"sv,    "watchdog_signal"sv, "health"sv,
+    "watchdog"sv,    "watchdog_signal"sv, "tty"sv,     "health"sv,
 };
 constexpr std::array health_keys{"exec"sv,    "http"sv,    "tcp"sv,         "interval"sv,
                                  "timeout"sv, "retries"sv, "start_period"sv, "on_unhealthy"sv};
@@ -766,6 +766,8 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
     if (auto f = at(t, "log", path)) log(*f, program.log);
     if (auto f = at(t, "essential", path))
         if (auto v = boolean(*f)) program.essential = *v;
+    if (auto f = at(t, "tty", path))
+        if (auto v = boolean(*f)) program.tty = *v;
     run_as(t, path, program);
     if (auto f = at(t, "limits", path)) limits(*f, program);
     cgroup_limits(t, path, program);
