@@ -89,6 +89,27 @@ TEST(proc_read_process, describes_this_process) {
     EXPECT_EQ(info->rss_bytes % static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)), 0u);
 }
 
+// read_stat: the fields of read_process from stat alone.
+TEST(proc_read_stat, reads_what_read_process_reads_but_the_command_line) {
+    const auto full = brood::proc::read_process(::getpid());
+    const auto stat = brood::proc::read_stat(::getpid());
+    ASSERT_TRUE(full);
+    ASSERT_TRUE(stat);
+    EXPECT_EQ(stat->pid, full->pid);
+    EXPECT_EQ(stat->ppid, full->ppid);
+    EXPECT_EQ(stat->pgid, full->pgid);
+    EXPECT_EQ(stat->start_time, full->start_time);
+    EXPECT_EQ(stat->comm, full->comm);
+    EXPECT_GE(stat->cpu_ticks, full->cpu_ticks);
+    EXPECT_GT(stat->rss_bytes, 0u);
+    EXPECT_TRUE(stat->cmdline.empty());
+    brood::child gone = brood::fork([] {});
+    const pid_t pid = gone.pid();
+    EXPECT_EQ(gone.wait(), brood::exited{0});
+    EXPECT_FALSE(brood::proc::read_stat(pid));
+    EXPECT_FALSE(brood::proc::read_stat(0));
+}
+
 TEST(proc_read_process, blocked_child_is_sleeping) {
     gate release;
     brood::child kid = brood::fork([&] { release.wait(); });

@@ -59,6 +59,9 @@ struct memory_usage {
 
 // nullopt when the process does not exist (or vanished while being read).
 std::optional<process_info> read_process(pid_t pid);
+// As read_process, from /proc/PID/stat alone (cmdline left empty), in three system calls: for
+// sampling many processes often, as a supervisor's status does.
+std::optional<process_info> read_stat(pid_t pid);
 // nullopt when the process does not exist or its memory cannot be read (zombie, no permission).
 std::optional<memory_usage> read_memory(pid_t pid);
 // Children of pid (of all its threads), ascending, from /proc/PID/task/*/children. Empty when pid

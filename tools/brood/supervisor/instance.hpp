@@ -152,6 +152,8 @@ public:
     const std::filesystem::path& log_path() const { return log_path_; }
     // Its log, once its first start opened it; never with log.to = "stdout".
     const std::optional<log_file>& log() const { return log_; }
+    // Its cgroup, with cgroup isolation, once its first start made it.
+    const std::optional<cgroup>& group() const { return group_; }
     // What brood adds to its own environment for this instance's process (NOTIFY_SOCKET once the
     // socket exists); brood status NAME --env shows it over brood's own.
     std::map<std::string, std::string> environment() const;

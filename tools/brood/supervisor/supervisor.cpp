@@ -19,6 +19,8 @@
 #include <brood/reaper.hpp>
 
 #include "control/server.hpp"
+#include "http/bearer_token.hpp"
+#include "http/server.hpp"
 #include "common/descendants.hpp"
 #include "common/exit_codes.hpp"
 #include "common/signal_inbox.hpp"
@@ -47,7 +49,9 @@ using nlohmann::json;
 constexpr std::uint64_t leftovers_tag = 0;
 constexpr std::uint64_t control_tag = 1;
 constexpr std::uint64_t shutdown_budget_tag = 2;
-constexpr std::uint64_t check_code_tag = 3;
+constexpr std::uint64_t http_tag = 3;
+static_assert(http_tag < instance::kinds);
+constexpr std::uint64_t check_code_tag = 4;
 static_assert(check_code_tag < instance::kinds);
 // How long after the last exec health check ended the code that ran it is given back: long enough
 // for a round of checks (programs started together are checked together) to end first.
@@ -112,6 +116,7 @@ public:
           colour_(::isatty(STDOUT_FILENO) == 1),
           program_fd_limit_(program_fd_limit),
           shutdown_timeout_(loaded.shutdown_timeout),
+          http_config_(loaded.http),
           exit_when_all_completed_(loaded.exit_when_all_completed) {
         for (program_config& program : loaded.programs)
             slots_.push_back(std::make_unique<program_slot>(std::move(program)));
@@ -125,6 +130,7 @@ public:
             [this](const control::request& r, unique_fd socket, std::string unsent, std::string typed) {
                 terminal_of(r.targets).attach(std::move(socket), std::move(unsent), std::move(typed));
             });
+        if (http_config_.listen) start_http();
         if (isolation_.path()) start_guard(*isolation_.path());
         std::filesystem::create_directories(notify_dir_.path);
         loop_.add_fd(inbox_.fd(), EPOLLIN, [this](int, std::uint32_t) { read_signals(); });
@@ -162,7 +168,7 @@ private:
         // What a view (brood top) shows beside the state, so that it follows events alone.
         event["restarts"] = which.restarts();
         event["last_exit"] = which.last_end() ? json(which.last_end()->to_string()) : json(nullptr);
-        if (control_) control_->publish(event);
+        publish(event);
         settle_soon();
     }
 
@@ -214,7 +220,22 @@ private:
         event["log"] = resumed ? "resumed" : "failing";
         event["lost_bytes"] = loss.bytes;
         event["error"] = loss.error;
+        publish(event);
+    }
+
+    void publish(const json& event) {
         if (control_) control_->publish(event);
+        if (http_) http_->publish(event);
+    }
+
+    // The API's token: the configured file's, else a new one each start, where only brood's user
+    // may read it.
+    void start_http() {
+        const std::string token = http_config_.token_file ? http::read_token(*http_config_.token_file)
+                                                          : http::write_new_token(state_dir_ / "http.token");
+        http_.emplace(loop_, *http_config_.listen, token, [this](const control::request& r) { return serve(r); }, http_tag);
+        say(fmt::format("http on {} (token in {})", http_->address(),
+                        (http_config_.token_file ? *http_config_.token_file : state_dir_ / "http.token").string()));
     }
 
     // The run has ended, its end says why; this event counts the kills, for those who follow them.
@@ -223,7 +244,7 @@ private:
         json event = event_about(which);
         event["out_of_memory"] = why;
         event["oom_kills"] = kills;
-        if (control_) control_->publish(event);
+        publish(event);
     }
 
     static json event_about(const instance& which) {
@@ -634,6 +655,8 @@ private:
             case monitor::source::timer:
                 if (e.tag == control_tag) {
                     control_->timer_fired(e.timer);
+                } else if (e.tag == http_tag) {
+                    if (http_) http_->timer_fired(e.timer);
                 } else if (e.tag == leftovers_tag) {
                     kill_leftovers();
                 } else if (e.tag == shutdown_budget_tag) {
@@ -892,6 +915,7 @@ private:
     const bool colour_;
     const rlimit program_fd_limit_;
     std::optional<std::chrono::milliseconds> shutdown_timeout_;  // the whole shutdown's budget; reloaded
+    const http_config http_config_;  // as at the start: a reload does not move the endpoint
     isolation isolation_{[this](std::string_view line) { say(line); }};  // outlives the instances' groups
     // Holds the instances' notify sockets; removed after them, once empty.
     struct removed_when_empty {
@@ -918,6 +942,7 @@ private:
     std::chrono::steady_clock::time_point last_check_end_{};
     // Last: destroyed first, while the loop they are registered in still exists.
     std::optional<control::server> control_;
+    std::optional<http::server> http_;
 };
 
 }  // namespace
@@ -927,6 +952,15 @@ int run_supervisor(const up_options& options) {
     if (!loaded.problems.empty()) {
         for (const problem& p : loaded.problems) fmt::print(stderr, "{}\n", to_string(p));
         return cli::exit_usage;
+    }
+    if (options.http) {
+        if (!options.http->loopback && !loaded.http.token_file) {
+            fmt::print(stderr, "brood: --http {}: reachable from other machines: set [http] token_file in {} to the "
+                               "file that holds the API's bearer token\n",
+                       options.http->text, options.config.string());
+            return cli::exit_usage;
+        }
+        loaded.http.listen = options.http;
     }
     const rlimit inherited = raise_fd_limit();
     return supervisor(options, std::move(loaded), inherited).run();
