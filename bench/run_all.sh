@@ -13,7 +13,8 @@
 # (supervisor_compare.py: brood up, when the build has it, against supervisord, s6 and runit;
 # log_throughput.py: brood up relaying a flood of lines to its log, against the program writing
 # the file itself and through cat; http_cost.py: brood up --http's scrape time against brood status,
-# and its memory and idle wake-ups against brood up without it).
+# and its memory and idle wake-ups against brood up without it; health_checks.py: the CPU, wake-ups
+# and memory of exec health checks, against posix_spawn + waitpid).
 #
 # Waits (up to --wait-quiet seconds, default 180) for the 1-minute load average to fall below
 # --max-load (default 0.5) so that other work on the machine does not skew the numbers, and prints
@@ -52,7 +53,7 @@ wants monitor && needed="$needed monitor_storm monitor_latency"
 wants init && needed="$needed init_compare"
 wants runc && needed="$needed ../tools/brood/brood"
 wants pool && needed="$needed pool_compare pool_parallel_map pool_fork_cost"
-wants supervisor && needed="$needed supervised_program restart_floor line_writer"
+wants supervisor && needed="$needed supervised_program restart_floor line_writer noop_static exec_check_floor"
 for b in $needed; do
     if [ ! -x "$bin/$b" ]; then
         echo "run_all.sh: $bin/$b not built; see the build command at the top of this script" >&2
@@ -166,6 +167,8 @@ if wants supervisor; then
         run "log_throughput (as fast as it can)" wrap python3 "$here/log_throughput.py" --writer "$bin/line_writer" \
             $brood_up --rate 0 $log_args
         run "http_cost" wrap python3 "$here/http_cost.py" $brood_up $http_args
+        run "health_checks" wrap python3 "$here/health_checks.py" --program "$bin/supervised_program" \
+            --check "$bin/noop_static" --floor "$bin/exec_check_floor" $brood_up
     fi
 fi
 rm -f "$build/.bench_rc"

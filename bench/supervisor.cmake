@@ -10,3 +10,6 @@ target_compile_options(restart_floor PRIVATE -Wall -Wextra -Werror)
 # The log relay's load (bench/log_throughput.py): numbered lines as fast as it can, or at a rate.
 add_executable(line_writer ${CMAKE_CURRENT_LIST_DIR}/line_writer.c)
 target_compile_options(line_writer PRIVATE -Wall -Wextra -Werror)
+# An exec health check's least cost to its supervisor (bench/health_checks.py): posix_spawn + waitpid.
+add_executable(exec_check_floor ${CMAKE_CURRENT_LIST_DIR}/exec_check_floor.c)
+target_compile_options(exec_check_floor PRIVATE -Wall -Wextra -Werror)

@@ -35,6 +35,9 @@ nlohmann::json instance_status(const instance& which) {
         {"log_error", nullptr},
         {"waiting", nullptr},
         {"notified", nullptr},
+        {"health", nullptr},
+        {"health_failure", nullptr},
+        {"health_failures", which.health_failures()},
     };
     if (which.log() && which.log()->failing()) status["log_error"] = which.log()->failing()->error;
     if (which.pid() != 0) {
@@ -58,6 +61,8 @@ nlohmann::json instance_status(const instance& which) {
     }
     if (!which.start_error().empty()) status["start_error"] = which.start_error();
     if (!which.notified().empty()) status["notified"] = which.notified();
+    if (which.health() != health_status::none) status["health"] = to_string(which.health());
+    if (!which.health_failure().empty()) status["health_failure"] = which.health_failure();
     return status;
 }
 
