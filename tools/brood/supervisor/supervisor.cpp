@@ -182,7 +182,7 @@ private:
         event["health_from"] = to_string(from);
         event["health"] = to_string(to);
         event["health_failure"] = failed ? json(which.health_failure()) : json(nullptr);
-        if (control_) control_->publish(event);
+        publish(event);
         settle_soon();  // dependants waiting for it to be healthy
     }
 
