@@ -169,8 +169,9 @@ std::map<std::string, std::string> instance::environment() const {
 void instance::launch() {
     require_free_fds(fd_reserve);
     if (!log_ && program_->log.to == log_destination::file)
-        log_.emplace(log_path_, program_->log,
-                     [this](const log_loss& loss, bool resumed) { host_.log_changed(*this, loss, resumed); });
+        log_.emplace(
+            log_path_, program_->log, [this](const log_loss& loss, bool resumed) { host_.log_changed(*this, loss, resumed); },
+            [this](std::string_view note) { return own_log_line(note); });
     // A cgroup that cgroup.kill was written to is not used again: this kernel (6.18) kills every
     // process later cloned into it with CLONE_INTO_CGROUP, whose kill count it checks against
     // brood's own cgroup's. So the next run gets a new one; the old one is empty by now.
@@ -270,16 +271,20 @@ void instance::join_cgroup() {
     group_ = std::move(made);
 }
 
+// In the log's format, so that a json log stays one object per line.
+std::string instance::own_log_line(std::string_view text) const {
+    std::string line;
+    const std::string time = cli::timestamp(std::chrono::system_clock::now());
+    append_log_line(line, program_->log, {name_, output_stream::brood, time}, text, true, true);
+    return line;
+}
+
 // Why a start failed goes to the instance's log, when it is open, and in the state machine's note
 // to brood's output and the events.
 void instance::failed_start(event failure, pending& p) {
     if (log_) {
         try {
-            // In the log's format, so that a json log stays one object per line.
-            std::string line;
-            const std::string time = cli::timestamp(std::chrono::system_clock::now());
-            append_log_line(line, program_->log, {name_, output_stream::brood, time}, "brood: " + failure.why, true, true);
-            log_->write(line);
+            log_->write(own_log_line("brood: " + failure.why));
         } catch (const std::system_error&) {
             // The note carries it all the same.
         }

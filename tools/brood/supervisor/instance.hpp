@@ -185,6 +185,8 @@ private:
     command command_like_program(const std::vector<std::string>& argv) const;
     void join_cgroup();
     void failed_start(event failure, pending& p);
+    // A line of brood's own about this instance, as its log writes lines (plain or json).
+    std::string own_log_line(std::string_view text) const;
     void signal_for_state_machine(int signal, pending& p);
     void arm(timer which, std::chrono::milliseconds delay);
     void disarm(timer which);
