@@ -260,6 +260,7 @@ transition stay_stopped(const context& c) {
     transition t = c.unchanged();
     t.next.start_after_stop = false;
     t.next.watchdog_fired = false;
+    t.next.watchdog_after_start = false;
     return t;
 }
 
@@ -297,6 +298,7 @@ transition kill_stopping(const context& c) {
 transition watchdog_restart(const context& c) {
     transition t = stop_with(c, c.program.watchdog_signal);
     t.next.watchdog_fired = true;
+    t.next.watchdog_after_start = c.underlying() != state::starting;
     t.note = "watchdog: no WATCHDOG=1 within " + format_duration(c.program.watchdog.value_or(milliseconds(0))) + ": " +
              signal_name(c.program.watchdog_signal) + ", then a restart";
     return t;
@@ -310,11 +312,18 @@ transition stop_finished(const context& c) {
     c.add_up_time(t);
     t.next.last_end = c.e.status;
     if (c.before.watchdog_fired && !c.before.start_after_stop) {
-        // A hung run, ended by its watchdog: restarted as a failed run is, within backoff and start limit.
+        // A hung run, ended by its watchdog, is restarted as a run that ended by itself (ended()):
+        // at once when it had started, after a backoff when it was still starting; fatal at the
+        // start limit either way.
+        const bool had_started = c.before.watchdog_after_start;
         t.next.watchdog_fired = false;
-        ++t.next.failed_starts;
+        t.next.watchdog_after_start = false;
+        if (!had_started) ++t.next.failed_starts;
         if (limit_reached(c, t)) return give_up(c, std::move(t), "its watchdog ended it");
-        return back_off(c, std::move(t), "its watchdog ended it");
+        if (!had_started) return back_off(c, std::move(t), "its watchdog ended it");
+        launch(c, t);
+        t.note = "its watchdog ended it; restarted at once: it had started";
+        return t;
     }
     if (!c.before.start_after_stop) return t;
     transition again = start_fresh({t.next, c.e, c.program, c.now, c.random});
