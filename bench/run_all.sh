@@ -12,7 +12,8 @@
 # of a runc container; root), pool (pool_compare, pool_parallel_map, pool_fork_cost), supervisor
 # (supervisor_compare.py: brood up, when the build has it, against supervisord, s6 and runit;
 # log_throughput.py: brood up relaying a flood of lines to its log, against the program writing
-# the file itself and through cat).
+# the file itself and through cat; failure_restart.py: from a missed watchdog to the replacement,
+# against the restart floor).
 #
 # Waits (up to --wait-quiet seconds, default 180) for the 1-minute load average to fall below
 # --max-load (default 0.5) so that other work on the machine does not skew the numbers, and prints
@@ -51,7 +52,7 @@ wants monitor && needed="$needed monitor_storm monitor_latency"
 wants init && needed="$needed init_compare"
 wants runc && needed="$needed ../tools/brood/brood"
 wants pool && needed="$needed pool_compare pool_parallel_map pool_fork_cost"
-wants supervisor && needed="$needed supervised_program restart_floor line_writer"
+wants supervisor && needed="$needed supervised_program watchdog_program restart_floor line_writer"
 for b in $needed; do
     if [ ! -x "$bin/$b" ]; then
         echo "run_all.sh: $bin/$b not built; see the build command at the top of this script" >&2
@@ -84,6 +85,7 @@ if [ "$quick" = 1 ]; then
     runc_args="--runs 10 --idle-containers 1 --storm 1000 --storm-trials 1 --shutdown-cap 7"
     pool_args="--n 100000 --python-n1 1000 --rounds 3"; map_args="--gib 0.25 --rounds 2"; fork_cost_args="--rounds 2 --gib 0,1"
     supervisor_args="--counts 3,20 --restarts 5 --idle-seconds 2"
+    failure_args="--programs 3 --tries 5"
     log_args="--seconds 2"
 else
     compare_args="--rounds 15 --batch-ms 40"; memory_args="--rounds 9 --batch-ms 60 --sizes 0,1,4"
@@ -93,6 +95,7 @@ else
     runc_args="--runs 300 --idle-containers 4 --storm 10000 --storm-trials 3 --shutdown-cap 10"
     pool_args="--n 1000000 --rounds 5"; map_args="--gib 1 --rounds 5"; fork_cost_args="--rounds 5 --gib 0,1,4"
     supervisor_args="--counts 10,500 --restarts 200 --idle-seconds 60"
+    failure_args="--programs 10 --tries 100 --watchdog-ms 300"
     log_args="--seconds 10"
 fi
 
@@ -162,6 +165,7 @@ if wants supervisor; then
         run "log_throughput" wrap python3 "$here/log_throughput.py" --writer "$bin/line_writer" $brood_up --rate 100 $log_args
         run "log_throughput (as fast as it can)" wrap python3 "$here/log_throughput.py" --writer "$bin/line_writer" \
             $brood_up --rate 0 $log_args
+        run "failure_restart" wrap python3 "$here/failure_restart.py" $brood_up --bin "$bin" $failure_args
     fi
 fi
 rm -f "$build/.bench_rc"
