@@ -26,7 +26,6 @@ Run as root (the driver is a subreaper that ends whatever is left, as supervisor
 import argparse
 import ctypes
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -35,8 +34,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from supervisor_compare import (PR_SET_CHILD_SUBREAPER, end_everything, load, notes,  # noqa: E402
-                                quantile, wait_for)
+from supervisor_compare import (PR_SET_CHILD_SUBREAPER, load, notes, quantile,  # noqa: E402
+                                stop_and_clean, wait_for)
 
 RIPE_NS = 1.5e9  # a victim has run this long: past start_seconds
 
@@ -96,13 +95,7 @@ def trial(name, argv_setup, program, n, tries, due_after_ns):
             tail = f.read()[-800:]
         die(f"{e}; its stderr ends: {tail!r}")
     finally:
-        sup.terminate()
-        try:
-            sup.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
-        end_everything()
-        shutil.rmtree(root, ignore_errors=True)
+        stop_and_clean(sup, root)
     return latencies
 
 

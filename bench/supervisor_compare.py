@@ -182,6 +182,17 @@ def end_everything():
     die("processes left behind after 50 attempts: " + " ".join(map(str, others)))
 
 
+def stop_and_clean(sup, root):
+    """SIGTERM to the supervisor, then whatever is left is ended here; its directory goes."""
+    sup.terminate()
+    try:
+        sup.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
+    end_everything()
+    shutil.rmtree(root, ignore_errors=True)
+
+
 # --- the programs' notes ---
 
 class notes:
@@ -293,13 +304,7 @@ def trial(name, setup, n, program, args, measure_restarts, start_only=False):
             tail = f.read()[-500:]
         print(f"supervisor_compare: {e}; its stderr ends: {tail!r}", file=sys.stderr)
     finally:
-        sup.terminate()
-        try:
-            sup.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
-        end_everything()
-        shutil.rmtree(root, ignore_errors=True)
+        stop_and_clean(sup, root)
     return result
 
 
