@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """From a failure brood up detects to the replacement running, against the restart floor, in one run.
 
-  failure_restart.py --brood PATH [--bin DIR] [--programs 10] [--tries 100] [--watchdog-ms 300]
+  failure_restart.py --brood PATH [--brood-baseline PATH] [--bin DIR] [--programs 10] [--tries 100] [--watchdog-ms 300]
 
-Each case runs --programs copies of a program that notes its start and, when told (SIGUSR1), fails
+Every case runs, at once, --programs copies of a program that notes its start and, when told (SIGUSR1), fails
 in its own way; the driver takes the time from the moment the failure is due to be seen to the
 replacement's start note (both CLOCK_MONOTONIC, the programs' own notes). Cases:
 
@@ -19,8 +19,11 @@ program's failure note at which the failure counts as due. A failed health check
 way: a program that starts failing its check when told, noting when, and the check's interval and
 retries as the delay.
 
-Every victim has run for over 1.5 s, past brood's start_seconds (1 s): its run had started.
-Prints a Markdown table (median, p90, max; the median's ratio to the floor's) and the load.
+The cases take turns, one failure at a time (the order rotating each round), so that the machine's
+load falls on each alike. Every victim has run for over 1.5 s, past brood's start_seconds (1 s):
+its run had started.
+Prints a Markdown table (median, p90, max; the median's ratio to the floor's and to brood up's
+plain restart) and the load.
 Run as root (the driver is a subreaper that ends whatever is left, as supervisor_compare.py's).
 """
 import argparse
@@ -62,46 +65,55 @@ def floor_case(floor):
     return setup
 
 
-def trial(name, argv_setup, program, n, tries, due_after_ns):
-    root = tempfile.mkdtemp(prefix="brood-failrestart-")
-    log = os.path.join(root, "notes.log")
-    open(log, "w").close()
-    argv = argv_setup(root, n, program)
-    sup = subprocess.Popen(argv, env=dict(os.environ, BENCH_START_LOG=log), stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=open(os.path.join(root, "stderr.txt"), "w"), cwd=root)
-    latencies = []
-    try:
-        seen = notes(log)
-        wait_for(lambda: (seen.poll(), len(seen.starts) >= n or sup.poll() is not None)[1], 60,
-                 f"{name}: {n} programs started")
-        if sup.poll() is not None:
-            raise RuntimeError(f"{name} exited with {sup.returncode}")
-        for _ in range(tries):
-            def ripe():
-                seen.poll()
-                now = time.monotonic_ns()
-                return [p for p, ns in seen.starts.items() if now - ns > RIPE_NS]
-            wait_for(lambda: ripe(), 30, f"{name}: a program running for 1.5 s")
-            victim = min(ripe(), key=lambda p: seen.starts[p])
-            before = len(seen.all_starts)
-            os.kill(victim, signal.SIGUSR1)
-            wait_for(lambda: (seen.poll(), len(seen.all_starts) > before and victim in seen.exits)[1], 30,
-                     f"{name}: replacement of {victim}")
-            if sup.poll() is not None:
-                raise RuntimeError(f"{name} exited with {sup.returncode}")
-            latencies.append((seen.all_starts[before] - seen.exits[victim] - due_after_ns) / 1e3)
-    except (TimeoutError, RuntimeError) as e:
-        with open(os.path.join(root, "stderr.txt")) as f:
-            tail = f.read()[-800:]
-        die(f"{e}; its stderr ends: {tail!r}")
-    finally:
-        stop_and_clean(sup, root)
-    return latencies
+class running_case:
+    """One case's supervisor and programs, running for the whole run: the cases take turns, one
+    failure at a time, so that a change in the machine's load falls on every case alike."""
+
+    def __init__(self, name, argv_setup, program, n, due_after_ns):
+        self.name, self.n, self.due_after_ns = name, n, due_after_ns
+        self.root = tempfile.mkdtemp(prefix="brood-failrestart-")
+        log = os.path.join(self.root, "notes.log")
+        open(log, "w").close()
+        self.sup = subprocess.Popen(argv_setup(self.root, n, program), env=dict(os.environ, BENCH_START_LOG=log),
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=open(os.path.join(self.root, "stderr.txt"), "w"), cwd=self.root)
+        self.seen = notes(log)
+        self.latencies = []
+
+    def check(self):
+        if self.sup.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.sup.returncode}")
+
+    def started(self):
+        wait_for(lambda: (self.seen.poll(), len(self.seen.starts) >= self.n or self.sup.poll() is not None)[1],
+                 60, f"{self.name}: {self.n} programs started")
+        self.check()
+
+    def ripe(self):
+        self.seen.poll()
+        now = time.monotonic_ns()
+        return [p for p, ns in self.seen.starts.items() if now - ns > RIPE_NS]
+
+    def one_failure(self):
+        wait_for(self.ripe, 30, f"{self.name}: a program running for 1.5 s")
+        victim = min(self.ripe(), key=lambda p: self.seen.starts[p])
+        before = len(self.seen.all_starts)
+        os.kill(victim, signal.SIGUSR1)
+        wait_for(lambda: (self.seen.poll(), len(self.seen.all_starts) > before and victim in self.seen.exits)[1], 30,
+                 f"{self.name}: replacement of {victim}")
+        self.check()
+        self.latencies.append((self.seen.all_starts[before] - self.seen.exits[victim] - self.due_after_ns) / 1e3)
+
+    def stderr_tail(self):
+        with open(os.path.join(self.root, "stderr.txt")) as f:
+            return f.read()[-800:]
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--brood", required=True, help="the brood command")
+    p.add_argument("--brood-baseline", help="another build of the brood command: its cases as extra rows, "
+                                            "for before and after a change in one run")
     p.add_argument("--bin", help="where supervised_program, watchdog_program and restart_floor are built "
                                  "(default: build-bench/bench)")
     p.add_argument("--programs", type=int, default=10)
@@ -121,28 +133,47 @@ def main():
     brood = os.path.abspath(args.brood)
 
     watchdog_ns = args.watchdog_ms * 1_000_000
-    # (name, setup, program, delay after the failure note at which the failure is due)
-    CASES = [
-        ("floor: exit → waitpid + posix_spawn", floor_case(built["restart_floor"]), built["supervised_program"], 0),
-        ("brood up: exit → restart", brood_case(brood, ""), built["supervised_program"], 0),
-        (f"brood up: missed watchdog ({args.watchdog_ms} ms) → restart",
-         brood_case(brood, f'watchdog = "{args.watchdog_ms}ms"'), built["watchdog_program"], watchdog_ns),
+    # brood up's cases: (name, brood.toml lines, program, delay after the failure note at which the
+    # failure is due); a failed health check will be one more
+    brood_cases = [
+        ("brood up: exit → restart", "", built["supervised_program"], 0),
+        (f"brood up: missed watchdog ({args.watchdog_ms} ms) → restart", f'watchdog = "{args.watchdog_ms}ms"',
+         built["watchdog_program"], watchdog_ns),
     ]
+    builds = [(brood, "")] + ([(os.path.abspath(args.brood_baseline), " (baseline)")] if args.brood_baseline else [])
+    CASES = [("floor: exit → waitpid + posix_spawn", floor_case(built["restart_floor"]), built["supervised_program"], 0)]
+    CASES += [(name + label, brood_case(path, lines), program, due)
+              for path, label in builds for name, lines, program, due in brood_cases]
 
     u = os.uname()
     print(f"Machine: Linux {u.release}, {os.cpu_count()} CPUs, load average {load()} at the start")
     print(f"Settings: --programs {args.programs} --tries {args.tries} --watchdog-ms {args.watchdog_ms}\n")
-    results = []
-    for name, setup, program, due in CASES:
-        results.append((name, trial(name, setup, program, args.programs, args.tries, due)))
-        print(f"  done: {name} (load {os.getloadavg()[0]:.2f})", file=sys.stderr)
+    running = []
+    try:
+        for name, setup, program, due in CASES:
+            running.append(running_case(name, setup, program, args.programs, due))
+        for case in running:
+            case.started()
+        for t in range(args.tries):
+            for case in running[t % len(running):] + running[:t % len(running)]:
+                case.one_failure()
+            if (t + 1) % 20 == 0:
+                print(f"  done: {t + 1} of {args.tries} tries (load {os.getloadavg()[0]:.2f})", file=sys.stderr)
+    except (TimeoutError, RuntimeError) as e:
+        die(f"{e}; stderr ends: " + "; ".join(f"{c.name}: {c.stderr_tail()!r}" for c in running))
+    finally:
+        for case in running:
+            stop_and_clean(case.sup, case.root)
+    results = [(case.name, case.latencies) for case in running]
 
     floor_median = statistics.median(results[0][1])
-    print("| from the failure to the replacement's start | median µs | p90 µs | max µs | median vs floor |")
-    print("|---|---:|---:|---:|---:|")
+    restart_median = statistics.median(results[1][1])
+    print("| from the failure to the replacement's start | median µs | p90 µs | max µs | median vs floor "
+          "| median vs brood up's restart |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, v in results:
         print(f"| {name} | {statistics.median(v):.0f} | {quantile(v, 0.9):.0f} | {max(v):.0f} | "
-              f"{statistics.median(v) / floor_median:.2f}× |")
+              f"{statistics.median(v) / floor_median:.2f}× | {statistics.median(v) / restart_median:.2f}× |")
     print(f"\nLoad average at the end: {load()}")
     return 0
 
