@@ -95,7 +95,7 @@ else
     runc_args="--runs 300 --idle-containers 4 --storm 10000 --storm-trials 3 --shutdown-cap 10"
     pool_args="--n 1000000 --rounds 5"; map_args="--gib 1 --rounds 5"; fork_cost_args="--rounds 5 --gib 0,1,4"
     supervisor_args="--counts 10,500 --restarts 200 --idle-seconds 60"
-    failure_args="--programs 10 --tries 100 --watchdog-ms 300"
+    failure_args="--programs 10 --tries 100 --watchdog-ms 1000"
     log_args="--seconds 10"
 fi
 
