@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """brood up side by side with supervisord, s6 (s6-svscan) and runit (runsvdir), in one run.
 
-  supervisor_compare.py --program PATH [--brood PATH] [--brood-baseline PATH] [--counts 10,500] [--restarts 200]
+  supervisor_compare.py --program PATH [--brood PATH] [--brood-baseline PATH] [--brood-line LINE]...
+                        [--counts 10,500] [--restarts 200]
                         [--idle-seconds 60] [--start-trials 5] [--only NAME,...]
 
 A fifth row, the floor (bench/restart_floor.c: waitpid + posix_spawn, nothing else), shows what the
@@ -81,7 +82,7 @@ def floor_setup(floor):
     return setup_floor
 
 
-def brood_setup(brood):
+def brood_setup(brood, extra_lines=""):
     def setup_brood(root, n, program):
         conf = os.path.join(root, "brood.toml")
         with open(conf, "w") as f:
@@ -89,7 +90,7 @@ def brood_setup(brood):
             # starts; brood's counts every start (5 within 10 s of running time by default), which
             # the restart trial (each program restarted every 1.5 s) would reach. Lift it here.
             for i in range(n):
-                f.write(f'[programs.p{i}]\ncommand = ["{program}"]\nstart_limit = {{ burst = 1000 }}\n\n')
+                f.write(f'[programs.p{i}]\ncommand = ["{program}"]\nstart_limit = {{ burst = 1000 }}\n{extra_lines}\n')
         return [brood, "up", "-c", conf]
     return setup_brood
 
@@ -253,6 +254,9 @@ def trial(name, setup, n, program, args, measure_restarts, start_only=False):
     root = tempfile.mkdtemp(prefix=f"brood-supcmp-{name.split()[0]}-")
     log = os.path.join(root, "starts.log")
     open(log, "w").close()
+    # Programs may run as another user (--brood-line 'user = "nobody"'): they append to the log.
+    os.chmod(root, 0o755)
+    os.chmod(log, 0o666)
     argv = setup(root, n, program)
     env = dict(os.environ, BENCH_START_LOG=log)
     result = {"name": name, "n": n}
@@ -318,6 +322,8 @@ def main():
     p.add_argument("--restarts", type=int, default=200)
     p.add_argument("--idle-seconds", type=float, default=60)
     p.add_argument("--start-trials", type=int, default=5)
+    p.add_argument("--brood-line", action="append", default=[],
+                   help="a line added to each program of brood.toml, such as 'user = \"nobody\"' (repeatable)")
     p.add_argument("--only", help="comma-separated subset of: brood,supervisord,s6,runit,floor")
     args = p.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
@@ -334,8 +340,9 @@ def main():
     brood = os.path.abspath(args.brood) if args.brood else None  # the supervisors run in their own directory
     floor = os.path.join(os.path.dirname(program), "restart_floor")  # built next to the program
     baseline = os.path.abspath(args.brood_baseline) if args.brood_baseline else None
-    candidates = [("brood up", "brood", brood, brood_setup(brood) if brood else None),
-                  ("brood up (baseline)", "brood", baseline, brood_setup(baseline) if baseline else None),
+    extra = "".join(line + "\n" for line in args.brood_line)
+    candidates = [("brood up", "brood", brood, brood_setup(brood, extra) if brood else None),
+                  ("brood up (baseline)", "brood", baseline, brood_setup(baseline, extra) if baseline else None),
                   ("supervisord", "supervisord", shutil.which("supervisord"), setup_supervisord),
                   ("s6-svscan", "s6", shutil.which("s6-svscan"), setup_s6),
                   ("runsvdir", "runit", shutil.which("runsvdir"), setup_runit),
@@ -357,7 +364,7 @@ def main():
     print(f"Machine: Linux {u.release}, {os.cpu_count()} CPUs, load average {load()} "
           f"at the start; peers: {versions}")
     print(f"Settings: --counts {args.counts} --restarts {args.restarts} --idle-seconds {args.idle_seconds:g} "
-          f"--start-trials {args.start_trials}\n")
+          f"--start-trials {args.start_trials}" + "".join(f" --brood-line '{line}'" for line in args.brood_line) + "\n")
 
     results = []
     for k, n in enumerate(counts):
