@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """From a failure brood up detects to the replacement running, against the restart floor, in one run.
 
-  failure_restart.py --brood PATH [--brood-baseline PATH] [--bin DIR] [--programs 10] [--tries 100] [--watchdog-ms 1000]
+  failure_restart.py --brood PATH [--brood-before PATH] [--bin DIR] [--programs 10] [--tries 100] [--watchdog-ms 1000]
 
 Every case runs, at once, --programs copies of a program that notes its start and, when told (SIGUSR1), fails
 in its own way; the driver takes the time from the moment the failure is due to be seen to the
@@ -122,8 +122,8 @@ class running_case:
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--brood", required=True, help="the brood command")
-    p.add_argument("--brood-baseline", help="another build of the brood command: its cases as extra rows, "
-                                            "for before and after a change in one run")
+    p.add_argument("--brood-before", help="an earlier build of the brood command: its cases as extra rows, "
+                                          "for before and after a change in one run")
     p.add_argument("--bin", help="where supervised_program, watchdog_program and restart_floor are built "
                                  "(default: build-bench/bench)")
     p.add_argument("--programs", type=int, default=10)
@@ -143,17 +143,18 @@ def main():
     brood = os.path.abspath(args.brood)
 
     watchdog_ns = args.watchdog_ms * 1_000_000
-    # brood up's cases: (name, brood.toml lines, program, delay after the failure note at which the
+    # brood up's cases: (what, brood.toml lines, program, delay after the failure note at which the
     # failure is due); a failed health check will be one more
     brood_cases = [
-        ("brood up: exit → restart", "", built["supervised_program"], 0),
-        (f"brood up: missed watchdog ({args.watchdog_ms} ms) → restart", f'watchdog = "{args.watchdog_ms}ms"',
+        ("exit → restart", "", built["supervised_program"], 0),
+        (f"missed watchdog ({args.watchdog_ms} ms) → restart", f'watchdog = "{args.watchdog_ms}ms"',
          built["watchdog_program"], watchdog_ns),
     ]
-    builds = [(brood, "")] + ([(os.path.abspath(args.brood_baseline), " (baseline)")] if args.brood_baseline else [])
+    builds = [(brood, "brood up")] + ([(os.path.abspath(args.brood_before), "brood up, before")]
+                                      if args.brood_before else [])
     CASES = [("floor: exit → waitpid + posix_spawn", floor_case(built["restart_floor"]), built["supervised_program"], 0)]
-    CASES += [(name + label, brood_case(path, lines), program, due)
-              for path, label in builds for name, lines, program, due in brood_cases]
+    CASES += [(f"{who}: {what}", brood_case(path, lines), program, due)
+              for path, who in builds for what, lines, program, due in brood_cases]
 
     u = os.uname()
     print(f"Machine: Linux {u.release}, {os.cpu_count()} CPUs, load average {load()} at the start")

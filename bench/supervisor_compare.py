@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """brood up side by side with supervisord, s6 (s6-svscan) and runit (runsvdir), in one run.
 
-  supervisor_compare.py --program PATH [--brood PATH] [--brood-baseline PATH] [--brood-line LINE]...
+  supervisor_compare.py --program PATH [--brood PATH] [--brood-before PATH] [--brood-line LINE]...
                         [--counts 10,500] [--restarts 200]
                         [--idle-seconds 60] [--start-trials 5] [--only NAME,...]
 
@@ -316,8 +316,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--program", required=True, help="bench/supervised_program, built")
     p.add_argument("--brood", help="the brood command (brood up); left out if not given")
-    p.add_argument("--brood-baseline", help="another build of the brood command, an extra row "
-                                            "'brood up (baseline)': before and after a change, in one run")
+    p.add_argument("--brood-before", help="an earlier build of the brood command, an extra row "
+                                          "'brood up, before': before and after a change, in one run")
     p.add_argument("--counts", default="10,500")
     p.add_argument("--restarts", type=int, default=200)
     p.add_argument("--idle-seconds", type=float, default=60)
@@ -339,10 +339,10 @@ def main():
 
     brood = os.path.abspath(args.brood) if args.brood else None  # the supervisors run in their own directory
     floor = os.path.join(os.path.dirname(program), "restart_floor")  # built next to the program
-    baseline = os.path.abspath(args.brood_baseline) if args.brood_baseline else None
+    before = os.path.abspath(args.brood_before) if args.brood_before else None
     extra = "".join(line + "\n" for line in args.brood_line)
     candidates = [("brood up", "brood", brood, brood_setup(brood, extra) if brood else None),
-                  ("brood up (baseline)", "brood", baseline, brood_setup(baseline, extra) if baseline else None),
+                  ("brood up, before", "brood", before, brood_setup(before, extra) if before else None),
                   ("supervisord", "supervisord", shutil.which("supervisord"), setup_supervisord),
                   ("s6-svscan", "s6", shutil.which("s6-svscan"), setup_s6),
                   ("runsvdir", "runit", shutil.which("runsvdir"), setup_runit),
@@ -350,7 +350,7 @@ def main():
     only = set(args.only.split(",")) if args.only else None
     sups = []
     for name, key, path, setup in candidates:
-        if only and key not in only or (name == "brood up (baseline)" and not baseline):
+        if only and key not in only or (name == "brood up, before" and not before):
             continue
         if not path or not os.access(path, os.X_OK):
             how = {"brood": "give --brood PATH", "floor": "build bench/restart_floor.c"}.get(key, "scripts/install-deps --bench")
