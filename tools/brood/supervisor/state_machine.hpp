@@ -123,7 +123,7 @@ struct instance_state {
     state resume_to = state::running;  // paused: where the continue returns to
     bool start_after_stop = false;     // stopping: a start came meanwhile (a restart)
     bool watchdog_fired = false;       // stopping: because a watchdog was missed; then a restart
-    bool watchdog_after_start = false; // with watchdog_fired: the hung run had started, so no backoff
+    bool watchdog_after_start = false;  // with watchdog_fired: the hung run had started, so no backoff
     clock::time_point spawned_at{};
     unsigned failed_starts = 0;        // in a row, ended before start_seconds: the backoff's exponent
     std::chrono::milliseconds up_time{0};                 // summed over runs: the start limit's clock
