@@ -14,7 +14,7 @@ replacement's start note (both CLOCK_MONOTONIC, the programs' own notes). Cases:
                  sending WATCHDOG=1: from its last WATCHDOG=1 plus the watchdog's period, when
                  brood's watchdog runs out (brood then sends SIGABRT, waits for the end, restarts)
 
-A case is one entry of CASES: a program, the brood.toml lines it needs and the delay after the
+A brood case is one entry of brood_cases: the brood.toml lines it needs, a program and the delay after the
 program's failure note at which the failure counts as due. A failed health check is added the same
 way: a program that starts failing its check when told, noting when, and the check's interval and
 retries as the delay.
