@@ -13,7 +13,8 @@
 // Prints Markdown tables, with the machine and its load, for docs/benchmarks.md.
 //
 //   init_compare [--runs N] [--rounds N] [--storm N] [--storm-trials N] [--brood PATH]
-//                [--sections idle,startup,storm,behaviour] [--inits brood,tini,...]
+//                [--brood-before PATH] [--sections idle,startup,storm,behaviour] [--inits brood,tini,...]
+// --brood-before adds another brood (an earlier build) beside the first, in the same rounds.
 // --inits keeps the inits whose names start with one of the words (brood, tini, tini-static,
 // dumb-init, catatonit); --sections runs only those parts, as for a longer storm of two inits.
 #include <algorithm>
@@ -61,6 +62,7 @@ struct settings {
     int storm_trials = 5;
     int idle_trials = 3;
     std::string brood = BENCH_BROOD_PATH;
+    std::string brood_before;  // empty: none
     std::string helpers = BENCH_INIT_HELPERS;
     std::vector<std::string> sections = {"idle", "startup", "storm", "behaviour"};
     std::vector<std::string> inits;  // empty: every init found
@@ -261,24 +263,27 @@ int main(int argc, char** argv) {
         else if (flag == "--storm") s.storm = std::atol(argv[i + 1]);
         else if (flag == "--storm-trials") s.storm_trials = std::atoi(argv[i + 1]);
         else if (flag == "--brood") s.brood = argv[i + 1];
+        else if (flag == "--brood-before") s.brood_before = argv[i + 1];
         else if (flag == "--sections") s.sections = split_list(argv[i + 1]);
         else if (flag == "--inits") s.inits = split_list(argv[i + 1]);
         else {
             std::fprintf(stderr, "usage: init_compare [--runs N] [--rounds N] [--storm N] [--storm-trials N] [--brood PATH]"
-                                 " [--sections idle,startup,storm,behaviour] [--inits brood,tini,...]\n");
+                                 " [--brood-before PATH] [--sections idle,startup,storm,behaviour] [--inits brood,tini,...]\n");
             return 2;
         }
     }
     // Strays of the behaviour checks come here, not to the machine's init.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 
+    std::vector<init_under_test> candidates = {{"brood run", {s.brood, "run", "--"}},
+                                               {"tini -s", {"tini", "-s", "--"}},
+                                               {"tini-static -s", {"tini-static", "-s", "--"}},
+                                               {"dumb-init", {"dumb-init"}},
+                                               {"catatonit", {"catatonit", "--"}}};
+    if (!s.brood_before.empty())
+        candidates.insert(candidates.begin() + 1, {"brood run, before", {s.brood_before, "run", "--"}});
     std::vector<init_under_test> inits;
-    for (const init_under_test& candidate : std::vector<init_under_test>{
-             {"brood run", {s.brood, "run", "--"}},
-             {"tini -s", {"tini", "-s", "--"}},
-             {"tini-static -s", {"tini-static", "-s", "--"}},
-             {"dumb-init", {"dumb-init"}},
-             {"catatonit", {"catatonit", "--"}}}) {
+    for (const init_under_test& candidate : candidates) {
         if (!chosen(s, candidate.name)) continue;
         if (in_path(candidate.prefix.front())) inits.push_back(candidate);
         else std::fprintf(stderr, "init_compare: %s not found, left out\n", candidate.prefix.front().c_str());

@@ -12,8 +12,9 @@
 # of a runc container; root), pool (pool_compare, pool_parallel_map, pool_fork_cost), supervisor
 # (supervisor_compare.py: brood up, when the build has it, against supervisord, s6 and runit;
 # log_throughput.py: brood up relaying a flood of lines to its log, against the program writing
-# the file itself and through cat; failure_restart.py: from a missed watchdog to the replacement,
-# against the restart floor).
+# the file itself and through cat; http_cost.py: brood up --http's scrape time against brood status,
+# and its memory and idle wake-ups against brood up without it; failure_restart.py: from a missed
+# watchdog to the replacement, against the restart floor).
 #
 # Waits (up to --wait-quiet seconds, default 180) for the 1-minute load average to fall below
 # --max-load (default 0.5) so that other work on the machine does not skew the numbers, and prints
@@ -87,6 +88,7 @@ if [ "$quick" = 1 ]; then
     supervisor_args="--counts 3,20 --restarts 5 --idle-seconds 2"
     failure_args="--programs 3 --tries 5"
     log_args="--seconds 2"
+    http_args="--instances 50 --requests 20 --idle-seconds 2 --rounds 1"
 else
     compare_args="--rounds 15 --batch-ms 40"; memory_args="--rounds 9 --batch-ms 60 --sizes 0,1,4"
     fork_args="--rounds 41 --batch-ms 40"; fd_args="--rounds 9 --batch-ms 40"
@@ -97,6 +99,7 @@ else
     supervisor_args="--counts 10,500 --restarts 200 --idle-seconds 60"
     failure_args="--programs 10 --tries 100 --watchdog-ms 1000"
     log_args="--seconds 10"
+    http_args="--instances 500 --requests 200 --idle-seconds 30 --rounds 3"
 fi
 
 waited=0
@@ -165,6 +168,7 @@ if wants supervisor; then
         run "log_throughput" wrap python3 "$here/log_throughput.py" --writer "$bin/line_writer" $brood_up --rate 100 $log_args
         run "log_throughput (as fast as it can)" wrap python3 "$here/log_throughput.py" --writer "$bin/line_writer" \
             $brood_up --rate 0 $log_args
+        run "http_cost" wrap python3 "$here/http_cost.py" $brood_up $http_args
         run "failure_restart" wrap python3 "$here/failure_restart.py" $brood_up --bin "$bin" $failure_args
     fi
 fi

@@ -107,6 +107,43 @@ TEST(cli, usage_errors_exit_2) {
     }
 }
 
+// run and watch read their options from a table (common/option_table.cpp): each mistake is named.
+TEST(cli, run_and_watch_usage_errors_name_what_was_wrong) {
+    const std::vector<std::pair<std::vector<std::string>, std::string>> wrong = {
+        {{"run"}, "PROGRAM is required"},
+        {{"run", "--grace"}, "--grace: needs a value"},
+        {{"run", "--grace", "1s", "--grace", "2s", "--", "true"}, "--grace: given more than once"},
+        {{"run", "--grace", "soon", "--", "true"}, "--grace: not a duration"},
+        {{"run", "--pdeathsig", "NOPE", "--", "true"}, "--pdeathsig: not a signal"},
+        {{"run", "--remap-exit", "3:0", "--remap-exit", "300:0", "--", "true"}, "--remap-exit: expected N:M"},
+        {{"run", "--gr", "1s", "--", "true"}, "not expected: --gr"},  // no abbreviations
+        {{"run", "--bogus", "--", "true"}, "not expected: --bogus"},
+        {{"run", "-gx", "--", "true"}, "not expected: -x"},
+        {{"run", "--group=yes", "--", "true"}, "--group: takes no value"},
+        {{"watch", "--json", "--tree", "--grace", "x", "--", "true"}, "--grace: not a duration"},
+        {{"watch", "--events", "--", "true"}, "not expected: --events"},
+    };
+    for (const auto& [args, message] : wrong) {
+        const auto r = brood_command(args).output();
+        EXPECT_EQ(r.status, brood::wait_status(brood::exited{2})) << ::testing::PrintToString(args);
+        EXPECT_NE(r.err.find(message), std::string::npos) << ::testing::PrintToString(args) << ": " << r.err;
+        EXPECT_NE(r.err.find("Run with --help"), std::string::npos) << r.err;
+        EXPECT_TRUE(r.out.empty()) << r.out;
+    }
+}
+
+// Options end at "--" or at PROGRAM: what follows is PROGRAM's, even when it looks like brood's.
+TEST(cli, run_options_end_at_the_program) {
+    EXPECT_EQ(brood_command({"run", "--grace=1s", "-g", "--remap-exit", "3:0", "--remap-exit", "4:9", "--",
+                             helper("exit_code"), "4"})
+                  .run(),
+              brood::wait_status(brood::exited{9}));
+    // The shell exits with the number of arguments it was given: brood's options, passed on.
+    const auto after_program = brood_command({"run", "/bin/sh", "-c", "exit $#", "sh", "--grace", "-g", "--help"}).output();
+    EXPECT_EQ(after_program.status, brood::wait_status(brood::exited{3}));
+    EXPECT_TRUE(after_program.out.empty()) << after_program.out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // brood run: exit status
 

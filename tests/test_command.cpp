@@ -23,6 +23,7 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -459,6 +460,52 @@ TEST(command, new_session) {
     auto both = command(helper("pause")).set_stdin(stdio::null()).new_session().process_group().spawn();
     EXPECT_EQ(::getsid(both.pid()), both.pid());
     EXPECT_EQ(::getpgid(both.pid()), both.pid());
+}
+
+// A pseudo-terminal made here: the master's fd and the slave's, both close-on-exec.
+struct test_pty {
+    unique_fd master;
+    unique_fd slave;
+};
+test_pty open_test_pty() {
+    test_pty p;
+    p.master.reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!p.master || ::grantpt(p.master.get()) != 0 || ::unlockpt(p.master.get()) != 0) return p;
+    p.slave.reset(::ioctl(p.master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    return p;
+}
+
+// /dev/tty opens only in a process that has a controlling terminal.
+constexpr const char* has_controlling_terminal = "test -t 0 && echo stdin-is-a-terminal; "
+                                                 "if (: </dev/tty) 2>/dev/null; then echo has-ctty; else echo no-ctty; fi";
+
+TEST(command, controlling_terminal_is_the_slave_given) {
+    test_pty pty = open_test_pty();
+    ASSERT_TRUE(pty.slave) << brood::errno_name(errno);
+    const auto r = command("/bin/sh").arg("-c").arg(has_controlling_terminal)
+                       .set_stdin(stdio::fd(pty.slave.get()))
+                       .set_stderr(stdio::null())
+                       .controlling_terminal(pty.slave.get())
+                       .output();
+    EXPECT_TRUE(r.status.success()) << r.status.to_string();
+    EXPECT_EQ(r.out, "stdin-is-a-terminal\nhas-ctty\n");
+}
+
+TEST(command, a_terminal_as_stdin_alone_is_no_controlling_terminal) {
+    test_pty pty = open_test_pty();
+    ASSERT_TRUE(pty.slave) << brood::errno_name(errno);
+    const auto r = command("/bin/sh").arg("-c").arg(has_controlling_terminal)
+                       .set_stdin(stdio::fd(pty.slave.get()))
+                       .set_stderr(stdio::null())
+                       .new_session()
+                       .output();
+    EXPECT_EQ(r.out, "stdin-is-a-terminal\nno-ctty\n");
+}
+
+TEST(command, controlling_terminal_that_is_no_terminal_fails) {
+    const unique_fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    const auto e = expect_spawn_failure(command(helper("noop")).controlling_terminal(null.get()), spawn_stage::terminal, ENOTTY);
+    EXPECT_TRUE(contains(e.what(), "controlling terminal")) << e.what();
 }
 
 TEST(command, die_with_parent_signals_when_the_spawning_thread_exits) {

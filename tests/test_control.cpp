@@ -184,6 +184,24 @@ TEST(control_request, refuses_a_field_given_twice_naming_it) {
     EXPECT_EQ(two_ids.value.id, 0u);
 }
 
+TEST(control_request, resize_takes_rows_and_cols_and_only_it_does) {
+    const auto parsed = parse_request(R"({"id":2,"verb":"resize","targets":["web.0"],"rows":50,"cols":132})");
+    ASSERT_EQ(parsed.error, "");
+    EXPECT_EQ(parsed.value.rows, 50);
+    EXPECT_EQ(parsed.value.cols, 132);
+    std::string line = request_line(parsed.value);
+    line.pop_back();
+    EXPECT_EQ(parse_request(line).value.cols, 132);
+    EXPECT_EQ(parse_request(R"({"verb":"resize","targets":["web.0"],"rows":50})").error,
+              "verb 'resize' needs \"rows\" and \"cols\"");
+    EXPECT_EQ(parse_request(R"({"verb":"resize","targets":["web.0"],"rows":0,"cols":80})").error,
+              "\"rows\" must be an integer from 1 to 65535");
+    EXPECT_EQ(parse_request(R"({"verb":"resize","targets":["web.0"],"rows":24,"cols":65536})").error,
+              "\"cols\" must be an integer from 1 to 65535");
+    EXPECT_EQ(parse_request(R"({"verb":"attach","targets":["web.0"],"rows":24})").error, "\"rows\" is only for verb 'resize'");
+    EXPECT_EQ(parse_request(R"({"verb":"attach"})").error, "verb 'attach' needs targets (program names, NAME.N or \"all\")");
+}
+
 TEST(control_request, echoes_long_names_cut_short) {
     const std::string verb(10000, 'x');
     const auto parsed = parse_request(R"({"verb":")" + verb + "\"}");
@@ -200,6 +218,40 @@ TEST_F(control_test, answers_a_request) {
     EXPECT_EQ(reply["ok"], true);
     EXPECT_EQ(reply["result"]["verb"], "stop");
     EXPECT_EQ(reply["result"]["targets"], json::array({"web"}));
+}
+
+// attach: answered, then the connection is the takeover handler's, with what the client sent after
+// the request; the server forgets it. A refused attach leaves the connection to the protocol.
+TEST_F(control_test, an_accepted_attach_hands_the_connection_over_with_what_followed_the_request) {
+    unique_fd taken;
+    std::string unsent;
+    std::string unread;
+    server control(loop, socket, echo, 0, idle_timeout, [&](const request& r, unique_fd fd, std::string u, std::string rest) {
+        EXPECT_EQ(r.targets, std::vector<std::string>{"web.0"});
+        taken = std::move(fd);
+        unsent = std::move(u);
+        unread = std::move(rest);
+    });
+    raw_client c(loop, socket);
+    EXPECT_EQ(c.ask(R"({"id":1,"verb":"attach","targets":["wbe"]})")["error"], "unknown program 'wbe'");
+    EXPECT_EQ(c.ask(R"({"id":2,"verb":"status"})")["ok"], true);
+    c.send("{\"id\":3,\"verb\":\"attach\",\"targets\":[\"web.0\"]}\necho hi\r");
+    const json reply = c.reply();
+    EXPECT_EQ(reply["id"], 3);
+    EXPECT_EQ(reply["ok"], true);
+    ASSERT_TRUE(eventually(loop, [&] { return taken.get() >= 0; }));
+    EXPECT_EQ(unsent, "");
+    EXPECT_EQ(unread, "echo hi\r");
+    EXPECT_TRUE(eventually(loop, [&] { return control.connections() == 0; }));
+    ASSERT_EQ(::send(taken.get(), "hi\r\n", 4, MSG_NOSIGNAL), 4);
+    EXPECT_EQ(c.line(), "hi\r");
+}
+
+TEST_F(control_test, a_server_that_attaches_to_nothing_refuses_attach) {
+    server control(loop, socket, echo);
+    raw_client c(loop, socket);
+    EXPECT_EQ(c.ask(R"({"id":1,"verb":"attach","targets":["web.0"]})")["error"], "this server attaches to no terminal");
+    EXPECT_EQ(c.ask(R"({"id":2,"verb":"status"})")["ok"], true);
 }
 
 TEST_F(control_test, refusal_by_the_handler_is_an_error_reply) {
@@ -229,7 +281,7 @@ TEST_F(control_test, refuses_bad_requests_and_keeps_serving) {
     EXPECT_EQ(bad.ask("{not json")["ok"], false);
     const json unknown = {{"id", 2}, {"ok", false},
                           {"error", "unknown verb 'explode' (expected one of status, start, stop, restart, pause, "
-                                    "resume, signal, logs, events, reload, shutdown, scale, environment)"}};
+                                    "resume, signal, logs, events, reload, shutdown, scale, environment, attach, resize)"}};
     EXPECT_EQ(bad.ask(R"({"id":2,"verb":"explode"})"), unknown);
     std::mt19937 random(42);
     std::string noise(4000, '\0');

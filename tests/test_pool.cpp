@@ -186,6 +186,15 @@ TEST(parallel_map, small_and_empty_inputs) {
     EXPECT_EQ(out, (std::vector<int>{1, 4, 9}));
 }
 
+// A predicate's results come back as std::vector<bool>, which packs them and has no data().
+TEST(parallel_map, bool_results) {
+    std::vector<int> input(10'000);
+    std::iota(input.begin(), input.end(), 0);
+    const std::vector<bool> even = brood::parallel_map(input, [](int x) { return x % 2 == 0; }, {.workers = 2, .chunk = 100});
+    ASSERT_EQ(even.size(), input.size());
+    for (std::size_t i = 0; i < even.size(); ++i) ASSERT_EQ(even[i], i % 2 == 0) << i;
+}
+
 // The tutorials' point: workers read the parent's data where it lies. 256 MiB of records are read
 // by two workers; each measures its own memory from /proc while it works, and a worker's private
 // memory stays far below the half of the input it reads (a copy would make it private).

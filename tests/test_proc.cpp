@@ -89,6 +89,27 @@ TEST(proc_read_process, describes_this_process) {
     EXPECT_EQ(info->rss_bytes % static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)), 0u);
 }
 
+// read_stat: the fields of read_process from stat alone.
+TEST(proc_read_stat, reads_what_read_process_reads_but_the_command_line) {
+    const auto full = brood::proc::read_process(::getpid());
+    const auto stat = brood::proc::read_stat(::getpid());
+    ASSERT_TRUE(full);
+    ASSERT_TRUE(stat);
+    EXPECT_EQ(stat->pid, full->pid);
+    EXPECT_EQ(stat->ppid, full->ppid);
+    EXPECT_EQ(stat->pgid, full->pgid);
+    EXPECT_EQ(stat->start_time, full->start_time);
+    EXPECT_EQ(stat->comm, full->comm);
+    EXPECT_GE(stat->cpu_ticks, full->cpu_ticks);
+    EXPECT_GT(stat->rss_bytes, 0u);
+    EXPECT_TRUE(stat->cmdline.empty());
+    brood::child gone = brood::fork([] {});
+    const pid_t pid = gone.pid();
+    EXPECT_EQ(gone.wait(), brood::exited{0});
+    EXPECT_FALSE(brood::proc::read_stat(pid));
+    EXPECT_FALSE(brood::proc::read_stat(0));
+}
+
 TEST(proc_read_process, blocked_child_is_sleeping) {
     gate release;
     brood::child kid = brood::fork([&] { release.wait(); });
@@ -112,6 +133,29 @@ TEST(proc_read_process, busy_child_is_running) {
     EXPECT_EQ(state_within_deadline(kid.pid(), 'R'), 'R');
     kid.kill();
     EXPECT_EQ(kid.wait(), (brood::killed{SIGKILL, false}));
+}
+
+// A child that spins spends CPU time, and read_process counts it: cpu_ticks rises past a couple
+// of ticks, and never past the wall time since the child began (it has one thread).
+TEST(proc_read_process, busy_child_spends_cpu_time) {
+    const auto began = std::chrono::steady_clock::now();
+    brood::child busy = brood::fork([] {
+        volatile bool spin = true;
+        while (spin) {
+        }
+    });
+    std::uint64_t ticks = 0;
+    auto read_at = began;
+    for (auto until = began + 10s; ticks < 2 && std::chrono::steady_clock::now() < until;) {
+        std::this_thread::sleep_for(5ms);
+        read_at = std::chrono::steady_clock::now();
+        if (auto info = brood::proc::read_process(busy.pid())) ticks = info->cpu_ticks;
+    }
+    EXPECT_GE(ticks, 2u);
+    const double wall_ticks = std::chrono::duration<double>(read_at - began).count() * static_cast<double>(::sysconf(_SC_CLK_TCK));
+    EXPECT_LE(static_cast<double>(ticks), wall_ticks + 1);
+    busy.kill();
+    EXPECT_EQ(busy.wait(), (brood::killed{SIGKILL, false}));
 }
 
 TEST(proc_read_process, stopped_child_is_T) {

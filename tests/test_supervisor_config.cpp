@@ -730,6 +730,37 @@ TEST(toml_config, shutdown_timeout_is_the_top_level_budget_of_the_whole_shutdown
                                         "\"2s\" or \"1m\", or a number of seconds, found \"soon\""}));
 }
 
+// [http]: off without listen; literal addresses only; beyond loopback only with a token file,
+// which is taken from the configuration's directory.
+TEST(toml_config, http_table) {
+    const std::string web = "[programs.web]\ncommand = \"web\"\n";
+    const loaded_config off = parse_toml_config(web, "/srv/app/brood.toml");
+    EXPECT_FALSE(off.http.listen);
+    const loaded_config local = parse_toml_config("[http]\nlisten = \"127.0.0.1:9180\"\n" + web, "/srv/app/brood.toml");
+    ASSERT_TRUE(local.problems.empty());
+    ASSERT_TRUE(local.http.listen);
+    EXPECT_TRUE(local.http.listen->loopback);
+    EXPECT_EQ(local.http.token_file, std::nullopt);
+    const loaded_config open = parse_toml_config(
+        "[http]\nlisten = \"[::]:9180\"\ntoken_file = \"secrets/http\"\n" + web, "/srv/app/brood.toml");
+    ASSERT_TRUE(open.problems.empty());
+    EXPECT_FALSE(open.http.listen->loopback);
+    EXPECT_EQ(open.http.token_file, std::filesystem::path("/srv/app/secrets/http"));
+    EXPECT_TRUE(parse_listen_address("[::1]:1")->loopback);
+    EXPECT_TRUE(parse_listen_address("127.3.4.5:0")->loopback);
+    EXPECT_FALSE(parse_listen_address("10.0.0.1:80")->loopback);
+    for (const char* bad : {"localhost:9180", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "::1:80", "[::1]", ":80"})
+        EXPECT_FALSE(parse_listen_address(bad)) << bad;
+    EXPECT_EQ(toml_problems("[http]\nlisten = \"0.0.0.0:9180\"\nport = 1\n" + web),
+              (std::vector<std::string>{
+                  "brood.toml:2:10: http.listen: \"0.0.0.0:9180\" is reachable from other machines: set "
+                  "http.token_file to the file that holds the API's bearer token",
+                  "brood.toml:3:1: http.port: unknown key"}));
+    EXPECT_EQ(toml_problems("[http]\nlisten = \"web:80\"\n" + web),
+              (std::vector<std::string>{"brood.toml:2:10: http.listen: expected ADDRESS:PORT with a literal IPv4 or "
+                                        "[IPv6] address, such as \"127.0.0.1:9180\", found \"web:80\""}));
+}
+
 // One-shot jobs: which exits are a success, what each dependency waits for, and a set of jobs that
 // ends brood up once it has run.
 TEST(toml_config, success_codes_dependency_conditions_and_exit_when) {

@@ -25,6 +25,7 @@
 #include "supervisor/cgroup_limits.hpp"
 #include "supervisor/config.hpp"
 #include "supervisor/env_file.hpp"
+#include "supervisor/out_of_memory.hpp"
 #include "supervisor/toml_config.hpp"
 #include "supervisor/variable_expansion.hpp"
 #include "support/temp_dir.hpp"
@@ -466,4 +467,32 @@ TEST(cgroup_limits, are_read_and_checked_against_brood_s_cgroup) {
               (std::vector<std::string>{
                   "brood.toml:3:11: programs.a.cpu_max: expected a share of one CPU such as \"50%\" or \"200%\", or \"max\", found \"1.5\"",
                   "brood.toml:4:14: programs.a.cpu_weight: expected an integer from 1 to 10000, found a string"}));
+}
+
+// ---- out of memory: memory.events' oom_kill, before and after a run ----
+
+// memory.events as the kernel writes it, in a directory standing for the instance's cgroup: this
+// machine's cgroup v2 has no memory controller, so no cgroup of it has the file.
+TEST(out_of_memory, the_oom_kill_count_is_read_from_memory_events) {
+    temp_dir cgroup;
+    EXPECT_EQ(oom_kills(cgroup.path()), std::nullopt);  // no memory controller: no file
+    cgroup.write("memory.events", "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\noom_group_kill 0\n");
+    EXPECT_EQ(oom_kills(cgroup.path()), 1u);
+    EXPECT_EQ(oom_kills_in("low 0\nhigh 0\nmax 0\noom 0\noom_kill 12"), 12u);  // no final newline
+    EXPECT_EQ(oom_kills_in("low 0\noom_group_kill 3\n"), std::nullopt);      // only a longer key
+    EXPECT_EQ(oom_kills_in("oom_kill x\n"), std::nullopt);
+    EXPECT_EQ(oom_kills_in(""), std::nullopt);
+}
+
+TEST(out_of_memory, a_run_whose_count_grew_was_out_of_memory_and_says_its_memory_max) {
+    program_config capped;
+    capped.cgroup_limits = {{"pids.max", "100"}, {"memory.max", "268435456"}};
+    EXPECT_EQ(out_of_memory_cause(0, 1, capped), "out of memory: memory_max 256M");
+    EXPECT_EQ(out_of_memory_cause(3, 5, capped), "out of memory: memory_max 256M");
+    EXPECT_EQ(out_of_memory_cause(1, 1, capped), "");  // killed before this run, not in it
+    EXPECT_EQ(out_of_memory_cause(std::nullopt, 1, capped), "");
+    EXPECT_EQ(out_of_memory_cause(0, std::nullopt, capped), "");
+    program_config uncapped;
+    uncapped.cgroup_limits = {{"memory.max", "max"}, {"memory.high", "104857600"}};
+    EXPECT_EQ(out_of_memory_cause(0, 1, uncapped), "out of memory");
 }

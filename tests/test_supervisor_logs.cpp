@@ -32,6 +32,7 @@
 #include "supervisor/live_prefix.hpp"
 #include "supervisor/log_file.hpp"
 #include "supervisor/output_relay.hpp"
+#include "supervisor/pseudo_terminal.hpp"
 #include "supervisor/log_line.hpp"
 #include "supervisor/rotated_log.hpp"
 #include "supervisor/stdout_queue.hpp"
@@ -108,7 +109,7 @@ const log_config plain_log{};
 
 // A relay of a stream to log only, in config's format, its lines stamped with a fixed time.
 relay_destination into(log_file* log, const log_config& config = plain_log, output_stream stream = output_stream::out) {
-    return {log, &config, "web.0", stream, std::nullopt, nullptr, [] { return std::string("T"); }};
+    return {log, &config, "web.0", stream, std::nullopt, nullptr, [] { return std::string("T"); }, {}};
 }
 
 // The same, shown too on out behind prefix.
@@ -734,6 +735,51 @@ TEST(output_relay, stamps_each_line_with_the_time_it_was_read_and_its_stream) {
     write_text(out.write.get(), "ee\n");
     EXPECT_TRUE(out_relay.drain());
     EXPECT_EQ(read_text(log.path()), "T1 stdout one\nT1 stdout two\nT2 stderr oops\nT3 stdout three\n");
+}
+
+// Stream tty: the terminal's "\r\n" is "\n" in the log, also when a read ends between the two; a
+// '\r' that is not before a '\n' (a progress bar) stays; an attached client gets the bytes as read.
+TEST(output_relay, a_terminal_s_line_ends_become_newlines_in_the_log_and_the_mirror_gets_them_as_read) {
+    temp_dir dir("logs");
+    log_file log(dir.path() / "t.0.log", {});
+    pipe_pair output;
+    relay_destination to = into(&log, plain_log, output_stream::tty);
+    std::string mirrored;
+    to.mirror = [&](std::string_view bytes) { mirrored += bytes; };
+    output_relay relay(std::move(output.read), std::move(to));
+    for (const std::string piece : {"a\r", "\nb\r\n", "50%\r100%\r\n", "\r", "x\r\n", "last\r"}) {
+        write_text(output.write.get(), piece);
+        EXPECT_TRUE(relay.drain());
+    }
+    output.write.reset();
+    drain_to_end(relay);
+    EXPECT_EQ(read_text(log.path()), "a\nb\n50%\r100%\n\rx\nlast\r\n");
+    EXPECT_EQ(mirrored, "a\r\nb\r\n50%\r100%\r\n\rx\r\nlast\r");
+}
+
+// A terminal's master reads EIO, not end of file, once nobody has the slave open: the relay ends
+// there, with everything written before passed on and the partial last line ended.
+TEST(output_relay, a_pseudo_terminal_ends_when_its_slave_is_closed_and_nothing_written_is_lost) {
+    temp_dir dir("logs");
+    log_file log(dir.path() / "t.0.log", {});
+    pseudo_terminal pty("t.0");
+    EXPECT_EQ(pty.size().rows, 24);
+    EXPECT_EQ(pty.size().columns, 80);
+    winsize size{};
+    ASSERT_EQ(::ioctl(pty.slave(), TIOCGWINSZ, &size), 0);
+    EXPECT_EQ(size.ws_row, 24);
+    EXPECT_EQ(size.ws_col, 80);
+    pty.resize({50, 132});
+    ASSERT_EQ(::ioctl(pty.slave(), TIOCGWINSZ, &size), 0);
+    EXPECT_EQ(size.ws_row, 50);
+    EXPECT_EQ(size.ws_col, 132);
+    output_relay relay(pty.reader(), into(&log, plain_log, output_stream::tty));
+    std::string lines;
+    for (int i = 0; i < 200; ++i) lines += "line " + std::to_string(i) + "\n";
+    write_text(pty.slave(), lines + "no newline");
+    pty.close_slave();
+    drain_to_end(relay);
+    EXPECT_EQ(read_text(log.path()), lines + "no newline\n");
 }
 
 TEST(output_relay, json_lines_and_a_long_line_in_split_objects) {

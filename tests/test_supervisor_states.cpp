@@ -729,3 +729,31 @@ TEST(watchdog, a_stop_asked_for_meanwhile_wins) {
     d.on(event_kind::stop_requested);
     EXPECT_EQ(d.on(event_kind::exited, brood::killed{SIGABRT, true}).next.current, state::stopped);
 }
+
+// ---- what ended a run ----
+
+TEST(last_end, an_exit_with_a_cause_shows_it_until_the_next_end) {
+    driver d;
+    d.on(event_kind::start_requested);
+    d.on(event_kind::spawned);
+    d.on(event_kind::exited, brood::killed{SIGKILL, false}, "out of memory: memory_max 256M");
+    EXPECT_EQ(describe_last_end(d.instance), "killed by SIGKILL (out of memory: memory_max 256M)");
+    d.restart_after_backoff();
+    d.on(event_kind::spawned);
+    d.on(event_kind::exited, brood::exited{3});
+    EXPECT_EQ(describe_last_end(d.instance), "exited with code 3");
+}
+
+TEST(last_end, a_stop_records_its_cause_too_and_a_failed_spawn_has_none) {
+    driver d;
+    d.on(event_kind::start_requested);
+    d.on(event_kind::spawned);
+    d.on(event_kind::stop_requested);
+    d.on(event_kind::exited, brood::killed{SIGKILL, false}, "out of memory");
+    EXPECT_EQ(d.instance.current, state::stopped);
+    EXPECT_EQ(describe_last_end(d.instance), "killed by SIGKILL (out of memory)");
+    d.on(event_kind::start_requested);
+    d.on(event_kind::spawn_failed, brood::exited{127}, "spawn \"nosuch\": exec failed: ENOENT");
+    EXPECT_EQ(describe_last_end(d.instance), "exited with code 127");
+    EXPECT_EQ(describe_last_end(instance_state{}), "");
+}

@@ -100,6 +100,10 @@ public:
     command& process_group(pid_t pgid = 0);
     // setsid: new session and process group, no controlling terminal.
     command& new_session();
+    // The terminal open at fd (the slave side of a pseudo-terminal, or any terminal) becomes the
+    // child's controlling terminal (ioctl TIOCSCTTY, after setsid): implies new_session(). fd stays
+    // open in the parent; the child's stdio still comes from set_stdin/set_stdout/set_stderr.
+    command& controlling_terminal(int fd);
     // The child gets signal when the thread that spawned it exits (PR_SET_PDEATHSIG).
     command& die_with_parent(int signal = SIGKILL);
     command& umask(mode_t mask);
@@ -145,6 +149,7 @@ private:
     std::vector<std::pair<int, int>> extra_fds_;  // {child_fd, parent_fd}
     std::optional<pid_t> pgid_;
     bool new_session_ = false;
+    int terminal_fd_ = -1;
     int death_signal_ = 0;
     std::optional<mode_t> umask_;
     struct limit {

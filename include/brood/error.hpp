@@ -20,6 +20,7 @@ enum class spawn_stage {
     clone,        // creating the child (fork/clone3 failed)
     signals,      // resetting signal dispositions and mask
     session,      // setsid
+    terminal,     // ioctl(TIOCSCTTY): taking the controlling terminal
     process_group,// setpgid
     parent_death, // prctl(PR_SET_PDEATHSIG)
     rlimit,       // setrlimit

@@ -34,6 +34,9 @@ struct process_info {
     // may not show its new command line yet (the spawner is released before the kernel sets it).
     std::vector<std::string> cmdline;
     std::uint64_t rss_bytes = 0;
+    // CPU time spent so far, user and system, in clock ticks (sysconf(_SC_CLK_TCK) a second); its
+    // children's, even those reaped, are not counted.
+    std::uint64_t cpu_ticks = 0;
 };
 
 // "running", "sleeping", "disk sleep", "stopped", "tracing stop", "zombie", "dead", "idle", "parked";
@@ -56,6 +59,9 @@ struct memory_usage {
 
 // nullopt when the process does not exist (or vanished while being read).
 std::optional<process_info> read_process(pid_t pid);
+// As read_process, from /proc/PID/stat alone (cmdline left empty), in three system calls: for
+// sampling many processes often, as a supervisor's status does.
+std::optional<process_info> read_stat(pid_t pid);
 // nullopt when the process does not exist or its memory cannot be read (zombie, no permission).
 std::optional<memory_usage> read_memory(pid_t pid);
 // Children of pid (of all its threads), ascending, from /proc/PID/task/*/children. Empty when pid

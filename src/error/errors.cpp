@@ -19,6 +19,7 @@ std::string_view to_string(spawn_stage stage) noexcept {
         case spawn_stage::clone: return "clone";
         case spawn_stage::signals: return "signal reset";
         case spawn_stage::session: return "setsid";
+        case spawn_stage::terminal: return "controlling terminal";
         case spawn_stage::process_group: return "setpgid";
         case spawn_stage::parent_death: return "die-with-parent";
         case spawn_stage::rlimit: return "setrlimit";

@@ -18,7 +18,7 @@ bool parse_number(std::string_view text, T& value) {
 
 // Positions of the fields that follow "(comm)", counted from 0 (proc(5) numbers them from 3).
 enum field : std::size_t {
-    state = 0, ppid = 1, pgrp = 2, session = 3, num_threads = 17, starttime = 19, rss = 21,
+    state = 0, ppid = 1, pgrp = 2, session = 3, utime = 11, stime = 12, num_threads = 17, starttime = 19, rss = 21,
 };
 
 }  // namespace
@@ -48,10 +48,14 @@ std::optional<process_info> parse_stat(std::string_view line) {
 
     info.state = fields[field::state][0];
     long rss_pages = 0;
-    if (!parse_number(fields[field::ppid], info.ppid) || !parse_number(fields[field::pgrp], info.pgid) ||
+    std::uint64_t user_ticks = 0;
+    std::uint64_t system_ticks = 0;
+    if (!parse_number(fields[field::utime], user_ticks) || !parse_number(fields[field::stime], system_ticks) ||
+        !parse_number(fields[field::ppid], info.ppid) || !parse_number(fields[field::pgrp], info.pgid) ||
         !parse_number(fields[field::session], info.sid) || !parse_number(fields[field::num_threads], info.threads) ||
         !parse_number(fields[field::starttime], info.start_time) || !parse_number(fields[field::rss], rss_pages))
         return std::nullopt;
+    info.cpu_ticks = user_ticks + system_ticks;
     // rss is a signed count that can briefly read below zero while the process exits.
     if (rss_pages > 0)
         info.rss_bytes = static_cast<std::uint64_t>(rss_pages) * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));

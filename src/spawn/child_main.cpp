@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -220,6 +221,9 @@ __attribute__((noinline)) BROOD_CHILD_CODE int child_main(void* arg) noexcept {
     reset_signals(plan);
 
     if (plan.new_session && (r = sys(SYS_setsid)) < 0) fail(plan, spawn_stage::session, r);
+    // The fd is the parent's, inherited by the clone; close-on-exec or not, it is open until exec.
+    if (plan.terminal_fd >= 0 && (r = sys(SYS_ioctl, plan.terminal_fd, TIOCSCTTY, 0)) < 0)
+        fail(plan, spawn_stage::terminal, r);
     if (plan.set_pgid && (r = sys(SYS_setpgid, 0, plan.pgid)) < 0) fail(plan, spawn_stage::process_group, r);
 
     for (std::size_t i = 0; i < plan.limit_count; ++i) {

@@ -46,6 +46,7 @@ struct child_plan {
     bool reset_handlers = true;
 
     bool new_session = false;
+    int terminal_fd = -1;  // >= 0: made the controlling terminal after setsid (the child has it until exec)
     bool set_pgid = false;
     pid_t pgid = 0;
 

@@ -111,6 +111,15 @@ command& command::new_session() {
     return *this;
 }
 
+command& command::controlling_terminal(int fd) {
+    if (fd < 0)
+        throw std::invalid_argument("brood::command::controlling_terminal: " + std::to_string(fd) +
+                                    " is not a file descriptor");
+    terminal_fd_ = fd;
+    new_session_ = true;
+    return *this;
+}
+
 command& command::die_with_parent(int signal) {
     death_signal_ = signal;
     return *this;

@@ -73,6 +73,7 @@ spawn_plan::spawn_plan(const command& cmd, const stdio& in, const stdio& out, co
     prepare_credentials();
     using access = detail_spawn_access;
     plan_.new_session = access::new_session(cmd);
+    plan_.terminal_fd = access::terminal_fd(cmd);
     if (const auto& pgid = access::pgid(cmd)) {
         // setsid already made the child the leader of a new group (and a session leader cannot
         // setpgid): a new group on top of a new session is a no-op; joining another group is EPERM.
@@ -331,6 +332,7 @@ std::string spawn_plan::failure_detail(const child_report& report) const {
     switch (static_cast<spawn_stage>(report.stage)) {
         case spawn_stage::signals:
             return index > 0 ? "of " + signal_name(index) : std::string();
+        case spawn_stage::terminal: return "of fd " + std::to_string(plan_.terminal_fd);
         case spawn_stage::process_group:
             return plan_.pgid != 0 ? "to " + std::to_string(plan_.pgid) : std::string();
         case spawn_stage::parent_death: return signal_name(plan_.death_signal);

@@ -25,6 +25,7 @@ struct detail_spawn_access {
     static const auto& extra_fds(const command& c) noexcept { return c.extra_fds_; }
     static const auto& pgid(const command& c) noexcept { return c.pgid_; }
     static bool new_session(const command& c) noexcept { return c.new_session_; }
+    static int terminal_fd(const command& c) noexcept { return c.terminal_fd_; }
     static int death_signal(const command& c) noexcept { return c.death_signal_; }
     static const auto& umask(const command& c) noexcept { return c.umask_; }
     static const auto& rlimits(const command& c) noexcept { return c.rlimits_; }

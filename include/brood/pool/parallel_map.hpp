@@ -112,7 +112,8 @@ auto parallel_map(const Range& input, F fn, parallel_map_options options = {}) {
         });
     // Allocated only now, after the fork: the workers did not need it.
     out.reserve(n);
-    detail::prefault(out.data(), n * sizeof(result));
+    // std::vector<bool> packs its bits and has no data() to prefault; it is 8 times smaller anyway.
+    if constexpr (!std::is_same_v<result, bool>) detail::prefault(out.data(), n * sizeof(result));
     file.read([&](const void* bytes, std::size_t size) {
         const auto* values = static_cast<const result*>(bytes);
         out.insert(out.end(), values, values + size / sizeof(result));

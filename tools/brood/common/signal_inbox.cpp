@@ -29,8 +29,9 @@ sigset_t forwarded_signals() {
 
 }  // namespace
 
-signal_inbox::signal_inbox() {
-    const sigset_t set = forwarded_signals();
+signal_inbox::signal_inbox() : signal_inbox(forwarded_signals()) {}
+
+signal_inbox::signal_inbox(const sigset_t& set) {
     if (const int error = ::pthread_sigmask(SIG_BLOCK, &set, &previous_mask_); error != 0)
         throw_errno(error, "pthread_sigmask");
     fd_.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));

@@ -1,4 +1,4 @@
-// The signals brood run and brood watch receive in order to pass them on: every catchable signal
+// The signals brood run and brood watch receive in order to pass them on (by default): every catchable signal
 // but SIGCHLD (the monitor's) and the synchronous faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
 // SIGTRAP, SIGSYS: they mean brood itself crashed and must keep their default action).
 //
@@ -27,6 +27,8 @@ public:
     // Blocks the signals in the calling thread (before any thread or child exists, so every thread
     // inherits the mask; brood::command gives the child a clean mask) and opens the signalfd.
     signal_inbox();
+    // The same for these signals only (brood top: SIGINT, SIGTERM, SIGWINCH...).
+    explicit signal_inbox(const sigset_t& signals);
     ~signal_inbox();  // restores the signal mask
     signal_inbox(const signal_inbox&) = delete;
     signal_inbox& operator=(const signal_inbox&) = delete;

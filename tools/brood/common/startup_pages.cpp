@@ -1,6 +1,8 @@
 #include "common/startup_pages.hpp"
 
 #include <cstdint>
+#include <iterator>
+#include <span>
 
 #include <link.h>
 #include <sys/mman.h>
@@ -19,15 +21,23 @@ int drop_read_only_segments(dl_phdr_info* info, std::size_t, void*) noexcept {
         relro_start = (info->dlpi_addr + p.p_vaddr) & ~(page - 1);
         relro_end = (info->dlpi_addr + p.p_vaddr + p.p_memsz + page - 1) & ~(page - 1);
     }
-    for (ElfW(Half) i = 0; i < info->dlpi_phnum; ++i) {
+    // The ranges are all found before any is dropped: the program headers lie in the first
+    // read-only segment, and reading them after it was dropped would map its first pages back.
+    struct range {
+        std::uintptr_t start, end;
+    } ranges[8];
+    std::size_t count = 0;
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum && count < std::size(ranges); ++i) {
         const ElfW(Phdr)& p = info->dlpi_phdr[i];
         if (p.p_type != PT_LOAD || (p.p_flags & PF_W) != 0) continue;
         // Whole pages inside the segment only: a page it shares with a neighbour stays.
         const std::uintptr_t start = (info->dlpi_addr + p.p_vaddr + page - 1) & ~(page - 1);
         const std::uintptr_t end = (info->dlpi_addr + p.p_vaddr + p.p_filesz) & ~(page - 1);
         if (end <= start || (start < relro_end && relro_start < end)) continue;
-        ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+        ranges[count++] = {start, end};
     }
+    for (const range& r : std::span(ranges, count))
+        ::madvise(reinterpret_cast<void*>(r.start), r.end - r.start, MADV_DONTNEED);
     return 1;  // the first object is the executable itself: stop there
 }
 

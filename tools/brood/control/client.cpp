@@ -33,7 +33,19 @@ client::client(const std::filesystem::path& socket) : input_(max_reply_line) {
 
 nlohmann::json client::call(std::string verb, std::vector<std::string> targets, int signal,
                             const std::function<void(const nlohmann::json&)>& on_event) {
-    const request r{next_id_++, std::move(verb), std::move(targets), signal};
+    request r;
+    r.verb = std::move(verb);
+    r.targets = std::move(targets);
+    r.signal = signal;
+    return call(std::move(r), on_event);
+}
+
+client::raw_connection client::release() {
+    return {std::move(fd_), input_.take_rest()};
+}
+
+nlohmann::json client::call(request r, const std::function<void(const nlohmann::json&)>& on_event) {
+    r.id = next_id_++;
     const std::string line = request_line(r);
     for (std::size_t sent = 0; sent < line.size();) {
         const ssize_t n = ::send(fd_.get(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);

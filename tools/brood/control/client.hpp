@@ -41,11 +41,23 @@ public:
     // happened before the reply was sent), or are skipped without one.
     nlohmann::json call(std::string verb, std::vector<std::string> targets = {}, int signal = 0,
                         const std::function<void(const nlohmann::json&)>& on_event = {});
+    // The same for any request (its id is the client's own): resize, with its rows and cols.
+    nlohmann::json call(request r, const std::function<void(const nlohmann::json&)>& on_event = {});
+    // After call("attach"): the socket, now a terminal's byte stream, and what came after the reply.
+    struct raw_connection {
+        unique_fd socket;
+        std::string received;
+    };
+    raw_connection release();
     // After call("events"): the next event, waiting for it; nullopt once the supervisor
     // closes the connection.
     std::optional<nlohmann::json> next_event();
     // As next_event, but nullopt with timed_out set when nothing came by until.
     std::optional<nlohmann::json> next_event(std::chrono::steady_clock::time_point until, bool& timed_out);
+    // The connection, for a caller's own poll(): readable when an event (or the end) has come.
+    // Lines already read but not returned may wait in the client: read with next_event until it
+    // times out before polling again.
+    int fd() const noexcept { return fd_.get(); }
 
 private:
     std::optional<std::string> read_line(const std::chrono::steady_clock::time_point* until = nullptr,

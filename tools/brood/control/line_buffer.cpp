@@ -15,6 +15,13 @@ std::optional<std::string> line_buffer::next_line() {
     return line;
 }
 
+std::string line_buffer::take_rest() {
+    std::string rest = pending_.substr(start_);
+    pending_.clear();
+    start_ = 0;
+    return rest;
+}
+
 bool line_buffer::overflowed() const {
     const std::size_t end = pending_.find('\n', start_);
     return (end == std::string::npos ? pending_.size() : end) - start_ > max_line_;

@@ -20,6 +20,9 @@ public:
     bool overflowed() const;
     // Bytes held that are not yet a whole line.
     bool empty() const { return pending_.size() == start_; }
+    // Everything held that was not handed out as a line, which the buffer then forgets: what came
+    // after the request that made the connection carry something else than lines (attach).
+    std::string take_rest();
 
 private:
     std::size_t max_line_;

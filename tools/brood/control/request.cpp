@@ -12,11 +12,12 @@
 namespace brood::control {
 namespace {
 
-constexpr std::array<std::string_view, 13> verbs = {"status", "start",  "stop",   "restart", "pause",   "resume",
+constexpr std::array<std::string_view, 15> verbs = {"status", "start",  "stop",   "restart", "pause",   "resume",
                                                      "signal", "logs",   "events", "reload",  "shutdown", "scale",
-                                                     "environment"};
-constexpr std::array<std::string_view, 9> targeted_verbs = {"start",  "stop",   "restart", "pause",      "resume",
-                                                            "signal", "logs",   "scale",   "environment"};
+                                                     "environment", "attach", "resize"};
+constexpr std::array<std::string_view, 11> targeted_verbs = {"start",  "stop",   "restart", "pause",      "resume",
+                                                             "signal", "logs",   "scale",   "environment", "attach",
+                                                             "resize"};
 // A valid request nests two deep (object, targets array); anything deeper is refused while it is
 // parsed, before a hostile line can build a deep tree.
 constexpr int max_depth = 2;
@@ -44,7 +45,7 @@ std::string check_fields(const nlohmann::json& object, request& out) {
         out.id = id->get<std::uint64_t>();
     }
     for (const auto& [key, value] : object.items())
-        if (key != "id" && key != "verb" && key != "targets" && key != "signal")
+        if (key != "id" && key != "verb" && key != "targets" && key != "signal" && key != "rows" && key != "cols")
             return "unknown field " + cut_short(key);
     auto verb = object.find("verb");
     if (verb == object.end() || !verb->is_string()) return "\"verb\" must be a string";
@@ -71,6 +72,17 @@ std::string check_fields(const nlohmann::json& object, request& out) {
         out.signal = static_cast<int>(signal->get<std::int64_t>());
     } else if (out.verb == "signal") {
         return "verb 'signal' needs \"signal\" (a signal number)";
+    }
+    for (const auto& [key, into] : {std::pair{"rows", &out.rows}, std::pair{"cols", &out.cols}}) {
+        const auto size = object.find(key);
+        if (size == object.end()) {
+            if (out.verb == "resize") return "verb 'resize' needs \"rows\" and \"cols\"";
+            continue;
+        }
+        if (out.verb != "resize") return "\"" + std::string(key) + "\" is only for verb 'resize'";
+        if (!size->is_number_integer() || size->get<std::int64_t>() < 1 || size->get<std::int64_t>() > 65535)
+            return "\"" + std::string(key) + "\" must be an integer from 1 to 65535";
+        *into = static_cast<std::uint16_t>(size->get<std::int64_t>());
     }
     return {};
 }
@@ -129,6 +141,10 @@ std::string request_line(const request& r) {
     nlohmann::json object = {{"id", r.id}, {"verb", r.verb}};
     if (!r.targets.empty()) object["targets"] = r.targets;
     if (r.verb == "signal") object["signal"] = r.signal;
+    if (r.verb == "resize") {
+        object["rows"] = r.rows;
+        object["cols"] = r.cols;
+    }
     return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + '\n';
 }
 

@@ -1,6 +1,8 @@
 // A control request, as one JSON line on the socket (docs/protocol.md):
 //   {"id":1,"verb":"stop","targets":["web"]}
 //   {"id":2,"verb":"signal","targets":["web.0"],"signal":1}
+//   {"id":3,"verb":"resize","targets":["web.0"],"rows":40,"cols":120}
+//   {"id":4,"verb":"attach","targets":["web.0"]}     then the connection carries the terminal's bytes
 #pragma once
 
 #include <cstdint>
@@ -13,9 +15,12 @@ namespace brood::control {
 
 struct request {
     std::uint64_t id = 0;
-    std::string verb;                  // status start stop restart pause resume signal logs events reload shutdown environment
+    std::string verb;                  // status start stop restart pause resume signal logs events reload shutdown
+                                       // environment scale attach resize
     std::vector<std::string> targets;  // program names, "name.N" instances, or "all"
     int signal = 0;                    // verb "signal"
+    std::uint16_t rows = 0;            // verb "resize": the terminal's size, each 1 to 65535
+    std::uint16_t cols = 0;
 };
 
 // Thrown by a handler to refuse a request: the reply is ok=false with error = what().

@@ -13,8 +13,10 @@
 
 #include <brood/error.hpp>
 
+#include "control/accept_pending.hpp"
 #include "control/limits.hpp"
 #include "control/line_buffer.hpp"
+#include "control/outbox.hpp"
 #include "control/rate_limit.hpp"
 #include "control/reply.hpp"
 #include "control/unix_address.hpp"
@@ -25,7 +27,6 @@ namespace {
 // Read at most this much from one connection per wake-up, so a flood from one client cannot keep
 // the loop from the others (epoll is level-triggered: the rest is read on the next turn).
 constexpr std::size_t read_chunk = 16 * 1024;
-constexpr int accepts_per_wakeup = 16;
 constexpr int listen_backlog = 64;
 
 std::string named(const std::filesystem::path& path, std::string_view what) {
@@ -64,25 +65,29 @@ unique_fd bound_socket(const std::filesystem::path& path, const unix_address& ad
 
 struct server::connection {
     explicit connection(unique_fd socket) : fd(std::move(socket)) {}
-    bool has_output() const { return sent < output.size(); }
     // Subject to the idle timeout: open, and not following events.
     bool may_idle() const { return !subscribed && !finished; }
 
     unique_fd fd;
     line_buffer input{max_line};
-    std::string output;
-    std::size_t sent = 0;  // bytes of output already written
+    outbox output;
     rate_limit budget{request_burst, requests_per_second};
     std::uint32_t watched = EPOLLIN;
     bool subscribed = false;  // sent "events"
     bool reading = true;      // false after EOF or an oversized line: flush the replies, then close
     bool finished = false;    // close it as soon as no callback is running
+    bool handed_over = false; // its socket belongs to the takeover handler now (attach)
     brood::monitor::clock::time_point last_request = brood::monitor::clock::now();  // or when it connected
 };
 
 server::server(brood::monitor& loop, std::filesystem::path socket_path, handler h, std::uint64_t timer_tag,
-               std::chrono::milliseconds idle)
-    : loop_(loop), path_(std::move(socket_path)), handler_(std::move(h)), timer_tag_(timer_tag), idle_(idle) {
+               std::chrono::milliseconds idle, takeover_handler takeover)
+    : loop_(loop),
+      path_(std::move(socket_path)),
+      handler_(std::move(h)),
+      takeover_(std::move(takeover)),
+      timer_tag_(timer_tag),
+      idle_(idle) {
     const unix_address address = unix_address_of(path_);
     if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path());
     clear_stale_socket(path_, address);
@@ -125,24 +130,7 @@ void server::publish(const nlohmann::json& event) {
 
 void server::accept_pending() {
     ++serving_;
-    for (int i = 0; i < accepts_per_wakeup; ++i) {
-        unique_fd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-        if (client) {
-            accept_one(std::move(client));
-            continue;
-        }
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        if ((errno == EMFILE || errno == ENFILE) && spare_) {
-            // Out of fds: the pending client would keep the listener readable and the loop spinning.
-            // Free the spare fd to accept and close it, then take the spare back.
-            spare_.reset();
-            unique_fd refused(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-            refused.reset();
-            spare_ = unique_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-            continue;
-        }
-        break;  // EAGAIN: none left; anything else: try again on the next wake-up
-    }
+    control::accept_pending(listener_.get(), spare_, [this](unique_fd client) { accept_one(std::move(client)); });
     --serving_;
     close_finished();
 }
@@ -192,7 +180,7 @@ void server::timer_fired(brood::monitor::timer_id id) {
 // Says why (if the client can take one more line now), then lets it go.
 void server::close_idle(connection& c, std::string_view why) {
     const std::string line = error_line(0, why);
-    if (c.output.size() - c.sent + line.size() <= max_pending_output) {
+    if (c.output.pending() + line.size() <= max_pending_output) {
         c.output.append(line);
         flush(c);
     }
@@ -223,7 +211,7 @@ void server::on_connection(int fd, std::uint32_t revents) {
     if (!c.finished && (revents & EPOLLOUT)) flush(c);
     if (!c.finished && c.reading && (revents & (EPOLLIN | EPOLLHUP))) read_requests(c);
     // Hung up both ways: nothing more can be written either. Half-closed and answered: done.
-    if ((revents & EPOLLHUP) || (!c.reading && !c.has_output())) c.finished = true;
+    if ((revents & EPOLLHUP) || (!c.reading && c.output.pending() == 0)) c.finished = true;
     if (!c.finished) watch_for(c);
     --serving_;
     close_finished();
@@ -262,18 +250,28 @@ void server::serve(connection& c, std::string_view line) {
         c.subscribed = true;
         return send(c, reply_line(id, nlohmann::json::object()));
     }
+    if (parsed.value.verb == "attach" && !takeover_) return send(c, error_line(id, "this server attaches to no terminal"));
     try {
         send(c, reply_line(id, handler_(parsed.value)));
     } catch (const request_error& refused) {
-        send(c, error_line(id, refused.what()));
+        return send(c, error_line(id, refused.what()));
     } catch (const std::exception& failed) {
-        send(c, error_line(id, std::string("internal error: ") + failed.what()));
+        return send(c, error_line(id, std::string("internal error: ") + failed.what()));
     }
+    if (parsed.value.verb == "attach" && !c.finished) hand_over(c, parsed.value);
+}
+
+void server::hand_over(connection& c, const request& r) {
+    loop_.remove_fd(c.fd.get());
+    c.handed_over = true;
+    c.finished = true;
+    std::string unsent = c.output.take_pending();
+    takeover_(r, std::move(c.fd), std::move(unsent), c.input.take_rest());
 }
 
 void server::send(connection& c, std::string_view bytes) {
     if (c.finished) return;
-    if (c.output.size() - c.sent + bytes.size() > max_pending_output) {
+    if (c.output.pending() + bytes.size() > max_pending_output) {
         c.finished = true;  // it does not read what it is sent: drop it rather than grow or wait
         return;
     }
@@ -283,23 +281,11 @@ void server::send(connection& c, std::string_view bytes) {
 }
 
 void server::flush(connection& c) {
-    while (c.has_output()) {
-        const ssize_t n = ::send(c.fd.get(), c.output.data() + c.sent, c.output.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            c.sent += static_cast<std::size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EAGAIN) return;
-        c.finished = true;  // EPIPE, ECONNRESET: the client is gone
-        return;
-    }
-    c.output.clear();
-    c.sent = 0;
+    if (c.output.flush(c.fd.get()) == outbox::result::gone) c.finished = true;
 }
 
 void server::watch_for(connection& c) {
-    const std::uint32_t wanted = (c.reading ? EPOLLIN : 0u) | (c.has_output() ? EPOLLOUT : 0u);
+    const std::uint32_t wanted = (c.reading ? EPOLLIN : 0u) | (c.output.pending() > 0 ? EPOLLOUT : 0u);
     if (wanted == c.watched) return;
     loop_.modify_fd(c.fd.get(), wanted);
     c.watched = wanted;
@@ -309,7 +295,7 @@ void server::close_finished() {
     if (serving_ > 0) return;
     std::erase_if(connections_, [this](const auto& entry) {
         if (!entry.second->finished) return false;
-        loop_.remove_fd(entry.first);
+        if (!entry.second->handed_over) loop_.remove_fd(entry.first);
         return true;
     });
 }

@@ -19,6 +19,11 @@
 //       if (e.from == brood::monitor::source::timer && e.tag == control_tag) control.timer_fired(e.timer);
 //   });
 //
+// A request with verb "attach" that the handler accepts is answered, then its connection is handed
+// to the takeover handler, which gets the socket, what of the reply the client has not taken yet,
+// and what the client sent after the request: from then on the connection carries a terminal's
+// bytes (docs/protocol.md, "attach"), and the server forgets it.
+//
 // Security: the socket is created mode 0600 and every connection's peer uid (SO_PEERCRED) must be
 // ours or root's; others get one error line and are closed. A client that does not read what it is
 // sent is dropped once 1 MiB waits for it; a request line over 64 KiB closes its connection; one
@@ -52,12 +57,13 @@ namespace brood::control {
 class server {
 public:
     using handler = std::function<nlohmann::json(const request&)>;
+    using takeover_handler = std::function<void(const request&, unique_fd socket, std::string unsent, std::string unread)>;
 
     // Listens at socket_path (creating its directory). Throws, naming the path, when a supervisor
     // answers there already, when the path is something other than a socket, or when it cannot
     // bind; a stale socket (nobody listening) is replaced.
     server(brood::monitor& loop, std::filesystem::path socket_path, handler h, std::uint64_t timer_tag = 0,
-           std::chrono::milliseconds idle = idle_timeout);
+           std::chrono::milliseconds idle = idle_timeout, takeover_handler takeover = {});
     // Closes every connection and unlinks the socket (unless another process replaced it since).
     ~server();
     server(const server&) = delete;
@@ -79,6 +85,7 @@ private:
     void on_connection(int fd, std::uint32_t revents);
     void read_requests(connection& c);
     void serve(connection& c, std::string_view line);
+    void hand_over(connection& c, const request& r);
     void send(connection& c, std::string_view bytes);
     void flush(connection& c);
     void watch_for(connection& c);
@@ -90,6 +97,7 @@ private:
     brood::monitor& loop_;
     std::filesystem::path path_;
     handler handler_;
+    takeover_handler takeover_;
     unique_fd listener_;
     unique_fd spare_;  // given up to accept-and-close a client when out of fds
     dev_t socket_device_ = 0;

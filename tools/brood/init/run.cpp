@@ -1,17 +1,20 @@
 // brood run: an init for containers (and a subreaper anywhere else).
 #include <charconv>
+#include <chrono>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include <brood/signal.hpp>
 
 #include "common/duration.hpp"
+#include "common/value_checks.hpp"
+#include "init/commands.hpp"
 #include "init/event_log.hpp"
-#include "subcommands.hpp"
 #include "init/init_loop.hpp"
 
 namespace brood::cli {
@@ -22,7 +25,7 @@ struct run_options {
     std::vector<std::string> argv;
     bool group = false;
     bool no_subreaper = false;
-    std::string grace = "5s";
+    std::chrono::milliseconds grace{5000};  // "5s": parsed only when given (its parser maps a table)
     std::string death_signal;
     bool events = false;
     std::vector<std::string> remaps;
@@ -46,7 +49,7 @@ int run_main(const run_options& o) {
     s.argv = o.argv;
     s.subreaper = !o.no_subreaper;
     s.to_group = o.group;
-    s.grace = *parse_duration(o.grace);
+    s.grace = o.grace;
     if (!o.death_signal.empty()) s.death_signal = *parse_signal(o.death_signal);
     event_log log(stderr, event_log::format::human);
     if (o.events) {
@@ -61,47 +64,63 @@ int run_main(const run_options& o) {
     return mapped == remap.end() ? code : mapped->second;
 }
 
+constexpr option<run_options> run_options_table[] = {
+    {{'g', "group", nullptr, nullptr, false,
+      "Start PROGRAM in a process group of its own and forward signals to the whole group, "
+      "so they reach its children too (brood run -g -- sh -c 'worker & worker')."},
+     set_flag<run_options, &run_options::group>},
+    {{'\0', "no-subreaper", nullptr, nullptr, false,
+      "When not PID 1, do not become a child subreaper: orphans then go to the real init "
+      "and brood cannot reap them (brood run --no-subreaper -- make)."},
+     set_flag<run_options, &run_options::no_subreaper>},
+    {{'\0', "grace", "DURATION", "5s", false,
+      "When PROGRAM has exited, how long its leftover descendants get between SIGTERM "
+      "and SIGKILL (brood run --grace 10s -- app)."},
+     [](run_options& o, const char* value) {
+         const auto grace = parse_duration(value);
+         if (!grace) return check_duration(value);
+         o.grace = *grace;
+         return std::string();
+     }},
+    {{'\0', "pdeathsig", "SIGNAL", nullptr, false,
+      "Signal PROGRAM gets if brood dies (PR_SET_PDEATHSIG) (brood run --pdeathsig KILL -- app)."},
+     [](run_options& o, const char* value) {
+         o.death_signal = value;
+         return check_signal(o.death_signal);
+     }},
+    {{'\0', "events", nullptr, nullptr, false,
+      "Print each lifecycle event (started, stopped, exited, orphan reaped, signal "
+      "forwarded) to stderr (brood run --events -- app)."},
+     set_flag<run_options, &run_options::events>},
+    {{'\0', "remap-exit", "N:M", nullptr, true,
+      "Exit with M when the exit code would be N (128+N when killed by signal N); "
+      "may be repeated (brood run --remap-exit 143:0 -- app)."},
+     [](run_options& o, const char* value) {
+         o.remaps.emplace_back(value);
+         return parse_remap(value) ? std::string() : fmt::format("expected N:M with 0 <= N, M <= 255: {}", value);
+     }},
+};
+
+constexpr command_text run_text = {
+    "run",
+    "Run PROGRAM as an init: forward signals to it, reap every zombie, exit with its status.\n"
+    "Use it as a container's entrypoint (PID 1) or anywhere as a subreaper.",
+    "PROGRAM", "what to run, looked up in PATH, and its arguments",
+    "Exit status: PROGRAM's, or 128+N when signal N killed it; 126 when PROGRAM cannot be\n"
+    "executed, 127 when it is not found, 2 for a usage error, 125 when brood itself fails.\n"
+    "Examples:\n"
+    "  brood run -- nginx -g 'daemon off;'      Dockerfile: ENTRYPOINT [\"brood\", \"run\", \"--\"]\n"
+    "  brood run -g --grace 30s -- ./start.sh   signals reach the script's children too\n"
+    "  unshare --pid --fork brood run -- app    PID 1 of a new PID namespace"};
+
+int run_command_line(int argc, char** argv) {
+    run_options o;
+    if (const auto code = read_command_line(run_text, run_options_table, argc, argv, o, o.argv)) return *code;
+    return run_main(o);
+}
+
 }  // namespace
 
-subcommand add_run_command(CLI::App& brood) {
-    auto o = std::make_shared<run_options>();
-    CLI::App* run = brood.add_subcommand(
-        "run",
-        "Run PROGRAM as an init: forward signals to it, reap every zombie, exit with its status.\n"
-        "Use it as a container's entrypoint (PID 1) or anywhere as a subreaper.");
-    run->add_flag("-g,--group", o->group,
-                  "Start PROGRAM in a process group of its own and forward signals to the whole group, "
-                  "so they reach its children too (brood run -g -- sh -c 'worker & worker').");
-    run->add_flag("--no-subreaper", o->no_subreaper,
-                  "When not PID 1, do not become a child subreaper: orphans then go to the real init "
-                  "and brood cannot reap them (brood run --no-subreaper -- make).");
-    run->add_option("--grace", o->grace,
-                    "When PROGRAM has exited, how long its leftover descendants get between SIGTERM "
-                    "and SIGKILL (brood run --grace 10s -- app).")
-        ->check(check_duration)
-        ->default_str("5s");
-    run->add_option("--pdeathsig", o->death_signal,
-                    "Signal PROGRAM gets if brood dies (PR_SET_PDEATHSIG) (brood run --pdeathsig KILL -- app).")
-        ->check(check_signal);
-    run->add_flag("--events", o->events,
-                  "Print each lifecycle event (started, stopped, exited, orphan reaped, signal "
-                  "forwarded) to stderr (brood run --events -- app).");
-    run->add_option("--remap-exit", o->remaps,
-                    "Exit with M when the exit code would be N (128+N when killed by signal N); "
-                    "may be repeated (brood run --remap-exit 143:0 -- app).")
-        ->check([](const std::string& text) {
-            return parse_remap(text) ? std::string() : "expected N:M with 0 <= N, M <= 255: " + text;
-        });
-    run->add_option("program", o->argv, "PROGRAM [ARGS...]: what to run, looked up in PATH")->required();
-    run->positionals_at_end();
-    run->footer(
-        "Exit status: PROGRAM's, or 128+N when signal N killed it; 126 when PROGRAM cannot be\n"
-        "executed, 127 when it is not found, 2 for a usage error, 125 when brood itself fails.\n"
-        "Examples:\n"
-        "  brood run -- nginx -g 'daemon off;'      Dockerfile: ENTRYPOINT [\"brood\", \"run\", \"--\"]\n"
-        "  brood run -g --grace 30s -- ./start.sh   signals reach the script's children too\n"
-        "  unshare --pid --fork brood run -- app    PID 1 of a new PID namespace");
-    return {run, [o] { return run_main(*o); }};
-}
+const table_command run_command = {&run_text, run_command_line};
 
 }  // namespace brood::cli

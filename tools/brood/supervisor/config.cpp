@@ -54,10 +54,10 @@ std::optional<std::filesystem::path> find_config(const std::filesystem::path& di
 loaded_config load_config(const std::filesystem::path& file, const load_options& options) {
     const file_text content = read_file(file);
     if (content.error != 0)
-        return {{}, {{{file.string()}, "cannot read: " + errno_name(content.error) + ": " + std::strerror(content.error)}}, std::nullopt, false};
+        return {{}, {{{file.string()}, "cannot read: " + errno_name(content.error) + ": " + std::strerror(content.error)}}, std::nullopt, false, {}};
     const bool toml = file.extension() == ".toml";
     if (toml && options.env_file)
-        return {{}, {{{options.env_file->string()}, "--env is for a Procfile: in brood.toml, name env files with env_file"}}, std::nullopt, false};
+        return {{}, {{{options.env_file->string()}, "--env is for a Procfile: in brood.toml, name env files with env_file"}}, std::nullopt, false, {}};
     loaded_config loaded = toml ? parse_toml_config(content.text, file.string(), current_environment())
                                 : parse_procfile(content.text, file.string());
     if (!toml) add_procfile_environment(loaded, file, options);

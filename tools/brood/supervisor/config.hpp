@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "supervisor/cgroup_limits.hpp"
+#include "supervisor/listen_address.hpp"
 #include "supervisor/problem.hpp"
 #include "supervisor/resource_limits.hpp"
 
@@ -110,6 +111,9 @@ struct program_config {
     int watchdog_signal = SIGABRT;
     log_config log;
     bool essential = false;  // when it ends for good, everything stops and brood up exits with its code
+    // Runs on a pseudo-terminal of its own (its controlling terminal; stdin, stdout and stderr),
+    // whose output is read into its log as stream "tty"; brood attach connects to it.
+    bool tty = false;
     // Who it runs as, resolved when the configuration loads: group is the one given, else the
     // user's primary group; groups, the supplementary groups of the user (set only by root).
     std::optional<uid_t> user;
@@ -122,6 +126,14 @@ struct program_config {
     friend bool operator==(const program_config&, const program_config&) = default;
 };
 
+// [http]: brood up's HTTP endpoint (metrics, API, events, the web page); off without listen.
+struct http_config {
+    std::optional<listen_address> listen;
+    // The POST verbs' bearer token, read from this file at start. None: brood makes a new one at
+    // each start in .brood/http.token. Required when listen is not a loopback address.
+    std::optional<std::filesystem::path> token_file;
+};
+
 struct loaded_config {
     std::vector<program_config> programs;  // in file order
     std::vector<problem> problems;         // in file order; when not empty, start nothing
@@ -131,6 +143,7 @@ struct loaded_config {
     // exit_when = "all-completed": brood up ends once every program has completed (0), or with the
     // first failure's code; for a set of jobs run as a pipeline.
     bool exit_when_all_completed = false;
+    http_config http;  // read at start; a reload keeps what brood up started with
 };
 
 // brood.toml in directory, else Procfile there; nullopt when there is neither.

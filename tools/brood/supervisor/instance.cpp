@@ -20,6 +20,7 @@
 #include "common/spawn_failure.hpp"
 #include "supervisor/fd_limit.hpp"
 #include "supervisor/instance_environment.hpp"
+#include "supervisor/out_of_memory.hpp"
 #include "common/timestamp.hpp"
 
 namespace brood::supervisor {
@@ -93,7 +94,7 @@ void instance::handle(const event& first) {
         state_ = std::move(t.next);
         // The end of a run says why the state changed; the note says what comes next.
         std::string note;
-        if (e.kind == event_kind::exited) note = e.status.to_string();
+        if (e.kind == event_kind::exited) note = e.status.to_string() + (e.why.empty() ? "" : " (" + e.why + ")");
         if (!t.note.empty()) note += (note.empty() ? "" : "; ") + t.note;
         if (state_.current != from) {
             since_ = std::chrono::system_clock::now();
@@ -183,24 +184,46 @@ void instance::launch() {
     for (const auto& [key, value] : environment()) cmd.env(key, value);
     notified_.clear();
     // One pipe per stream: each keeps the order of its lines, and the log says which stream a line is of.
-    int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the output of " + name_);
-    unique_fd out_read(out[0]);
-    const unique_fd out_write(out[1]);
-    int err[2];
-    if (::pipe2(err, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the errors of " + name_);
-    unique_fd err_read(err[0]);
-    const unique_fd err_write(err[1]);
-    cmd.set_stdin(stdio::null()).set_stdout(stdio::fd(out_write.get())).set_stderr(stdio::fd(err_write.get()));
+    // With tty = true, one terminal for all three: a pipe would make programs buffer and drop colours.
+    unique_fd out_read, out_write, err_read, err_write, terminal_read;
+    std::optional<pseudo_terminal> terminal;
+    if (program.tty) {
+        terminal.emplace(name_);
+        terminal->resize(window_);
+        const stdio slave = stdio::fd(terminal->slave());
+        cmd.set_stdin(slave).set_stdout(slave).set_stderr(slave).controlling_terminal(terminal->slave());
+        terminal_read = terminal->reader();
+    } else {
+        int out[2];
+        if (::pipe2(out, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the output of " + name_);
+        out_read.reset(out[0]);
+        out_write.reset(out[1]);
+        int err[2];
+        if (::pipe2(err, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the errors of " + name_);
+        err_read.reset(err[0]);
+        err_write.reset(err[1]);
+        cmd.set_stdin(stdio::null()).set_stdout(stdio::fd(out_write.get())).set_stderr(stdio::fd(err_write.get()));
+    }
     cmd.process_group().die_with_parent(SIGKILL);
     const rlimit& fd_limit = host_.program_fd_limit();
     cmd.rlimit(RLIMIT_NOFILE, fd_limit.rlim_cur, fd_limit.rlim_max);
     for (const resource_limit& limit : program.limits) cmd.rlimit(limit.resource, limit.soft, limit.hard);
     if (group_) cmd.into_cgroup(group_->fd());
+    oom_kills_at_start_ = group_ ? oom_kills(group_->path()) : std::nullopt;
     child process = cmd.spawn();
     const pid_t pid = process.pid();
-    relay_output(std::move(out_read), output_stream::out);
-    relay_output(std::move(err_read), output_stream::err);
+    if (terminal) {
+        // brood must not hold the slave: the master reads EIO once the program's side is closed.
+        terminal->close_slave();
+        end_terminal("its program was started again");
+        terminal_ = std::move(terminal);
+        ++terminal_runs_;
+        relay_output(std::move(terminal_read), output_stream::tty);
+        terminal_relay_ = relays_.back().get();
+    } else {
+        relay_output(std::move(out_read), output_stream::out);
+        relay_output(std::move(err_read), output_stream::err);
+    }
     watch_ = host_.loop().watch(std::move(process), serial_);
     pid_ = pid;
     if (spawns_++ > 0) ++restarts_;
@@ -305,7 +328,11 @@ bool instance::may_notify(pid_t sender) const {
 
 void instance::relay_output(unique_fd pipe_read_end, output_stream stream) {
     relay_destination to{log_ ? &*log_ : nullptr, &program_->log, name_, stream, live_.prefix, live_.out,
-                         [] { return cli::timestamp(std::chrono::system_clock::now()); }};
+                         [] { return cli::timestamp(std::chrono::system_clock::now()); }, {}};
+    if (stream == output_stream::tty)
+        to.mirror = [this, run = terminal_runs_](std::string_view bytes) {
+            if (run == terminal_runs_ && attached_) attached_->show(bytes);
+        };
     relays_.push_back(std::make_unique<output_relay>(std::move(pipe_read_end), std::move(to)));
     const auto where = std::prev(relays_.end());
     try {
@@ -331,6 +358,7 @@ void instance::watch_relay(std::list<std::unique_ptr<output_relay>>::iterator wh
             (*where)->wait([this, where] { watch_relay(where); });
             return;
         }
+        relay_ended(where->get());
         relays_.erase(where);
     };
     host_.loop().add_fd((*where)->fd(), EPOLLIN, drain);
@@ -346,8 +374,34 @@ void instance::flush_output() {
         } catch (const std::system_error& error) {
             host_.say(name_ + ": output lost: " + error.what());
         }
+        relay_ended(relay.get());
     }
     relays_.clear();
+}
+
+// The terminal's output has ended: no process has it open any more.
+void instance::relay_ended(const output_relay* relay) {
+    if (relay == terminal_relay_) end_terminal("its program ended");
+}
+
+void instance::end_terminal(std::string_view why) {
+    if (attached_) attached_->end(why);
+    attached_.reset();
+    terminal_.reset();
+    terminal_relay_ = nullptr;
+}
+
+void instance::attach(unique_fd socket, std::string unsent, std::string typed) {
+    if (attached_) attached_->end("detached: another client attached");
+    attached_.reset();
+    attached_ = std::make_unique<terminal_client>(host_.loop(), std::move(socket), terminal_->master(), name_,
+                                                  std::move(unsent), std::move(typed), [this] { attached_.reset(); });
+    if (attached_->left()) attached_.reset();
+}
+
+void instance::resize(window_size size) {
+    window_ = size;
+    if (terminal_) terminal_->resize(size);
 }
 
 // With process groups, a pause is SIGSTOP, whose effect the kernel reports as the leader's stop
@@ -395,7 +449,7 @@ void instance::group_changed() {
     if (exit_pending_ && !populated) {
         const wait_status status = *exit_pending_;
         exit_pending_.reset();
-        handle({event_kind::exited, status});
+        handle(end_of_run(status));
     }
 }
 
@@ -479,7 +533,17 @@ void instance::leader_ended(const wait_status& status) {
         exit_pending_ = status;
         return;
     }
-    handle({event_kind::exited, status});
+    handle(end_of_run(status));
+}
+
+// The exit, with what brood knows of its cause: the OOM killer's kills in the run's cgroup.
+event instance::end_of_run(const wait_status& status) {
+    event ended{event_kind::exited, status};
+    if (!group_) return ended;
+    const std::optional<std::uint64_t> after = oom_kills(group_->path());
+    ended.why = out_of_memory_cause(oom_kills_at_start_, after, *program_);
+    if (!ended.why.empty()) host_.out_of_memory(*this, *after - *oom_kills_at_start_, ended.why);
+    return ended;
 }
 
 }  // namespace brood::supervisor

@@ -42,8 +42,10 @@
 #include "supervisor/log_file.hpp"
 #include "supervisor/notify_socket.hpp"
 #include "supervisor/output_relay.hpp"
+#include "supervisor/pseudo_terminal.hpp"
 #include "supervisor/state_machine.hpp"
 #include "supervisor/tcp_probe.hpp"
+#include "supervisor/terminal_client.hpp"
 
 namespace brood::supervisor {
 
@@ -71,6 +73,8 @@ public:
     // Its log could not be written (resumed false), or is written again (log_file::loss_listener).
     virtual void log_changed(instance& which, const log_loss& loss, bool resumed) = 0;
     virtual void essential_ended(instance& which, int code) = 0;
+    // The OOM killer killed kills processes of its run, which has ended; why: "out of memory: ...".
+    virtual void out_of_memory(instance& which, std::uint64_t kills, const std::string& why) = 0;
 
 protected:
     ~instance_host() = default;
@@ -100,6 +104,14 @@ public:
     // Passes on what is left in the output pipes, once no process writes to them any more.
     void flush_output();
 
+    // tty = true: its run's pseudo-terminal exists, from its start until its output has ended.
+    bool has_terminal() const { return terminal_.has_value(); }
+    // Joins a brood attach client's connection to the terminal (which must exist); a client
+    // attached already is detached, told why: the last one wins.
+    void attach(unique_fd socket, std::string unsent, std::string typed);
+    // The terminal's size, for this run and the next ones (TIOCSWINSZ: the program gets SIGWINCH).
+    void resize(window_size size);
+
     const program_config& program() const { return *program_; }
     unsigned index() const { return index_; }
     const std::string& name() const { return name_; }
@@ -114,6 +126,8 @@ public:
     std::optional<std::chrono::milliseconds> uptime() const;
     unsigned restarts() const { return restarts_; }
     const std::optional<wait_status>& last_end() const { return state_.last_end; }
+    // As status shows it: "killed by SIGKILL (out of memory: memory_max 256M)"; "" before any end.
+    std::string last_exit() const { return describe_last_end(state_); }
     // Why its last start failed; empty once a start succeeded.
     const std::string& start_error() const { return state_.start_error; }
     // What the program last said on its notify socket (STATUS=..., or that it is stopping or
@@ -122,6 +136,8 @@ public:
     const std::filesystem::path& log_path() const { return log_path_; }
     // Its log, once its first start opened it; never with log.to = "stdout".
     const std::optional<log_file>& log() const { return log_; }
+    // Its cgroup, with cgroup isolation, once its first start made it.
+    const std::optional<cgroup>& group() const { return group_; }
     // What brood adds to its own environment for this instance's process (NOTIFY_SOCKET once the
     // socket exists); brood status NAME --env shows it over brood's own.
     std::map<std::string, std::string> environment() const;
@@ -146,6 +162,7 @@ private:
     void arm(timer which, std::chrono::milliseconds delay);
     void disarm(timer which);
     void leader_ended(const wait_status& status);
+    event end_of_run(const wait_status& status);
     void group_changed();
     void update_probe();
     void update_watchdog(bool fed = false);
@@ -155,6 +172,8 @@ private:
     bool may_notify(pid_t sender) const;
     void relay_output(unique_fd pipe_read_end, output_stream stream);
     void watch_relay(std::list<std::unique_ptr<output_relay>>::iterator relay);
+    void relay_ended(const output_relay* relay);
+    void end_terminal(std::string_view why);
 
     instance_host& host_;
     const program_config* program_;
@@ -176,11 +195,18 @@ private:
     live_output live_;
     // Relays outlive their process: a grandchild may still hold the pipe.
     std::list<std::unique_ptr<output_relay>> relays_;
+    // tty = true: the current run's terminal, the relay of its output, and the client attached to it.
+    std::optional<pseudo_terminal> terminal_;
+    const output_relay* terminal_relay_ = nullptr;
+    unsigned terminal_runs_ = 0;  // tells the current run's relay from an earlier one's still draining
+    std::unique_ptr<terminal_client> attached_;
+    window_size window_;
     const isolation* isolation_;
     std::optional<cgroup> group_;  // made at the first start, with cgroup isolation
     bool group_killed_ = false;  // cgroup.kill was written to group_: not to be used for another run
     std::optional<bool> freeze_wanted_;        // a pause or resume done by cgroup.freeze, not yet in effect
     std::optional<wait_status> exit_pending_;  // the leader is gone, its cgroup not yet empty
+    std::optional<std::uint64_t> oom_kills_at_start_;  // memory.events' oom_kill when the run started
 };
 
 }  // namespace brood::supervisor

@@ -10,6 +10,7 @@ std::string_view stream_name(output_stream stream) {
     switch (stream) {
         case output_stream::out: return "stdout";
         case output_stream::err: return "stderr";
+        case output_stream::tty: return "tty";
         case output_stream::brood: return "brood";
     }
     return "brood";

@@ -17,10 +17,11 @@
 
 namespace brood::supervisor {
 
+// tty: what a program with tty = true wrote to its terminal (stdout and stderr both).
 // brood: a line of brood's own about the instance (why a start failed).
-enum class output_stream { out, err, brood };
+enum class output_stream { out, err, tty, brood };
 
-// "stdout", "stderr" or "brood".
+// "stdout", "stderr", "tty" or "brood".
 std::string_view stream_name(output_stream stream);
 
 struct log_line_source {

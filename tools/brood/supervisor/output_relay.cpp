@@ -32,13 +32,24 @@ bool output_relay::drain() {
     for (std::size_t taken = 0; taken < budget;) {
         const ssize_t n = ::read(pipe_.get(), buffer, std::min(sizeof buffer, budget - taken));
         if (n > 0) {
-            take(std::string_view(buffer, static_cast<std::size_t>(n)));
+            const std::string_view read(buffer, static_cast<std::size_t>(n));
+            if (to_.stream == output_stream::tty)
+                take_from_terminal(read);
+            else
+                take(read);
             taken += static_cast<std::size_t>(n);
             continue;
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EAGAIN) return true;
-        if (n < 0) throw_errno(errno, "read " + std::string(stream_name(to_.stream)) + " of " + to_.instance);
+        const int error = n < 0 ? errno : 0;
+        if (error == EINTR) continue;
+        if (error == EAGAIN) return true;
+        // A terminal's master reads EIO once no process has its slave open: its end of file.
+        if (error != 0 && !(error == EIO && to_.stream == output_stream::tty))
+            throw_errno(error, "read " + std::string(stream_name(to_.stream)) + " of " + to_.instance);
+        if (held_return_) {
+            held_return_ = false;
+            take("\r");
+        }
         if (inside_long_line_ || !pending_.empty()) {
             pending_ += '\n';
             pass_on(pending_);
@@ -48,6 +59,26 @@ bool output_relay::drain() {
         return false;
     }
     return true;
+}
+
+// The terminal ends lines with "\r\n" (its ONLCR): the log keeps "\n", as from a pipe. A '\r'
+// that ends a read waits for the next one to say whether a '\n' follows it.
+void output_relay::take_from_terminal(std::string_view bytes) {
+    if (to_.mirror) to_.mirror(bytes);
+    std::string lines;
+    lines.reserve(bytes.size() + 1);
+    if (held_return_ && bytes.front() != '\n') lines += '\r';
+    held_return_ = false;
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        if (bytes[i] != '\r') {
+            lines += bytes[i];
+        } else if (i + 1 == bytes.size()) {
+            held_return_ = true;
+        } else if (bytes[i + 1] != '\n') {
+            lines += '\r';
+        }
+    }
+    if (!lines.empty()) take(lines);
 }
 
 void output_relay::take(std::string_view bytes) {

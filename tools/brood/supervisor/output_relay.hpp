@@ -13,6 +13,10 @@
 // still gets it whole, the live output in pieces, each on a line of its own, those after the first
 // behind live_prefix::continued. At end of file a last line without a newline is ended with one.
 //
+// Stream tty reads a pseudo-terminal's master (tty = true): its end is EIO, once no process has
+// the terminal open, not end of file; the terminal's "\r\n" line ends come to the log as "\n",
+// and every byte read goes, as it was read, to mirror (an attached client's terminal) as well.
+//
 // With log.to = "stdout" there is no log file: the lines, in the log's format, go to brood's own
 // output behind the prefix (json lines without it: they name their instance).
 // Not thread-safe; meant for one event loop.
@@ -41,6 +45,7 @@ struct relay_destination {
     std::optional<live_prefix> live;  // none: lines go to the log only
     stdout_queue* out = nullptr;      // where live lines go; needed with live
     std::function<std::string()> clock;  // now, RFC 3339; needed with timestamps or json
+    std::function<void(std::string_view)> mirror;  // stream tty: each read, unchanged; may be empty
 };
 
 class output_relay {
@@ -70,6 +75,7 @@ public:
 
 private:
     void take(std::string_view bytes);
+    void take_from_terminal(std::string_view bytes);
     void pass_on(std::string_view lines);
     void add_live(std::string& shown, std::string_view piece, bool starts, bool ends, const log_line_source& source) const;
 
@@ -78,6 +84,7 @@ private:
     std::string pending_;            // the start of a line whose newline has not come yet
     bool inside_long_line_ = false;  // a line longer than max_line is being passed on
     bool line_open_ = false;         // what was passed on last ended inside a line
+    bool held_return_ = false;       // stream tty: a read ended with '\r', maybe half of "\r\n"
 };
 
 }  // namespace brood::supervisor

@@ -181,6 +181,7 @@ transition ended(const context& c) {
         what = could_not_start(c.e);
     }
     t.next.last_end = c.e.status;
+    t.next.last_end_cause = c.e.kind == event_kind::exited ? c.e.why : std::string();
 
     if (!wants_restart(c.program, c.e.status)) {
         // Done for good: completed when it succeeded (a one-shot job), exited when it failed.
@@ -311,6 +312,7 @@ transition stop_finished(const context& c) {
     t.actions.emplace_back(cancel_timer{timer::stop_timeout});
     c.add_up_time(t);
     t.next.last_end = c.e.status;
+    t.next.last_end_cause = c.e.why;
     if (c.before.watchdog_fired && !c.before.start_after_stop) {
         // A hung run, ended by its watchdog, is restarted as a run that ended by itself (ended()):
         // at once when it had started, after a backoff when it was still starting; fatal at the
@@ -354,6 +356,13 @@ transition step(const instance_state& instance, const event& e, const program_co
     transition t = actions[static_cast<std::size_t>(instance.current)][static_cast<std::size_t>(e.kind)](c);
     if (t.next.current != instance.current) t.next.since = now;
     return t;
+}
+
+std::string describe_last_end(const instance_state& instance) {
+    if (!instance.last_end) return {};
+    std::string text = instance.last_end->to_string();
+    if (!instance.last_end_cause.empty()) text += " (" + instance.last_end_cause + ")";
+    return text;
 }
 
 std::string_view to_string(state s) {

@@ -77,7 +77,8 @@ inline constexpr std::size_t event_kind_count = 16;
 struct event {
     event_kind kind;
     wait_status status = brood::exited{0};  // for spawn_failed, start_failed, exited and stopped_by_signal
-    std::string why{};                       // for spawn_failed and start_failed: what failed, and its errno
+    std::string why{};                       // for spawn_failed and start_failed: what failed, and its errno;
+                                             // for exited: what brood knows ended it ("out of memory: ..."), or ""
 };
 
 enum class timer : std::uint8_t { start_seconds, stop_timeout, backoff };
@@ -129,6 +130,7 @@ struct instance_state {
     std::chrono::milliseconds up_time{0};                 // summed over runs: the start limit's clock
     std::vector<std::chrono::milliseconds> recent_starts;  // up_time at each of the last starts
     std::optional<wait_status> last_end;                  // how the last run ended
+    std::string last_end_cause;                           // and why, when brood knows: "out of memory: memory_max 256M"
     std::string start_error;                              // why the last start failed; empty once one succeeded
     friend bool operator==(const instance_state&, const instance_state&) = default;
 };
@@ -144,6 +146,10 @@ using random_source = std::function<double()>;
 
 transition step(const instance_state& instance, const event& e, const program_config& program, clock::time_point now,
                 const random_source& random);
+
+// How the last run ended, as brood status shows it: "killed by SIGKILL (out of memory: memory_max
+// 256M)", "exited with code 3"; "" when no run has ended.
+std::string describe_last_end(const instance_state& instance);
 
 std::string_view to_string(state s);
 std::string_view to_string(event_kind k);

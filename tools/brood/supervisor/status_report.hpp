@@ -2,6 +2,8 @@
 //   {"program":"web","instance":0,"name":"web.0","state":"running","pid":456,"since":"...Z",
 //    "uptime_ms":1234,"restarts":2,"last_exit":"exited with code 3","start_error":null,"rss_bytes":123456,
 //    "log":"/abs/...","log_lost_bytes":0,"log_error":null}
+// memory_bytes and cpu_seconds are those of the instance's cgroup when it has one (every process in
+// it), else of its leader's (rss_bytes, utime + stime).
 // pid, uptime_ms, last_exit, start_error and rss_bytes are null when there is nothing to say;
 // log_error is the failure of a log that cannot be written now, log_lost_bytes all the output
 // that was not logged.

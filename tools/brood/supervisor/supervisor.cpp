@@ -19,6 +19,8 @@
 #include <brood/reaper.hpp>
 
 #include "control/server.hpp"
+#include "http/bearer_token.hpp"
+#include "http/server.hpp"
 #include "common/descendants.hpp"
 #include "common/exit_codes.hpp"
 #include "common/signal_inbox.hpp"
@@ -47,7 +49,8 @@ using nlohmann::json;
 constexpr std::uint64_t leftovers_tag = 0;
 constexpr std::uint64_t control_tag = 1;
 constexpr std::uint64_t shutdown_budget_tag = 2;
-static_assert(shutdown_budget_tag < instance::kinds);
+constexpr std::uint64_t http_tag = 3;
+static_assert(http_tag < instance::kinds);
 // Watch tag of the cgroup guard; an instance's leader is watched with its serial.
 constexpr std::uint64_t guard_tag = 0;
 // While brood kills what is left, a process forked in the instant of the /proc walk may have been
@@ -108,6 +111,7 @@ public:
           colour_(::isatty(STDOUT_FILENO) == 1),
           program_fd_limit_(program_fd_limit),
           shutdown_timeout_(loaded.shutdown_timeout),
+          http_config_(loaded.http),
           exit_when_all_completed_(loaded.exit_when_all_completed) {
         for (program_config& program : loaded.programs)
             slots_.push_back(std::make_unique<program_slot>(std::move(program)));
@@ -116,7 +120,12 @@ public:
     int run() {
         // The control socket first: it refuses to start when another supervisor answers there,
         // before anything of that supervisor's (its notify sockets) is touched.
-        control_.emplace(loop_, socket_path_, [this](const control::request& r) { return serve(r); }, control_tag);
+        control_.emplace(
+            loop_, socket_path_, [this](const control::request& r) { return serve(r); }, control_tag, control::idle_timeout,
+            [this](const control::request& r, unique_fd socket, std::string unsent, std::string typed) {
+                terminal_of(r.targets).attach(std::move(socket), std::move(unsent), std::move(typed));
+            });
+        if (http_config_.listen) start_http();
         if (isolation_.path()) start_guard(*isolation_.path());
         std::filesystem::create_directories(notify_dir_.path);
         loop_.add_fd(inbox_.fd(), EPOLLIN, [this](int, std::uint32_t) { read_signals(); });
@@ -155,7 +164,10 @@ private:
         event["to"] = to_string(change.to);
         event["pid"] = which.pid() != 0 ? json(which.pid()) : json(nullptr);
         event["note"] = change.note;
-        if (control_) control_->publish(event);
+        // What a view (brood top) shows beside the state, so that it follows events alone.
+        event["restarts"] = which.restarts();
+        event["last_exit"] = which.last_end() ? json(which.last_end()->to_string()) : json(nullptr);
+        publish(event);
         settle_soon();
     }
 
@@ -172,7 +184,31 @@ private:
         event["log"] = resumed ? "resumed" : "failing";
         event["lost_bytes"] = loss.bytes;
         event["error"] = loss.error;
+        publish(event);
+    }
+
+    void publish(const json& event) {
         if (control_) control_->publish(event);
+        if (http_) http_->publish(event);
+    }
+
+    // The API's token: the configured file's, else a new one each start, where only brood's user
+    // may read it.
+    void start_http() {
+        const std::string token = http_config_.token_file ? http::read_token(*http_config_.token_file)
+                                                          : http::write_new_token(state_dir_ / "http.token");
+        http_.emplace(loop_, *http_config_.listen, token, [this](const control::request& r) { return serve(r); }, http_tag);
+        say(fmt::format("http on {} (token in {})", http_->address(),
+                        (http_config_.token_file ? *http_config_.token_file : state_dir_ / "http.token").string()));
+    }
+
+    // The run has ended, its end says why; this event counts the kills, for those who follow them.
+    void out_of_memory(instance& which, std::uint64_t kills, const std::string& why) override {
+        say(fmt::format("{}: {}: the OOM killer killed {} of its processes", which.name(), why, kills));
+        json event = event_about(which);
+        event["out_of_memory"] = why;
+        event["oom_kills"] = kills;
+        publish(event);
     }
 
     static json event_about(const instance& which) {
@@ -334,7 +370,7 @@ private:
                                    (s == state::completed && d.condition != dependency_condition::completed_successfully);
                 if (!ended || meets(*i, d.condition)) continue;
                 std::string why = i->name() + " is " + std::string(to_string(s));
-                if (i->last_end()) why += ": " + i->last_end()->to_string();
+                if (i->last_end()) why += ": " + i->last_exit();
                 return "waiting for " + d.name + ", which cannot be met: " + why;
             }
         }
@@ -582,6 +618,8 @@ private:
             case monitor::source::timer:
                 if (e.tag == control_tag) {
                     control_->timer_fired(e.timer);
+                } else if (e.tag == http_tag) {
+                    if (http_) http_->timer_fired(e.timer);
                 } else if (e.tag == leftovers_tag) {
                     kill_leftovers();
                 } else if (e.tag == shutdown_budget_tag) {
@@ -636,6 +674,16 @@ private:
             }
             return {{"instances", found}};
         }
+        if (r.verb == "attach") return {{"instance", terminal_of(r.targets).name()}};
+        if (r.verb == "resize") {
+            json names = json::array();
+            for (instance* i : targets) {
+                if (!i->program().tty) throw control::request_error(i->name() + " has no terminal (its program has no tty = true)");
+                i->resize({r.rows, r.cols});
+                names.push_back(i->name());
+            }
+            return {{"instances", names}};
+        }
         if (r.verb == "logs") {
             json files = json::array();
             for (instance* i : targets) {
@@ -672,6 +720,21 @@ private:
             }
         }
         return {{"instances", names}};
+    }
+
+    // brood attach's one instance, which must be on its terminal now.
+    instance& terminal_of(const std::vector<std::string>& targets) {
+        const std::vector<instance*> found = resolve(targets);
+        if (found.size() != 1) {
+            std::string names;
+            for (const instance* i : found) names += (names.empty() ? "" : ", ") + i->name();
+            throw control::request_error("attach to one instance at a time, not " + names);
+        }
+        instance& one = *found.front();
+        if (!one.program().tty) throw control::request_error(one.name() + " has no terminal (its program has no tty = true)");
+        if (!one.has_terminal())
+            throw control::request_error(one.name() + " is not running (" + std::string(to_string(one.current())) + ")");
+        return one;
     }
 
     // Program names, "name.N" instances or "all", each instance once, in configuration order.
@@ -804,6 +867,7 @@ private:
     const bool colour_;
     const rlimit program_fd_limit_;
     std::optional<std::chrono::milliseconds> shutdown_timeout_;  // the whole shutdown's budget; reloaded
+    const http_config http_config_;  // as at the start: a reload does not move the endpoint
     isolation isolation_{[this](std::string_view line) { say(line); }};  // outlives the instances' groups
     // Holds the instances' notify sockets; removed after them, once empty.
     struct removed_when_empty {
@@ -828,6 +892,7 @@ private:
     bool start_up_code_held_ = true;  // see give_back_start_up_code
     // Last: destroyed first, while the loop they are registered in still exists.
     std::optional<control::server> control_;
+    std::optional<http::server> http_;
 };
 
 }  // namespace
@@ -837,6 +902,15 @@ int run_supervisor(const up_options& options) {
     if (!loaded.problems.empty()) {
         for (const problem& p : loaded.problems) fmt::print(stderr, "{}\n", to_string(p));
         return cli::exit_usage;
+    }
+    if (options.http) {
+        if (!options.http->loopback && !loaded.http.token_file) {
+            fmt::print(stderr, "brood: --http {}: reachable from other machines: set [http] token_file in {} to the "
+                               "file that holds the API's bearer token\n",
+                       options.http->text, options.config.string());
+            return cli::exit_usage;
+        }
+        loaded.http.listen = options.http;
     }
     const rlimit inherited = raise_fd_limit();
     return supervisor(options, std::move(loaded), inherited).run();

@@ -27,6 +27,7 @@ struct up_options {
     std::optional<std::filesystem::path> socket;  // default: .brood/brood.sock next to config
     load_options load;                            // at the start and at each reload
     bool log_to_stdout = false;                   // every program's log.to = "stdout"
+    std::optional<listen_address> http;            // --http: over [http] listen
 };
 
 int run_supervisor(const up_options& options);

@@ -28,7 +28,8 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array top_keys{"programs"sv, "shutdown_timeout"sv, "exit_when"sv};
+constexpr std::array top_keys{"programs"sv, "shutdown_timeout"sv, "exit_when"sv, "http"sv};
+constexpr std::array http_keys{"listen"sv, "token_file"sv};
 constexpr std::array exit_when_names{"all-completed"sv};
 constexpr std::array condition_names{"started"sv, "ready"sv, "completed_successfully"sv};
 constexpr std::array program_keys{
@@ -37,7 +38,7 @@ constexpr std::array program_keys{
     "depends_on"sv,  "stop_signal"sv, "stop_timeout"sv, "log"sv,         "essential"sv,   "env_file"sv,
     "user"sv,        "group"sv,       "umask"sv,       "limits"sv,      "memory_max"sv,
     "memory_high"sv, "pids_max"sv,    "cpu_weight"sv,  "cpu_max"sv,     "success_exit_codes"sv,
-    "watchdog"sv,    "watchdog_signal"sv,
+    "watchdog"sv,    "watchdog_signal"sv, "tty"sv,
 };
 constexpr std::array backoff_keys{"initial"sv, "max"sv, "jitter"sv};
 constexpr std::array start_limit_keys{"burst"sv, "interval"sv};
@@ -259,6 +260,7 @@ public:
     }
 
     program_config program(const toml::key& name, const toml::table& table);
+    void http(const field& f, const std::filesystem::path& directory, http_config& http);
 
 private:
     void command(const toml::table& table, const std::string& path, program_config& program);
@@ -627,6 +629,31 @@ void reader::log(const field& f, log_config& log) {
         if (auto v = choice(*to, log_to_names)) log.to = static_cast<log_destination>(*v);
 }
 
+// [http]: a token file relative to the configuration's directory; an address beyond loopback only
+// with a token file, since brood's own token is written where only its user may read it.
+void reader::http(const field& f, const std::filesystem::path& directory, http_config& http) {
+    const toml::table* t = table(f);
+    if (t == nullptr) return;
+    check_keys(*t, f.path, http_keys);
+    if (auto token = at(*t, "token_file", f.path))
+        if (auto v = string(*token)) {
+            if (v->empty()) wrong_value(*token, "a file name");
+            else http.token_file = directory / *v;
+        }
+    if (auto listen = at(*t, "listen", f.path))
+        if (auto v = string(*listen)) {
+            http.listen = parse_listen_address(*v);
+            if (!http.listen) {
+                wrong_value(*listen, "ADDRESS:PORT with a literal IPv4 or [IPv6] address, such as \"127.0.0.1:9180\"");
+            } else if (!http.listen->loopback && !http.token_file) {
+                report(listen->node.source(), listen->path,
+                       "\"" + *v + "\" is reachable from other machines: set http.token_file to the file that holds "
+                       "the API's bearer token");
+                http.listen.reset();
+            }
+        }
+}
+
 program_config reader::program(const toml::key& name, const toml::table& t) {
     const std::string path = join("programs", name.str());
     program_config program;
@@ -680,6 +707,8 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
     if (auto f = at(t, "log", path)) log(*f, program.log);
     if (auto f = at(t, "essential", path))
         if (auto v = boolean(*f)) program.essential = *v;
+    if (auto f = at(t, "tty", path))
+        if (auto v = boolean(*f)) program.tty = *v;
     run_as(t, path, program);
     if (auto f = at(t, "limits", path)) limits(*f, program);
     cgroup_limits(t, path, program);
@@ -695,7 +724,7 @@ loaded_config parse_toml_config(std::string_view text, const std::string& file_n
     try {
         root = toml::parse(text, std::string_view(file_name));
     } catch (const toml::parse_error& e) {
-        return {{}, {{read.at(e.source()), std::string(e.description())}}, std::nullopt, false};
+        return {{}, {{read.at(e.source()), std::string(e.description())}}, std::nullopt, false, {}};
     }
 
     loaded_config result;
@@ -704,6 +733,8 @@ loaded_config parse_toml_config(std::string_view text, const std::string& file_n
         if (auto v = read.duration(*f)) result.shutdown_timeout = *v;
     if (auto f = read.at(root, "exit_when", ""))
         if (read.choice(*f, exit_when_names)) result.exit_when_all_completed = true;
+    if (auto f = read.at(root, "http", ""))
+        read.http(*f, std::filesystem::path(file_name).parent_path(), result.http);
     if (auto programs = read.at(root, "programs", ""))
         if (const toml::table* table = read.table(*programs))
             for (auto&& [name, value] : *table)

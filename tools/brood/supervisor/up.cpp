@@ -21,6 +21,7 @@ struct up_arguments {
     std::string config;
     std::string socket;
     std::string env_file;
+    std::string http;
     bool cleanup = false;
     bool log_to_stdout = false;
 };
@@ -57,6 +58,14 @@ int up_main(const up_arguments& arguments) {
     if (!arguments.socket.empty()) options.socket = arguments.socket;
     if (!arguments.env_file.empty()) options.load.env_file = std::filesystem::absolute(arguments.env_file);
     options.log_to_stdout = arguments.log_to_stdout;
+    if (!arguments.http.empty()) {
+        options.http = supervisor::parse_listen_address(arguments.http);
+        if (!options.http) {
+            fmt::print(stderr, "brood: --http {}: expected ADDRESS:PORT with a literal IPv4 or [IPv6] address, "
+                               "such as 127.0.0.1:9180\n", arguments.http);
+            return exit_usage;
+        }
+    }
     return supervisor::run_supervisor(options);
 }
 
@@ -80,6 +89,10 @@ subcommand add_up_command(CLI::App& brood) {
     CLI::Option* log_to_stdout = up->add_flag("--log-to-stdout", arguments->log_to_stdout,
                  "Write no log files: every line of every program goes to brood's standard output, behind its "
                  "instance's name, as log.to = \"stdout\" does; for docker logs and kubectl logs.");
+    CLI::Option* http = up->add_option("--http", arguments->http,
+                   "Serve metrics, the API, the event stream and a web page over HTTP at ADDRESS:PORT "
+                   "(over [http] listen); POST verbs need the bearer token of .brood/http.token "
+                   "(brood up --http 127.0.0.1:9180).");
     up->add_flag("--cleanup", arguments->cleanup,
                  "Only end what brood ups killed with SIGKILL left in this cgroup (their brood-up.PID groups "
                  "and every process in them), as brood up does before it starts, then exit: for a boot "
@@ -87,7 +100,8 @@ subcommand add_up_command(CLI::App& brood) {
         ->excludes(config)
         ->excludes(socket)
         ->excludes(env_file)
-        ->excludes(log_to_stdout);
+        ->excludes(log_to_stdout)
+        ->excludes(http);
     up->footer(
         "Exit status: 0 after SIGTERM, SIGINT or the shutdown verb; an essential program's code when its\n"
         "end stopped everything; 2 for a usage error or a configuration problem (each printed as\n"
@@ -97,6 +111,7 @@ subcommand add_up_command(CLI::App& brood) {
         "  brood up                         run ./brood.toml (or ./Procfile) until SIGTERM or ^C\n"
         "  brood up -c /etc/app/brood.toml  a configuration elsewhere; logs in /etc/app/.brood/logs\n"
         "  brood up --log-to-stdout         in a container: every line to stdout, no log files\n"
+        "  brood up --http 127.0.0.1:9180   also /metrics, /api/v1/... and a web page at http://127.0.0.1:9180/\n"
         "  kill -HUP $(pidof brood)         reload: start added programs, restart changed ones\n"
         "  brood up --cleanup               end what a brood up killed with SIGKILL left running");
     return {up, [arguments] { return up_main(*arguments); }};

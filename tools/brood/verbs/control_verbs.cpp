@@ -16,9 +16,10 @@
 #include <brood/signal.hpp>
 
 #include "control/client.hpp"
-#include "control/default_socket.hpp"
 #include "common/exit_codes.hpp"
 #include "common/duration.hpp"
+#include "verbs/attach.hpp"
+#include "verbs/control_socket.hpp"
 #include "verbs/log_tail.hpp"
 #include "common/timestamp.hpp"
 #include "control/readiness.hpp"
@@ -27,7 +28,6 @@
 #include "verbs/secret_variables.hpp"
 #include "verbs/status_table.hpp"
 #include "subcommands.hpp"
-#include "supervisor/config.hpp"
 
 namespace brood::cli {
 namespace {
@@ -51,17 +51,6 @@ struct verb_arguments {
     std::string stream;  // brood logs --stream stderr
     bool lines_given = false;
 };
-
-// What brood up would use: --socket, else .brood/brood.sock beside -c FILE or the directory's own
-// brood.toml / Procfile. Empty after printing why when there is none.
-std::filesystem::path socket_of(const verb_arguments& a) {
-    if (!a.socket.empty()) return a.socket;
-    if (!a.config.empty()) return control::default_socket(a.config);
-    if (auto found = supervisor::find_config(std::filesystem::current_path())) return control::default_socket(*found);
-    fmt::print(stderr, "brood: no brood.toml or Procfile in {} (name one with -c FILE, or the socket with --socket PATH)\n",
-               std::filesystem::current_path().string());
-    return {};
-}
 
 std::string joined(const nlohmann::json& names) {
     std::string text;
@@ -189,10 +178,11 @@ int act_and_wait(control::client& supervisor, const std::string& verb, const ver
 }
 
 int run_verb(const std::string& verb, const verb_arguments& a) {
-    const std::filesystem::path socket = socket_of(a);
+    const std::filesystem::path socket = control_socket(a.config, a.socket);
     if (socket.empty()) return exit_usage;
     try {
         if (verb == "logs") return print_logs(log_files(socket, a), a);
+        if (verb == "attach") return attach_terminal(socket, a.targets.front());
         control::client supervisor(socket);
         if (verb == "events") return follow_events(supervisor);
         if (verb == "status" && a.environment) return print_environment(supervisor.call("environment", a.targets), a);
@@ -280,8 +270,8 @@ std::vector<subcommand> add_control_commands(CLI::App& brood) {
             ->check([](const std::string& text) {
                 return parse_duration(text) ? std::string() : "a duration like 30s, 10m or 2h, not " + text;
             });
-        logs->add_option("--stream", a->stream, "Only lines of stdout or stderr (needs timestamps or json, as --since)")
-            ->check(CLI::IsMember({"stdout", "stderr"}));
+        logs->add_option("--stream", a->stream, "Only lines of stdout, stderr or tty (needs timestamps or json, as --since)")
+            ->check(CLI::IsMember({"stdout", "stderr", "tty"}));
         logs->add_option("targets", a->targets, targets_help)->required();
     }
     {
@@ -290,6 +280,14 @@ std::vector<subcommand> add_control_commands(CLI::App& brood) {
                                         "the count stop, highest index first (brood scale web=4 worker=1)", a)
             ->add_option("counts", a->targets, "NAME=COUNT, COUNT from 0 to 1000")
             ->required();
+    }
+    {
+        auto a = std::make_shared<verb_arguments>();
+        add_verb(brood, verbs, "attach", "Connect this terminal to an instance that runs on a terminal of its own "
+                                         "(tty = true); Ctrl-] detaches and leaves it running (brood attach web.0)", a)
+            ->add_option("target", a->targets, "The instance (web.0), or a program with one instance")
+            ->required()
+            ->expected(1);
     }
     add_verb(brood, verbs, "events", "Print each state change of a running brood up as a JSON line, until ^C",
              std::make_shared<verb_arguments>());

@@ -12,7 +12,7 @@ namespace brood::cli {
 struct log_filter {
     bool json = false;                  // the log's format; else plain with timestamps
     std::optional<std::string> since;   // RFC 3339 in UTC, as brood writes it: compared as text
-    std::optional<std::string> stream;  // "stdout" or "stderr"
+    std::optional<std::string> stream;  // "stdout", "stderr" or "tty"
 };
 
 // Whether line is printed. A line that carries no time or stream (one of brood's own, "brood: N
