@@ -4,6 +4,10 @@
 add_executable(supervised_program ${CMAKE_CURRENT_LIST_DIR}/supervised_program.c)
 target_compile_options(supervised_program PRIVATE -Wall -Wextra -Werror)
 target_link_options(supervised_program PRIVATE -static)
+# bench/failure_restart.py's watchdog case: WATCHDOG=1 until told to hang. Static, as the other.
+add_executable(watchdog_program ${CMAKE_CURRENT_LIST_DIR}/watchdog_program.c)
+target_compile_options(watchdog_program PRIVATE -Wall -Wextra -Werror)
+target_link_options(watchdog_program PRIVATE -static)
 # The restart floor: the least a supervisor can do (waitpid + posix_spawn), as a fifth row.
 add_executable(restart_floor ${CMAKE_CURRENT_LIST_DIR}/restart_floor.c)
 target_compile_options(restart_floor PRIVATE -Wall -Wextra -Werror)

@@ -681,9 +681,9 @@ TEST(essential, other_programs_never_ask) {
     EXPECT_EQ(d.instance.current, state::exited);
 }
 
-// A missed watchdog: the watchdog's signal, then the end of the hung run counts as a failed run,
-// restarted after a backoff and given up at the start limit, as any failed start.
-TEST(watchdog, a_missed_watchdog_restarts_within_backoff_and_start_limit) {
+// A missed watchdog: the watchdog's signal, then the end of the hung run is restarted as a run that
+// ended by itself: at once when it had started, within the start limit.
+TEST(watchdog, a_missed_watchdog_after_the_start_restarts_at_once_within_the_start_limit) {
     driver d;
     d.program.watchdog = 2s;
     d.program.start_limit.burst = 2;
@@ -696,12 +696,29 @@ TEST(watchdog, a_missed_watchdog_restarts_within_backoff_and_start_limit) {
     EXPECT_EQ(describe(missed.actions), "signal SIGABRT; signal SIGCONT; arm stop_timeout 10s");
     EXPECT_EQ(missed.note, "watchdog: no WATCHDOG=1 within 2s: SIGABRT, then a restart");
     const transition ended = d.on(event_kind::exited, brood::killed{SIGABRT, true});
-    EXPECT_EQ(ended.next.current, state::backoff);
-    EXPECT_EQ(ended.note, "its watchdog ended it; restart in 1s");
-    d.on(event_kind::backoff_elapsed);
+    EXPECT_EQ(ended.next.current, state::starting);
+    EXPECT_EQ(describe(ended.actions), "cancel stop_timeout; spawn");
+    EXPECT_EQ(ended.note, "its watchdog ended it; restarted at once: it had started");
+    EXPECT_EQ(d.instance.failed_starts, 0u);
     d.on(event_kind::spawned);
+    d.on(event_kind::start_seconds_elapsed);
     d.on(event_kind::watchdog_missed);
     EXPECT_EQ(d.on(event_kind::exited, brood::killed{SIGABRT, true}).next.current, state::fatal) << "start limit";
+}
+
+// A run whose watchdog is missed before it has started is a failed start: restarted after a backoff.
+TEST(watchdog, a_missed_watchdog_while_starting_restarts_after_a_backoff) {
+    driver d;
+    d.program.watchdog = 2s;
+    d.on(event_kind::start_requested);
+    d.on(event_kind::spawned);
+    ASSERT_EQ(d.instance.current, state::starting);
+    d.on(event_kind::watchdog_missed);
+    const transition ended = d.on(event_kind::exited, brood::killed{SIGABRT, true});
+    EXPECT_EQ(ended.next.current, state::backoff);
+    EXPECT_EQ(ended.note, "its watchdog ended it; restart in 1s");
+    EXPECT_EQ(d.instance.failed_starts, 1u);
+    EXPECT_TRUE(d.instance.ended_as_failure.empty());
 }
 
 TEST(watchdog, a_stop_asked_for_meanwhile_wins) {
@@ -787,7 +804,9 @@ TEST(health_check, a_pass_makes_the_instance_healthy_and_forgets_the_failures_in
 // retries failures in a row: the stop signal, SIGKILL after stop_timeout, and once ended a restart
 // as a failed run gets, so a service that flaps (healthy, unhealthy, healthy...) ends up fatal at
 // its start limit rather than restarting for ever.
-TEST(health_check, unhealthy_restarts_like_a_failed_run_within_backoff_and_start_limit) {
+// An unhealthy run that had started is restarted at once, as a started run that ends by itself is;
+// a program that flaps (healthy, unhealthy, again) becomes fatal at its start limit.
+TEST(health_check, unhealthy_restarts_at_once_and_a_flapping_program_reaches_its_start_limit) {
     driver d = checked(2);
     d.program.start_limit.burst = 3;
     d.on(event_kind::start_requested);
@@ -806,15 +825,16 @@ TEST(health_check, unhealthy_restarts_like_a_failed_run_within_backoff_and_start
         EXPECT_EQ(unhealthy.note, "health check failed: exit code 1, 2 in a row: unhealthy: SIGINT, then a restart");
         EXPECT_EQ(d.on(event_kind::stop_timeout).actions, std::vector<action>{send_signal{SIGKILL}});
         const transition ended = d.on(event_kind::exited, brood::killed{SIGKILL, false});
-        EXPECT_EQ(ended.next.health, health_status::none);
         if (run < 3) {
-            EXPECT_EQ(ended.next.current, state::backoff);
-            EXPECT_EQ(ended.note, "unhealthy: exit code 1; restart in 1s");
-            d.restart_after_backoff();
+            EXPECT_EQ(ended.next.current, state::starting);
+            EXPECT_EQ(describe(ended.actions), "cancel stop_timeout; spawn");
+            EXPECT_EQ(ended.note, "unhealthy: exit code 1; restarted at once: it had started");
+            EXPECT_EQ(d.instance.failed_starts, 0u);
             EXPECT_EQ(d.instance.health, health_status::starting);
             EXPECT_EQ(d.instance.health_failures, 0u);
         } else {
             EXPECT_EQ(ended.next.current, state::fatal);
+            EXPECT_EQ(ended.next.health, health_status::none);
             EXPECT_EQ(ended.note, "unhealthy: exit code 1; started 3 times within 10s of running time: start limit reached");
         }
     }

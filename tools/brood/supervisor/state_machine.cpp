@@ -268,6 +268,7 @@ transition stay_stopped(const context& c) {
     transition t = c.unchanged();
     t.next.start_after_stop = false;
     t.next.ended_as_failure.clear();
+    t.next.failure_after_start = false;
     return t;
 }
 
@@ -305,6 +306,7 @@ transition kill_stopping(const context& c) {
 transition watchdog_restart(const context& c) {
     transition t = stop_with(c, c.program.watchdog_signal);
     t.next.ended_as_failure = "its watchdog ended it";
+    t.next.failure_after_start = c.underlying() != state::starting;
     t.note = "watchdog: no WATCHDOG=1 within " + format_duration(c.program.watchdog.value_or(milliseconds(0))) + ": " +
              signal_name(c.program.watchdog_signal) + ", then a restart";
     return t;
@@ -319,13 +321,19 @@ transition stop_finished(const context& c) {
     t.next.last_end = c.e.status;
     t.next.last_end_cause = c.e.why;
     if (!c.before.ended_as_failure.empty() && !c.before.start_after_stop) {
-        // A hung or unhealthy run, ended by its watchdog or health check: restarted as a failed run
-        // is, within backoff and start limit.
+        // A hung or unhealthy run, ended by its watchdog or health check, is restarted as a run that
+        // ended by itself (ended()): at once when it had started, after a backoff when it was still
+        // starting; fatal at the start limit either way.
         const std::string why = std::move(t.next.ended_as_failure);
+        const bool had_started = c.before.failure_after_start;
         t.next.ended_as_failure.clear();
-        ++t.next.failed_starts;
+        t.next.failure_after_start = false;
+        if (!had_started) ++t.next.failed_starts;
         if (limit_reached(c, t)) return give_up(c, std::move(t), why);
-        return back_off(c, std::move(t), why);
+        if (!had_started) return back_off(c, std::move(t), why);
+        launch(c, t);
+        t.note = why + "; restarted at once: it had started";
+        return t;
     }
     if (!c.before.start_after_stop) return t;
     transition again = start_fresh({t.next, c.e, c.program, c.now, c.random});
@@ -374,6 +382,7 @@ transition health_failed(const context& c) {
     stop.next.health_failures = t.next.health_failures;
     stop.next.health = health_status::unhealthy;
     stop.next.ended_as_failure = "unhealthy: " + c.e.why;
+    stop.next.failure_after_start = c.underlying() != state::starting;
     stop.note = what + ", " + count + ": unhealthy: " + signal_name(c.program.stop_signal) + ", then a restart";
     return stop;
 }

@@ -135,8 +135,9 @@ struct instance_state {
     state resume_to = state::running;  // paused: where the continue returns to
     bool start_after_stop = false;     // stopping: a start came meanwhile (a restart)
     // stopping: why the watchdog or the health check ended the run ("its watchdog ended it"); once it
-    // has ended, it restarts as a failed run does. Empty for a stop that was asked for.
+    // has ended, it restarts as a run that ended by itself does. Empty for a stop that was asked for.
     std::string ended_as_failure;
+    bool failure_after_start = false;  // with ended_as_failure: the run had started, so no backoff
     clock::time_point spawned_at{};
     unsigned failed_starts = 0;        // in a row, ended before start_seconds: the backoff's exponent
     std::chrono::milliseconds up_time{0};                 // summed over runs: the start limit's clock

@@ -135,9 +135,13 @@ public:
         std::filesystem::create_directories(notify_dir_.path);
         loop_.add_fd(inbox_.fd(), EPOLLIN, [this](int, std::uint32_t) { read_signals(); });
         loop_.on_event([this](const monitor::event& e) { dispatch(e); });
-        for (std::size_t i : start_order(configs())) create_instances(*slots_[i]);
-        for (std::size_t i : start_order(configs()))
+        // Each program starts as soon as its own instances are made, not once all are: with
+        // hundreds of programs the first would otherwise wait for all the others' preparation. The
+        // start order puts every dependency first, so its instances exist when a dependant asks.
+        for (std::size_t i : start_order(configs())) {
+            create_instances(*slots_[i]);
             if (slots_[i]->config.autostart) start_program(*slots_[i]);
+        }
         // As brood run does: what parsing and starting touched of the executable is not what the
         // loop needs, and would count in brood's own memory for as long as it supervises.
         cli::drop_startup_pages();
@@ -282,9 +286,11 @@ private:
     // The widest "name.N" of all instances, so that live output lines up.
     std::size_t label_width() const {
         std::size_t width = 0;
+        // Counted, not formatted: it is asked for each instance made, over every program.
         for (const auto& slot : slots_) {
-            const std::string last = slot->config.name + "." + std::to_string(slot->config.instances - 1);
-            width = std::max(width, last.size());
+            std::size_t digits = 1;
+            for (unsigned last = slot->config.instances - 1; last >= 10; last /= 10) ++digits;
+            width = std::max(width, slot->config.name.size() + 1 + digits);
         }
         return width;
     }

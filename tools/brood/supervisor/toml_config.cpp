@@ -289,6 +289,7 @@ private:
     std::string file_;
     const std::map<std::string, std::string>& brood_environment_;
     std::vector<problem> problems_;
+    user_lookups lookups_;
 };
 
 // ${VAR} in a value of f, from brood's environment under program.environment as read so far: the
@@ -472,13 +473,13 @@ void reader::run_as(const toml::table& t, const std::string& path, program_confi
     std::optional<resolved_user> resolved;
     if (user)
         if (auto written = name_or_number(*user, "a user")) {
-            user_lookup found = resolve_user(*written);
+            const user_lookup& found = lookups_.user(*written);
             if (!found.user) report(user->node.source(), user->path, found.error);
             else resolved = found.user;
         }
     if (group)
         if (auto written = name_or_number(*group, "a group")) {
-            group_lookup found = resolve_group(*written);
+            const group_lookup& found = lookups_.group(*written);
             if (!found.gid) report(group->node.source(), group->path, found.error);
             else program.group = found.gid;
         }
