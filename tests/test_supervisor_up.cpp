@@ -1573,6 +1573,18 @@ TEST_F(up, a_program_on_a_terminal_sees_one_and_its_colours_reach_the_log) {
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
+// A program run as another user on a terminal can open that terminal again by its name, as sudo,
+// ssh or passwd do: the terminal is the user's.
+TEST_F(up, a_program_run_as_its_user_on_a_terminal_owns_it) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: brood up refuses another user otherwise (tested in test_supervisor_environment)";
+    ASSERT_NE(::getpwnam("nobody"), nullptr) << "no user nobody in this system's user database";
+    let_others_in(dir_.path());
+    start("[programs.who]\ncommand = [\"sh\", \"-c\", \"t=$(tty) && echo again > $t && echo owner=$(stat -c %u $t); exec " +
+          helper("pause") + "\"]\nuser = \"nobody\"\ntty = true\ndirectory = \"/\"\n");
+    EXPECT_EQ(log_lines("who.0.log", 2), (std::vector<std::string>{"again", "owner=65534"})) << errors();
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
 TEST_F(up, attach_types_into_a_shell_reads_its_answer_and_the_last_client_wins) {
     // An interactive shell ignores SIGTERM; a hangup ends it, as when its terminal closes.
     start("[programs.repl]\ncommand = \"sh -i\"\ntty = true\nstop_signal = \"SIGHUP\"\n");

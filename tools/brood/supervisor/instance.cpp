@@ -187,6 +187,7 @@ void instance::launch() {
     std::optional<pseudo_terminal> terminal;
     if (program.tty) {
         terminal.emplace(name_);
+        if (program.user) terminal->give_to(*program.user);
         terminal->resize(window_);
         const stdio slave = stdio::fd(terminal->slave());
         cmd.set_stdin(slave).set_stdout(slave).set_stderr(slave).controlling_terminal(terminal->slave());
