@@ -13,7 +13,9 @@
 # (supervisor_compare.py: brood up, when the build has it, against supervisord, s6 and runit;
 # log_throughput.py: brood up relaying a flood of lines to its log, against the program writing
 # the file itself and through cat; http_cost.py: brood up --http's scrape time against brood status,
-# and its memory and idle wake-ups against brood up without it).
+# and its memory and idle wake-ups against brood up without it; health_checks.py: the CPU, wake-ups
+# and memory of exec health checks, against posix_spawn + waitpid; failure_restart.py: from a missed
+# watchdog to the replacement, against the restart floor).
 #
 # Waits (up to --wait-quiet seconds, default 180) for the 1-minute load average to fall below
 # --max-load (default 0.5) so that other work on the machine does not skew the numbers, and prints
@@ -52,7 +54,7 @@ wants monitor && needed="$needed monitor_storm monitor_latency"
 wants init && needed="$needed init_compare"
 wants runc && needed="$needed ../tools/brood/brood"
 wants pool && needed="$needed pool_compare pool_parallel_map pool_fork_cost"
-wants supervisor && needed="$needed supervised_program restart_floor line_writer"
+wants supervisor && needed="$needed supervised_program watchdog_program restart_floor line_writer noop_static exec_check_floor"
 for b in $needed; do
     if [ ! -x "$bin/$b" ]; then
         echo "run_all.sh: $bin/$b not built; see the build command at the top of this script" >&2
@@ -85,6 +87,7 @@ if [ "$quick" = 1 ]; then
     runc_args="--runs 10 --idle-containers 1 --storm 1000 --storm-trials 1 --shutdown-cap 7"
     pool_args="--n 100000 --python-n1 1000 --rounds 3"; map_args="--gib 0.25 --rounds 2"; fork_cost_args="--rounds 2 --gib 0,1"
     supervisor_args="--counts 3,20 --restarts 5 --idle-seconds 2"
+    failure_args="--programs 3 --tries 5"
     log_args="--seconds 2"
     http_args="--instances 50 --requests 20 --idle-seconds 2 --rounds 1"
 else
@@ -95,6 +98,7 @@ else
     runc_args="--runs 300 --idle-containers 4 --storm 10000 --storm-trials 3 --shutdown-cap 10"
     pool_args="--n 1000000 --rounds 5"; map_args="--gib 1 --rounds 5"; fork_cost_args="--rounds 5 --gib 0,1,4"
     supervisor_args="--counts 10,500 --restarts 200 --idle-seconds 60"
+    failure_args="--programs 10 --tries 100 --watchdog-ms 1000"
     log_args="--seconds 10"
     http_args="--instances 500 --requests 200 --idle-seconds 30 --rounds 3"
 fi
@@ -166,6 +170,9 @@ if wants supervisor; then
         run "log_throughput (as fast as it can)" wrap python3 "$here/log_throughput.py" --writer "$bin/line_writer" \
             $brood_up --rate 0 $log_args
         run "http_cost" wrap python3 "$here/http_cost.py" $brood_up --floor "$bin/pread_floor" $http_args
+        run "health_checks" wrap python3 "$here/health_checks.py" --program "$bin/supervised_program" \
+            --check "$bin/noop_static" --floor "$bin/exec_check_floor" $brood_up
+        run "failure_restart" wrap python3 "$here/failure_restart.py" $brood_up --bin "$bin" $failure_args
     fi
 fi
 rm -f "$build/.bench_rc"

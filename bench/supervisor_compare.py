@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """brood up side by side with supervisord, s6 (s6-svscan) and runit (runsvdir), in one run.
 
-  supervisor_compare.py --program PATH [--brood PATH] [--counts 10,500] [--restarts 200]
-                        [--idle-seconds 60] [--only NAME,...]
+  supervisor_compare.py --program PATH [--brood PATH] [--brood-before PATH] [--brood-line LINE]...
+                        [--counts 10,500] [--restarts 200]
+                        [--idle-seconds 60] [--start-trials 5] [--only NAME,...]
 
 A fifth row, the floor (bench/restart_floor.c: waitpid + posix_spawn, nothing else), shows what the
 machine charges any supervisor. Every supervisor runs N copies of bench/supervised_program.c (PATH), each its own program (service),
 configured the way its documentation shows, with what is needed for a fair race: output to nothing
 (no log files), a restart whenever the program fails. For each N, the supervisors take turns:
 
-  start     from launching the supervisor until the last of the N programs has noted its start
+  start     from launching the supervisor until the first of the N programs has noted its start,
+            and until the last has; --start-trials launches for each supervisor and N, the
+            supervisors taking turns (one launch is the full trial's, the others end at the
+            start); medians, and the range of the first start
   memory    after 2 s of calm: total PSS (/proc/PID/smaps_rollup) and count of the supervisor's own
             processes, i.e. every process under it that is not one of the programs
   restart   (smallest N only) a program that has run for over 1.5 s, past every supervisor's start
@@ -78,7 +82,7 @@ def floor_setup(floor):
     return setup_floor
 
 
-def brood_setup(brood):
+def brood_setup(brood, extra_lines=""):
     def setup_brood(root, n, program):
         conf = os.path.join(root, "brood.toml")
         with open(conf, "w") as f:
@@ -86,7 +90,7 @@ def brood_setup(brood):
             # starts; brood's counts every start (5 within 10 s of running time by default), which
             # the restart trial (each program restarted every 1.5 s) would reach. Lift it here.
             for i in range(n):
-                f.write(f'[programs.p{i}]\ncommand = ["{program}"]\nstart_limit = {{ burst = 1000 }}\n\n')
+                f.write(f'[programs.p{i}]\ncommand = ["{program}"]\nstart_limit = {{ burst = 1000 }}\n{extra_lines}\n')
         return [brood, "up", "-c", conf]
     return setup_brood
 
@@ -179,6 +183,17 @@ def end_everything():
     die("processes left behind after 50 attempts: " + " ".join(map(str, others)))
 
 
+def stop_and_clean(sup, root):
+    """SIGTERM to the supervisor, then whatever is left is ended here; its directory goes."""
+    sup.terminate()
+    try:
+        sup.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
+    end_everything()
+    shutil.rmtree(root, ignore_errors=True)
+
+
 # --- the programs' notes ---
 
 class notes:
@@ -235,10 +250,13 @@ def quantile(values, q):
 
 # --- one supervisor, one size ---
 
-def trial(name, setup, n, program, args, measure_restarts):
+def trial(name, setup, n, program, args, measure_restarts, start_only=False):
     root = tempfile.mkdtemp(prefix=f"brood-supcmp-{name.split()[0]}-")
     log = os.path.join(root, "starts.log")
     open(log, "w").close()
+    # Programs may run as another user (--brood-line 'user = "nobody"'): they append to the log.
+    os.chmod(root, 0o755)
+    os.chmod(log, 0o666)
     argv = setup(root, n, program)
     env = dict(os.environ, BENCH_START_LOG=log)
     result = {"name": name, "n": n}
@@ -250,7 +268,10 @@ def trial(name, setup, n, program, args, measure_restarts):
         wait_for(lambda: (seen.poll(), len(seen.starts) >= n)[1], 300, f"{name}: {n} programs started")
         if sup.poll() is not None:
             raise RuntimeError(f"{name} exited with {sup.returncode}")
+        result["first_start_ms"] = (min(seen.all_starts) - t0) / 1e6
         result["start_ms"] = (max(seen.all_starts) - t0) / 1e6
+        if start_only:
+            return result
         time.sleep(2)
         procs = supervisor_processes(sup.pid, program)
         result["processes"] = len(procs)
@@ -287,13 +308,7 @@ def trial(name, setup, n, program, args, measure_restarts):
             tail = f.read()[-500:]
         print(f"supervisor_compare: {e}; its stderr ends: {tail!r}", file=sys.stderr)
     finally:
-        sup.terminate()
-        try:
-            sup.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
-        end_everything()
-        shutil.rmtree(root, ignore_errors=True)
+        stop_and_clean(sup, root)
     return result
 
 
@@ -301,14 +316,20 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--program", required=True, help="bench/supervised_program, built")
     p.add_argument("--brood", help="the brood command (brood up); left out if not given")
+    p.add_argument("--brood-before", help="an earlier build of the brood command, an extra row "
+                                          "'brood up, before': before and after a change, in one run")
     p.add_argument("--counts", default="10,500")
     p.add_argument("--restarts", type=int, default=200)
     p.add_argument("--idle-seconds", type=float, default=60)
+    p.add_argument("--start-trials", type=int, default=5)
+    p.add_argument("--brood-line", action="append", default=[],
+                   help="a line added to each program of brood.toml, such as 'user = \"nobody\"' (repeatable)")
     p.add_argument("--only", help="comma-separated subset of: brood,supervisord,s6,runit,floor")
     args = p.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
-    if not counts or min(counts) < 1 or max(counts) > 2000 or not 1 <= args.restarts <= 10000:
-        p.error("--counts 1..2000 each, --restarts 1..10000")
+    if not counts or min(counts) < 1 or max(counts) > 2000 or not 1 <= args.restarts <= 10000 \
+            or not 1 <= args.start_trials <= 100:
+        p.error("--counts 1..2000 each, --restarts 1..10000, --start-trials 1..100")
     program = os.path.realpath(args.program)
     if not os.access(program, os.X_OK):
         p.error(f"{program} is not an executable program")
@@ -318,7 +339,10 @@ def main():
 
     brood = os.path.abspath(args.brood) if args.brood else None  # the supervisors run in their own directory
     floor = os.path.join(os.path.dirname(program), "restart_floor")  # built next to the program
-    candidates = [("brood up", "brood", brood, brood_setup(brood) if brood else None),
+    before = os.path.abspath(args.brood_before) if args.brood_before else None
+    extra = "".join(line + "\n" for line in args.brood_line)
+    candidates = [("brood up", "brood", brood, brood_setup(brood, extra) if brood else None),
+                  ("brood up, before", "brood", before, brood_setup(before, extra) if before else None),
                   ("supervisord", "supervisord", shutil.which("supervisord"), setup_supervisord),
                   ("s6-svscan", "s6", shutil.which("s6-svscan"), setup_s6),
                   ("runsvdir", "runit", shutil.which("runsvdir"), setup_runit),
@@ -326,7 +350,7 @@ def main():
     only = set(args.only.split(",")) if args.only else None
     sups = []
     for name, key, path, setup in candidates:
-        if only and key not in only:
+        if only and key not in only or (name == "brood up, before" and not before):
             continue
         if not path or not os.access(path, os.X_OK):
             how = {"brood": "give --brood PATH", "floor": "build bench/restart_floor.c"}.get(key, "scripts/install-deps --bench")
@@ -339,24 +363,38 @@ def main():
     u = os.uname()
     print(f"Machine: Linux {u.release}, {os.cpu_count()} CPUs, load average {load()} "
           f"at the start; peers: {versions}")
-    print(f"Settings: --counts {args.counts} --restarts {args.restarts} --idle-seconds {args.idle_seconds:g}\n")
+    print(f"Settings: --counts {args.counts} --restarts {args.restarts} --idle-seconds {args.idle_seconds:g} "
+          f"--start-trials {args.start_trials}" + "".join(f" --brood-line '{line}'" for line in args.brood_line) + "\n")
 
     results = []
     for k, n in enumerate(counts):
         turn = sups[k % len(sups):] + sups[:k % len(sups)]  # a different one goes first each size
+        full = {}
         for name, setup in turn:
-            results.append(trial(name, setup, n, program, args, n == min(counts)))
+            full[name] = trial(name, setup, n, program, args, n == min(counts))
+            full[name]["starts"] = [full[name]] if "start_ms" in full[name] else []
+            results.append(full[name])
             print(f"  done: {name}, {n} programs (load {os.getloadavg()[0]:.2f})", file=sys.stderr)
+        for t in range(1, args.start_trials):
+            for name, setup in turn[t % len(turn):] + turn[:t % len(turn)]:
+                launch = trial(name, setup, n, program, args, False, start_only=True)
+                if "start_ms" in launch:
+                    full[name]["starts"].append(launch)
+            print(f"  done: start trial {t + 1} of {args.start_trials}, {n} programs "
+                  f"(load {os.getloadavg()[0]:.2f})", file=sys.stderr)
 
     print("### Memory and start-up\n")
-    print("| supervisor | programs | own processes | total PSS KiB | PSS KiB per program | all running after ms |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| supervisor | programs | own processes | total PSS KiB | PSS KiB per program | first running after ms "
+          "(range) | all running after ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
         if "pss_kib" in r:
+            first = [s["first_start_ms"] for s in r["starts"]]
             print(f"| {r['name']} | {r['n']} | {r['processes']} | {r['pss_kib']} | {r['pss_kib'] / r['n']:.0f} | "
-                  f"{r['start_ms']:.0f} |")
+                  f"{statistics.median(first):.1f} ({min(first):.1f}–{max(first):.1f}) | "
+                  f"{statistics.median(s['start_ms'] for s in r['starts']):.0f} |")
         else:
-            print(f"| {r['name']} | {r['n']} | failed: {r.get('error', '?')} | | | |")
+            print(f"| {r['name']} | {r['n']} | failed: {r.get('error', '?')} | | | | |")
 
     print(f"\n### Restart latency ({args.restarts} tries) and idle cost ({args.idle_seconds:g} s), "
           f"{min(counts)} programs\n")

@@ -22,6 +22,7 @@
 #include <brood/brood.hpp>
 
 #include "support/leak_check.hpp"
+#include "support/process_state.hpp"
 #include "support/running_brood.hpp"
 
 namespace {
@@ -502,6 +503,8 @@ TEST(cli_tree, shows_children_with_state_memory_and_zombies) {
     brood::child sleeper = brood::command(helper("pause")).arg("ready").set_stdout(brood::stdio::pipe()).spawn();
     line_reader sleeper_out(std::move(sleeper.stdout_pipe()));
     ASSERT_TRUE(sleeper_out.until("ready"));
+    // Having printed "ready", it may still be on its way into pause().
+    ASSERT_EQ(brood::testing::state_within_deadline(sleeper.pid(), 'S'), 'S');
     brood::child zombie = brood::fork([] { return 0; });
     wait_until_zombie(zombie.pid());
 

@@ -17,11 +17,13 @@
 #include <brood/brood.hpp>
 
 #include "support/leak_check.hpp"
+#include "support/process_state.hpp"
 #include "support/sanitizers.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using brood::testing::state_within_deadline;
 
 // A one-way signal between processes: pass() in one, wait() in the other (a byte over a pipe).
 class gate {
@@ -51,16 +53,6 @@ void wait_until_exited(pid_t pid) {
 }
 
 // Sleeping and running are not events anyone is told about: look until the state shows (or 10 s).
-char state_within_deadline(pid_t pid, char want) {
-    char state = '?';
-    for (auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;) {
-        if (auto info = brood::proc::read_process(pid)) state = info->state;
-        if (state == want) break;
-        std::this_thread::sleep_for(1ms);
-    }
-    return state;
-}
-
 std::string first_line(const std::string& path) {
     std::ifstream file(path);
     std::string line;

@@ -811,7 +811,7 @@ depends_on = { a = "healthy" }
                   "brood.toml:4:26: programs.a.success_exit_codes: expected an integer from 0 to 255, found 256",
                   "brood.toml:8:22: programs.b.success_exit_codes: expected at least one exit code, found an empty array",
                   "brood.toml:9:16: programs.b.depends_on: dependency cycle: b -> a -> b",
-                  "brood.toml:12:20: programs.c.depends_on.a: expected \"started\", \"ready\" or \"completed_successfully\", found \"healthy\"",
+                  "brood.toml:12:16: programs.c.depends_on.a: \"healthy\" needs a health check, and programs.a has none",
               }));
 }
 

@@ -424,6 +424,21 @@ TEST(log_file, failed_writes_are_dropped_counted_reported_once_and_retried) {
     EXPECT_EQ(read_text(file), "before\n0123456789\nbrood: 22 bytes of output lost: " + calls[0].loss.error + "\nback\n");
 }
 
+// The note of what was lost is written by the log's own formatter: a json log stays one object per line.
+TEST(log_file, the_lost_output_note_is_in_the_logs_format) {
+    temp_dir dir("logs");
+    const fs::path file = dir.path() / "w.log";
+    log_file log(file, {}, {}, [](std::string_view note) { return "{\"line\":\"" + std::string(note) + "\"}\n"; });
+    {
+        file_size_limit full(0);
+        log.write("lost\n");
+        ASSERT_TRUE(log.failing().has_value());
+    }
+    const std::string error = log.failing()->error;
+    log.write("back\n");
+    EXPECT_EQ(read_text(file), "{\"line\":\"brood: 5 bytes of output lost: " + error + "\"}\nback\n");
+}
+
 TEST(log_file, a_log_deleted_while_failing_is_created_anew_so_its_space_comes_back) {
     temp_dir dir("logs");
     const fs::path file = dir.path() / "w.log";

@@ -126,18 +126,19 @@ TEST(state_table, every_pair_is_decided) {
     const char* const watchdog = "signal SIGABRT; signal SIGCONT; arm stop_timeout 10s";
     // Columns in event_kind order: start_requested, stop_requested, spawned, spawn_failed, start_failed,
     // start_seconds_elapsed, ready_signalled, exited, stopped_by_signal, continued, stop_timeout,
-    // backoff_elapsed, pause_requested, resume_requested, shutdown_timeout, watchdog_missed.
+    // backoff_elapsed, pause_requested, resume_requested, shutdown_timeout, watchdog_missed, health_passed,
+    // health_failed (web() has no health check: the health events change nothing; see health_check below).
     const std::array<std::array<cell, event_kind_count>, state_count> expected{{
-        /* stopped  */ {{{starting, "spawn"}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}}},
-        /* starting */ {{{starting, ""}, {stopping, stop_starting}, {starting, "arm start_seconds 1s"}, {backoff, "arm backoff 1s"}, {backoff, "arm backoff 1s"}, {ready, ""}, {ready, "cancel start_seconds"}, {backoff, "cancel start_seconds; arm backoff 1s"}, {paused, ""}, {starting, ""}, {starting, ""}, {starting, ""}, {starting, "signal SIGSTOP"}, {starting, ""}, {stopping, "cancel start_seconds; signal SIGKILL; arm stop_timeout 10s"}, {stopping, "cancel start_seconds; signal SIGABRT; signal SIGCONT; arm stop_timeout 10s"}}},
-        /* running  */ {{{running, ""}, {stopping, stop}, {running, ""}, {running, ""}, {running, ""}, {running, ""}, {ready, ""}, {starting, "spawn"}, {paused, ""}, {running, ""}, {running, ""}, {running, ""}, {running, "signal SIGSTOP"}, {running, ""}, {stopping, kill_now}, {stopping, watchdog}}},
-        /* ready    */ {{{ready, ""}, {stopping, stop}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {starting, "spawn"}, {paused, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, "signal SIGSTOP"}, {ready, ""}, {stopping, kill_now}, {stopping, watchdog}}},
-        /* paused   */ {{{paused, ""}, {stopping, stop}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {starting, "spawn"}, {paused, ""}, {running, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, "signal SIGCONT"}, {stopping, kill_now}, {paused, ""}}},
-        /* backoff  */ {{{starting, "cancel backoff; spawn"}, {stopped, "cancel backoff"}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {starting, "spawn"}, {backoff, ""}, {backoff, ""}, {stopped, "cancel backoff"}, {backoff, ""}}},
-        /* stopping */ {{{stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopped, "cancel stop_timeout"}, {stopping, ""}, {stopping, ""}, {stopping, "signal SIGKILL"}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, "signal SIGKILL"}, {stopping, ""}}},
-        /* exited   */ {{{starting, "spawn"}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}}},
-        /* fatal    */ {{{starting, "spawn"}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}}},
-        /* completed*/ {{{starting, "spawn"}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}}},
+        /* stopped  */ {{{starting, "spawn"}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}, {stopped, ""}}},
+        /* starting */ {{{starting, ""}, {stopping, stop_starting}, {starting, "arm start_seconds 1s"}, {backoff, "arm backoff 1s"}, {backoff, "arm backoff 1s"}, {ready, ""}, {ready, "cancel start_seconds"}, {backoff, "cancel start_seconds; arm backoff 1s"}, {paused, ""}, {starting, ""}, {starting, ""}, {starting, ""}, {starting, "signal SIGSTOP"}, {starting, ""}, {stopping, "cancel start_seconds; signal SIGKILL; arm stop_timeout 10s"}, {stopping, "cancel start_seconds; signal SIGABRT; signal SIGCONT; arm stop_timeout 10s"}, {starting, ""}, {starting, ""}}},
+        /* running  */ {{{running, ""}, {stopping, stop}, {running, ""}, {running, ""}, {running, ""}, {running, ""}, {ready, ""}, {starting, "spawn"}, {paused, ""}, {running, ""}, {running, ""}, {running, ""}, {running, "signal SIGSTOP"}, {running, ""}, {stopping, kill_now}, {stopping, watchdog}, {running, ""}, {running, ""}}},
+        /* ready    */ {{{ready, ""}, {stopping, stop}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {starting, "spawn"}, {paused, ""}, {ready, ""}, {ready, ""}, {ready, ""}, {ready, "signal SIGSTOP"}, {ready, ""}, {stopping, kill_now}, {stopping, watchdog}, {ready, ""}, {ready, ""}}},
+        /* paused   */ {{{paused, ""}, {stopping, stop}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {starting, "spawn"}, {paused, ""}, {running, ""}, {paused, ""}, {paused, ""}, {paused, ""}, {paused, "signal SIGCONT"}, {stopping, kill_now}, {paused, ""}, {paused, ""}, {paused, ""}}},
+        /* backoff  */ {{{starting, "cancel backoff; spawn"}, {stopped, "cancel backoff"}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {backoff, ""}, {starting, "spawn"}, {backoff, ""}, {backoff, ""}, {stopped, "cancel backoff"}, {backoff, ""}, {backoff, ""}, {backoff, ""}}},
+        /* stopping */ {{{stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopped, "cancel stop_timeout"}, {stopping, ""}, {stopping, ""}, {stopping, "signal SIGKILL"}, {stopping, ""}, {stopping, ""}, {stopping, ""}, {stopping, "signal SIGKILL"}, {stopping, ""}, {stopping, ""}, {stopping, ""}}},
+        /* exited   */ {{{starting, "spawn"}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}, {exited, ""}}},
+        /* fatal    */ {{{starting, "spawn"}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}, {fatal, ""}}},
+        /* completed*/ {{{starting, "spawn"}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}, {completed, ""}}},
     }};
     const clock::time_point now = t0 + 3s;
     for (std::size_t s = 0; s < state_count; ++s)
@@ -680,9 +681,9 @@ TEST(essential, other_programs_never_ask) {
     EXPECT_EQ(d.instance.current, state::exited);
 }
 
-// A missed watchdog: the watchdog's signal, then the end of the hung run counts as a failed run,
-// restarted after a backoff and given up at the start limit, as any failed start.
-TEST(watchdog, a_missed_watchdog_restarts_within_backoff_and_start_limit) {
+// A missed watchdog: the watchdog's signal, then the end of the hung run is restarted as a run that
+// ended by itself: at once when it had started, within the start limit.
+TEST(watchdog, a_missed_watchdog_after_the_start_restarts_at_once_within_the_start_limit) {
     driver d;
     d.program.watchdog = 2s;
     d.program.start_limit.burst = 2;
@@ -695,12 +696,29 @@ TEST(watchdog, a_missed_watchdog_restarts_within_backoff_and_start_limit) {
     EXPECT_EQ(describe(missed.actions), "signal SIGABRT; signal SIGCONT; arm stop_timeout 10s");
     EXPECT_EQ(missed.note, "watchdog: no WATCHDOG=1 within 2s: SIGABRT, then a restart");
     const transition ended = d.on(event_kind::exited, brood::killed{SIGABRT, true});
-    EXPECT_EQ(ended.next.current, state::backoff);
-    EXPECT_EQ(ended.note, "its watchdog ended it; restart in 1s");
-    d.on(event_kind::backoff_elapsed);
+    EXPECT_EQ(ended.next.current, state::starting);
+    EXPECT_EQ(describe(ended.actions), "cancel stop_timeout; spawn");
+    EXPECT_EQ(ended.note, "its watchdog ended it; restarted at once: it had started");
+    EXPECT_EQ(d.instance.failed_starts, 0u);
     d.on(event_kind::spawned);
+    d.on(event_kind::start_seconds_elapsed);
     d.on(event_kind::watchdog_missed);
     EXPECT_EQ(d.on(event_kind::exited, brood::killed{SIGABRT, true}).next.current, state::fatal) << "start limit";
+}
+
+// A run whose watchdog is missed before it has started is a failed start: restarted after a backoff.
+TEST(watchdog, a_missed_watchdog_while_starting_restarts_after_a_backoff) {
+    driver d;
+    d.program.watchdog = 2s;
+    d.on(event_kind::start_requested);
+    d.on(event_kind::spawned);
+    ASSERT_EQ(d.instance.current, state::starting);
+    d.on(event_kind::watchdog_missed);
+    const transition ended = d.on(event_kind::exited, brood::killed{SIGABRT, true});
+    EXPECT_EQ(ended.next.current, state::backoff);
+    EXPECT_EQ(ended.note, "its watchdog ended it; restart in 1s");
+    EXPECT_EQ(d.instance.failed_starts, 1u);
+    EXPECT_TRUE(d.instance.ended_as_failure.empty());
 }
 
 TEST(watchdog, a_stop_asked_for_meanwhile_wins) {
@@ -739,4 +757,151 @@ TEST(last_end, a_stop_records_its_cause_too_and_a_failed_spawn_has_none) {
     d.on(event_kind::spawn_failed, brood::exited{127}, "spawn \"nosuch\": exec failed: ENOENT");
     EXPECT_EQ(describe_last_end(d.instance), "exited with code 127");
     EXPECT_EQ(describe_last_end(instance_state{}), "");
+}
+
+// ---- health checks ----
+
+namespace {
+
+driver checked(unsigned retries, milliseconds start_period = 0ms, unhealthy_action on_unhealthy = unhealthy_action::restart) {
+    driver d;
+    health_config check;
+    check.retries = retries;
+    check.start_period = start_period;
+    check.on_unhealthy = on_unhealthy;
+    d.program.health = check;
+    return d;
+}
+
+// Started, up for start_seconds: ready.
+void bring_up(driver& d) {
+    d.on(event_kind::start_requested);
+    d.on(event_kind::spawned);
+    d.wait(d.program.start_seconds);
+    d.on(event_kind::start_seconds_elapsed);
+    ASSERT_EQ(d.instance.current, state::ready);
+}
+
+}  // namespace
+
+TEST(health_check, a_pass_makes_the_instance_healthy_and_forgets_the_failures_in_a_row) {
+    driver d = checked(3);
+    d.on(event_kind::start_requested);
+    EXPECT_EQ(d.instance.health, health_status::starting);
+    bring_up(d);
+    const transition failed = d.on(event_kind::health_failed, brood::exited{0}, "HTTP 503");
+    EXPECT_EQ(failed.note, "health check failed: HTTP 503, 1 in a row (unhealthy at 3)");
+    EXPECT_EQ(describe(failed.actions), "");
+    EXPECT_EQ(d.instance.health, health_status::starting);
+    EXPECT_EQ(d.instance.health_failures, 1u);
+    d.on(event_kind::health_passed);
+    EXPECT_EQ(d.instance.health, health_status::healthy);
+    EXPECT_EQ(d.instance.health_failures, 0u);
+    EXPECT_EQ(d.instance.health_failure, "HTTP 503") << "the last failure stays for brood status";
+    EXPECT_EQ(d.instance.current, state::ready) << "health is a flag beside the state";
+}
+
+// retries failures in a row: the stop signal, SIGKILL after stop_timeout, and once ended a restart
+// as a failed run gets, so a service that flaps (healthy, unhealthy, healthy...) ends up fatal at
+// its start limit rather than restarting for ever.
+// An unhealthy run that had started is restarted at once, as a started run that ends by itself is;
+// a program that flaps (healthy, unhealthy, again) becomes fatal at its start limit.
+TEST(health_check, unhealthy_restarts_at_once_and_a_flapping_program_reaches_its_start_limit) {
+    driver d = checked(2);
+    d.program.start_limit.burst = 3;
+    d.on(event_kind::start_requested);
+    for (int run = 1; run <= 3; ++run) {
+        SCOPED_TRACE("run " + std::to_string(run));
+        d.on(event_kind::spawned);
+        d.wait(d.program.start_seconds);
+        d.on(event_kind::start_seconds_elapsed);
+        d.on(event_kind::health_passed);
+        EXPECT_EQ(d.instance.health, health_status::healthy);
+        d.on(event_kind::health_failed, brood::exited{0}, "exit code 1");
+        const transition unhealthy = d.on(event_kind::health_failed, brood::exited{0}, "exit code 1");
+        EXPECT_EQ(unhealthy.next.current, state::stopping);
+        EXPECT_EQ(unhealthy.next.health, health_status::unhealthy);
+        EXPECT_EQ(describe(unhealthy.actions), "signal SIGINT; signal SIGCONT; arm stop_timeout 10s");
+        EXPECT_EQ(unhealthy.note, "health check failed: exit code 1, 2 in a row: unhealthy: SIGINT, then a restart");
+        EXPECT_EQ(d.on(event_kind::stop_timeout).actions, std::vector<action>{send_signal{SIGKILL}});
+        const transition ended = d.on(event_kind::exited, brood::killed{SIGKILL, false});
+        if (run < 3) {
+            EXPECT_EQ(ended.next.current, state::starting);
+            EXPECT_EQ(describe(ended.actions), "cancel stop_timeout; spawn");
+            EXPECT_EQ(ended.note, "unhealthy: exit code 1; restarted at once: it had started");
+            EXPECT_EQ(d.instance.failed_starts, 0u);
+            EXPECT_EQ(d.instance.health, health_status::starting);
+            EXPECT_EQ(d.instance.health_failures, 0u);
+        } else {
+            EXPECT_EQ(ended.next.current, state::fatal);
+            EXPECT_EQ(ended.next.health, health_status::none);
+            EXPECT_EQ(ended.note, "unhealthy: exit code 1; started 3 times within 10s of running time: start limit reached");
+        }
+    }
+}
+
+TEST(health_check, start_period_does_not_count_failures_until_a_check_passes) {
+    driver d = checked(1, 5s);
+    bring_up(d);  // 1 s after the spawn
+    const transition early = d.on(event_kind::health_failed, brood::exited{0}, "connection refused");
+    EXPECT_EQ(early.note, "health check failed: connection refused (within start_period 5s: not counted)");
+    EXPECT_EQ(early.next.current, state::ready);
+    EXPECT_EQ(early.next.health_failures, 0u);
+    EXPECT_EQ(early.next.health_failure, "connection refused");
+    d.wait(4s);  // 5 s after the spawn: start_period is over
+    EXPECT_EQ(d.on(event_kind::health_failed, brood::exited{0}, "connection refused").next.current, state::stopping);
+
+    // A pass ends the start period early: a failure after it counts.
+    driver passed = checked(1, 5s);
+    bring_up(passed);
+    passed.on(event_kind::health_passed);
+    EXPECT_EQ(passed.on(event_kind::health_failed, brood::exited{0}, "HTTP 500").next.current, state::stopping);
+}
+
+TEST(health_check, on_unhealthy_none_leaves_it_running_unhealthy_and_says_so_once) {
+    driver d = checked(1, 0ms, unhealthy_action::none);
+    bring_up(d);
+    const transition first = d.on(event_kind::health_failed, brood::exited{0}, "timed out after 5s");
+    EXPECT_EQ(first.next.current, state::ready);
+    EXPECT_EQ(first.next.health, health_status::unhealthy);
+    EXPECT_EQ(describe(first.actions), "");
+    EXPECT_EQ(first.note, "health check failed: timed out after 5s, 1 in a row: unhealthy; on_unhealthy = \"none\": it runs on");
+    const transition again = d.on(event_kind::health_failed, brood::exited{0}, "timed out after 5s");
+    EXPECT_EQ(again.note, "");
+    EXPECT_EQ(again.next.health_failures, 2u);
+    EXPECT_EQ(d.on(event_kind::health_passed).next.health, health_status::healthy);
+}
+
+// A result that comes while no check should run (paused, stopping, nothing running) changes nothing;
+// a stop asked for while an unhealthy run is being ended wins over its restart.
+TEST(health_check, late_results_change_nothing_and_a_stop_asked_for_meanwhile_wins) {
+    driver d = checked(1);
+    for (const state s : {state::paused, state::stopping, state::stopped, state::backoff, state::exited, state::fatal,
+                          state::completed}) {
+        instance_state before = typical(s);
+        for (const event_kind k : {event_kind::health_passed, event_kind::health_failed}) {
+            const transition t = step(before, {k, brood::exited{0}, "HTTP 503"}, d.program, t0 + 3s, no_jitter);
+            EXPECT_EQ(t.next, before) << to_string(s) << " + " << to_string(k);
+            EXPECT_TRUE(t.actions.empty());
+        }
+    }
+    bring_up(d);
+    d.on(event_kind::health_failed, brood::exited{0}, "HTTP 503");
+    d.on(event_kind::stop_requested);
+    EXPECT_EQ(d.on(event_kind::exited, brood::killed{SIGINT, false}).next.current, state::stopped);
+}
+
+// A reload that changes the check only: the process runs on, its health counted afresh.
+TEST(health_check, a_new_check_starts_the_health_afresh_without_touching_the_process) {
+    driver d = checked(3);
+    bring_up(d);
+    d.on(event_kind::health_failed, brood::exited{0}, "HTTP 503");
+    d.on(event_kind::health_passed);
+    instance_state renewed = with_new_health_check(d.instance, d.program);
+    EXPECT_EQ(renewed.health, health_status::starting);
+    EXPECT_EQ(renewed.health_failures, 0u);
+    EXPECT_EQ(renewed.current, state::ready);
+    d.program.health.reset();
+    EXPECT_EQ(with_new_health_check(d.instance, d.program).health, health_status::none);
+    EXPECT_EQ(with_new_health_check(typical(state::stopped), checked(1).program).health, health_status::none);
 }

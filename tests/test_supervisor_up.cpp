@@ -1325,7 +1325,8 @@ TEST_F(up, exit_when_all_completed_runs_a_pipeline_and_exits_with_its_outcome) {
 }
 
 // watchdog: WATCHDOG_USEC in the environment; each WATCHDOG=1 holds the restart off; one missed,
-// and the instance gets SIGABRT and starts again. STATUS= shows in brood status.
+// and the instance gets SIGABRT and, having started, starts again at once. STATUS= shows in brood
+// status.
 TEST_F(up, a_missed_watchdog_restarts_the_program_and_status_shows_what_it_said) {
     const std::string send = helper("notify_send");
     start("[programs.dog]\nshell = true\nstart_seconds = 0\nwatchdog = \"400ms\"\ncommand = \"echo usec $WATCHDOG_USEC; " +
@@ -1334,8 +1335,8 @@ TEST_F(up, a_missed_watchdog_restarts_the_program_and_status_shows_what_it_said)
     ASSERT_TRUE(brood().out().until("dog.0 | silent")) << "fed five times over half a second, past its 400 ms";
     EXPECT_EQ(status_json()["instances"][0]["notified"], "warming");
     ASSERT_TRUE(saw("dog.0 ready -> stopping (watchdog: no WATCHDOG=1 within 400ms: SIGABRT, then a restart)"));
-    ASSERT_TRUE(saw("dog.0 stopping -> backoff (killed by SIGABRT"));  // a failed run: backoff, start limit
-    ASSERT_TRUE(saw("dog.0 backoff -> starting"));
+    ASSERT_TRUE(saw("dog.0 stopping -> starting (killed by SIGABRT"));
+    ASSERT_TRUE(saw("its watchdog ended it; restarted at once: it had started)"));
     EXPECT_TRUE(brood().out().until("dog.0 | usec 400000")) << "started again; output:\n" << [&] {
         std::string text;
         for (const std::string& line : brood().out().seen()) text += line + "\n";
@@ -1572,6 +1573,18 @@ TEST_F(up, a_program_on_a_terminal_sees_one_and_its_colours_reach_the_log) {
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
+// A program run as another user on a terminal can open that terminal again by its name, as sudo,
+// ssh or passwd do: the terminal is the user's.
+TEST_F(up, a_program_run_as_its_user_on_a_terminal_owns_it) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: brood up refuses another user otherwise (tested in test_supervisor_environment)";
+    ASSERT_NE(::getpwnam("nobody"), nullptr) << "no user nobody in this system's user database";
+    let_others_in(dir_.path());
+    start("[programs.who]\ncommand = [\"sh\", \"-c\", \"t=$(tty) && echo again > $t && echo owner=$(stat -c %u $t); exec " +
+          helper("pause") + "\"]\nuser = \"nobody\"\ntty = true\ndirectory = \"/\"\n");
+    EXPECT_EQ(log_lines("who.0.log", 2), (std::vector<std::string>{"again", "owner=65534"})) << errors();
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
 TEST_F(up, attach_types_into_a_shell_reads_its_answer_and_the_last_client_wins) {
     // An interactive shell ignores SIGTERM; a hangup ends it, as when its terminal closes.
     start("[programs.repl]\ncommand = \"sh -i\"\ntty = true\nstop_signal = \"SIGHUP\"\n");
@@ -1803,5 +1816,151 @@ TEST_F(up, a_program_that_closes_its_stdout_runs_on_and_its_stderr_is_still_logg
     const nlohmann::json status = status_json();
     EXPECT_EQ(status["instances"][0]["state"], "ready");
     EXPECT_EQ(status["instances"][0]["restarts"], 0);
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// ---- health checks ----
+
+// health.exec: healthy once the check passes, its output in the log marked "health"; retries
+// failures in a row make it unhealthy, shown in status, --check and the events, and restart it.
+TEST_F(up, an_exec_health_check_makes_it_healthy_then_unhealthy_and_restarts_it) {
+    const std::string ok = file("ok").string();
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n"
+          "health = { exec = \"sh -c 'echo checking; test -e " + ok + "'\", interval = \"100ms\", retries = 2 }\n");
+    ASSERT_TRUE(saw("web.0: health check failed: exit code 1, 1 in a row (unhealthy at 2)"));
+    const brood::process_output starting = client("status", {"--check"});
+    EXPECT_EQ(starting.out, "not ready: web.0 ready, starting\n");
+    std::ofstream(file("ok")) << "yes";
+    ASSERT_TRUE(saw("web.0 health: starting -> healthy"));
+    const nlohmann::json healthy = status_json()["instances"][0];
+    EXPECT_EQ(healthy["health"], "healthy");
+    EXPECT_EQ(healthy["health_failure"], "exit code 1");
+    EXPECT_EQ(client("status", {"--check"}).status, brood::wait_status(brood::exited{0}));
+    const brood::process_output table = client("status");
+    EXPECT_NE(table.out.find("NAME   STATE  HEALTH"), std::string::npos) << table.out;
+    EXPECT_NE(table.out.find("web.0: last health check failed: exit code 1 (one has passed since)"), std::string::npos)
+        << table.out;
+    const std::vector<std::string> log = log_lines("web.0.log", 1);
+    ASSERT_FALSE(log.empty());
+    EXPECT_EQ(log.front(), "health: checking");
+
+    std::filesystem::remove(file("ok"));
+    ASSERT_TRUE(saw("web.0 ready -> stopping (health check failed: exit code 1, 2 in a row: unhealthy: SIGTERM, then a restart)"));
+    ASSERT_TRUE(saw("web.0 health: healthy -> unhealthy (exit code 1)"));
+    ASSERT_TRUE(saw("web.0 stopping -> starting (killed by SIGTERM; unhealthy: exit code 1; restarted at once: it had started)"));
+    EXPECT_EQ(status_json()["instances"][0]["restarts"], 1);
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// A check that hangs is killed at its timeout, and counts as failed; the event says why.
+TEST_F(up, a_health_check_that_hangs_is_killed_at_its_timeout) {
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n"
+          "health = { exec = \"sh -c 'echo $$$$ > " + file("check.pid").string() + "; exec sleep 30'\", "
+          "interval = \"100ms\", timeout = \"300ms\", retries = 1, on_unhealthy = \"none\" }\n");
+    const pid_t check = read_pid("check.pid");
+    ASSERT_TRUE(saw("web.0 health: starting -> unhealthy (timed out after 300ms)"));
+    EXPECT_TRUE(eventually_gone(check)) << "the hung check still runs";
+    EXPECT_EQ(status_json()["instances"][0]["health_failure"], "timed out after 300ms");
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// A check that starts a daemon (fork, setsid, fork) and exits 0: the daemon is killed with the
+// check's cgroup as the check ends, while the program runs on.
+TEST_F(up, a_daemon_a_health_check_forks_is_not_left_behind) {
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n"
+          "health = { exec = \"sh -c '" + helper("daemonize") + " > " + file("daemon.pid").string() +
+          "'\", interval = \"100ms\", on_unhealthy = \"none\" }\n");
+    ASSERT_TRUE(saw("web.0 health: starting -> healthy"));
+    if (status_json()["isolation"] != "cgroup") GTEST_SKIP() << "no cgroup isolation here: " << errors();
+    const pid_t daemon = read_pid("daemon.pid");
+    EXPECT_TRUE(eventually_gone(daemon)) << "the check's daemon outlived it";
+    EXPECT_EQ(status_json()["instances"][0]["state"], "ready");
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// health.http against a real server (tests/health_http_server.py on the instance's port), whose
+// answer the test changes: 200, 503, silence, 10 MB, byte by byte, 10 MB of headers.
+TEST_F(up, an_http_health_check_judges_status_silence_trickles_and_floods) {
+    const std::string mode = file("mode").string();
+    std::ofstream(mode) << "status:200";
+    const std::uint16_t port = free_port();
+    start("[programs.web]\nshell = true\nport = " + std::to_string(port) + "\nstart_seconds = 0\n"
+          "command = \"exec python3 " BROOD_TEST_SOURCE_DIR "/health_http_server.py $PORT file:" + mode + "\"\n"
+          "health = { http = \"/healthz\", interval = \"100ms\", timeout = \"1s\", retries = 1, on_unhealthy = \"none\", "
+          "start_period = \"10s\" }\n");  // python takes its time to listen: refusals until then do not count
+    const auto answer = [&](const std::string& how, const std::string& event) {
+        std::ofstream(mode) << how;
+        const bool seen = brood().err().until(event).has_value();
+        if (!seen) ADD_FAILURE() << "answering " << how << ": no line with \"" << event << "\":\n" << errors();
+        return seen;
+    };
+    ASSERT_TRUE(saw("web.0 health: starting -> healthy"));
+    EXPECT_EQ(line_of("unhealthy"), -1) << "within start_period:\n" << errors();
+    ASSERT_TRUE(answer("status:503", "web.0 health: healthy -> unhealthy (HTTP 503)"));
+    ASSERT_TRUE(answer("huge_body", "web.0 health: unhealthy -> healthy"));
+    ASSERT_TRUE(answer("silent", "web.0 health: healthy -> unhealthy (timed out after 1s)"));
+    ASSERT_TRUE(answer("status:302", "web.0 health: unhealthy -> healthy"));
+    ASSERT_TRUE(answer("trickle:100", "web.0 health: healthy -> unhealthy (timed out after 1s)"));
+    ASSERT_TRUE(answer("status:204", "web.0 health: unhealthy -> healthy"));
+    ASSERT_TRUE(answer("huge_headers", "web.0 health: healthy -> unhealthy (not an HTTP answer"));
+    EXPECT_EQ(status_json()["instances"][0]["state"], "ready") << "on_unhealthy = \"none\"";
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+TEST_F(up, a_tcp_health_check_passes_where_the_port_accepts_and_names_a_refusal) {
+    const std::uint16_t port = free_port(), closed = free_port();
+    start("[programs.web]\nshell = true\nport = " + std::to_string(port) + "\nstart_seconds = 0\n"
+          "command = \"exec python3 " BROOD_TEST_SOURCE_DIR "/health_http_server.py $PORT status:200\"\n"
+          "health = { tcp = true, interval = \"100ms\" }\n"
+          "[programs.mute]\nport = " + std::to_string(closed) + "\nstart_seconds = 0\ncommand = \"" + helper("pause") + "\"\n"
+          "health = { tcp = true, interval = \"100ms\", retries = 1, on_unhealthy = \"none\" }\n");
+    ASSERT_TRUE(saw("web.0 health: starting -> healthy"));
+    ASSERT_TRUE(saw("mute.0 health: starting -> unhealthy (connection refused)"));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// A program whose check never passes, restarted each time it turns unhealthy, reaches its start
+// limit and is fatal, as a crash loop is.
+TEST_F(up, a_program_that_keeps_turning_unhealthy_reaches_its_start_limit) {
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n"
+          "backoff = { initial = \"50ms\", jitter = 0 }\nstart_limit = { burst = 3, interval = \"1m\" }\n"
+          "health = { exec = \"false\", interval = \"50ms\", retries = 1 }\n");
+    ASSERT_TRUE(saw("web.0 stopping -> fatal (killed by SIGTERM; unhealthy: exit code 1; started 3 times within 1m"));
+    EXPECT_EQ(status_json()["instances"][0]["restarts"], 2);
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// depends_on = { db = "healthy" }: web starts once db's check passes, not when db is ready.
+TEST_F(up, a_dependant_on_healthy_starts_once_the_check_passes) {
+    start("[programs.db]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n"
+          "health = { exec = \"test -e " + file("ok").string() + "\", interval = \"100ms\", on_unhealthy = \"none\" }\n"
+          "[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\ndepends_on = { db = \"healthy\" }\n");
+    ASSERT_TRUE(saw("web.0 waits for its dependencies to be ready"));
+    ASSERT_TRUE(saw("db.0: health check failed: exit code 1, 1 in a row"));
+    EXPECT_EQ(line_of("web.0 stopped -> starting"), -1) << errors();
+    EXPECT_EQ(status_json()["instances"][1]["waiting"], "waiting for its dependencies");
+    std::ofstream(file("ok")) << "yes";
+    ASSERT_TRUE(saw("db.0 health: starting -> healthy"));
+    ASSERT_TRUE(saw("web.0 stopped -> starting"));
+    EXPECT_GT(line_of("web.0 stopped -> starting"), line_of("db.0 health: starting -> healthy"));
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
+// A reload that changes only the health table leaves the process alone and checks it anew.
+TEST_F(up, a_reload_that_changes_only_the_health_check_does_not_restart_the_program) {
+    const std::string program = "[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n";
+    start(program + "health = { exec = \"true\", interval = \"100ms\" }\n");
+    ASSERT_TRUE(saw("web.0 health: starting -> healthy"));
+    const auto pid = status_json()["instances"][0]["pid"];
+    write_config(program + "health = { exec = \"false\", interval = \"100ms\", retries = 1, on_unhealthy = \"none\" }\n");
+    const nlohmann::json reply = ask({{"id", 1}, {"verb", "reload"}});
+    ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
+    EXPECT_EQ(reply["result"]["updated"], nlohmann::json({"web"}));
+    EXPECT_EQ(reply["result"]["changed"], nlohmann::json::array());
+    ASSERT_TRUE(saw("reload: 0 added, 0 removed, 0 changed, 0 unchanged, 1 with a new health check"));
+    ASSERT_TRUE(saw("web.0 health: healthy -> starting"));
+    ASSERT_TRUE(saw("web.0 health: starting -> unhealthy (exit code 1)"));
+    EXPECT_EQ(line_of("web.0 ready -> stopping"), -1) << errors();
+    EXPECT_EQ(status_json()["instances"][0]["pid"], pid);
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }

@@ -134,7 +134,10 @@ class top : public ::testing::Test {
 protected:
     top() : dir_("top") {
         std::ofstream(config()) << "[programs.web]\ncommand = [\"" << helper("pause") << "\"]\ninstances = 2\n\n"
-                                << "[programs.worker]\ncommand = [\"" << helper("pause") << "\"]\n\n"
+                                << "[programs.worker]\ncommand = [\"" << helper("pause") << "\"]\n"
+                                // healthy once the test makes the file
+                                << "[programs.worker.health]\nexec = [\"test\", \"-e\", \"" << (dir_.path() / "healthy").string()
+                                << "\"]\ninterval = \"200ms\"\nretries = 1\non_unhealthy = \"none\"\n\n"
                                 << "[programs.crash]\ncommand = [\"sh\", \"-c\", \"echo crashing; exit 3\"]\n"
                                 << "restart = \"never\"\n";
         brood_.emplace(std::vector<std::string>{brood_path(), "up", "-c", config().string()});
@@ -202,6 +205,24 @@ std::string expect_shell_back(const tmux_session& tmux, int code) {
 std::size_t count_fds(pid_t pid) {
     const std::filesystem::path fds = "/proc/" + std::to_string(pid) + "/fd";
     return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(fds), {}));
+}
+
+// The HEALTH column follows the supervisor's health events: unhealthy while the check fails, healthy
+// once it passes; instances without a check show "-".
+TEST_F(top, health_column_follows_the_checks) {
+    tmux_session tmux(100, 24);
+    auto [shown, screen] = start_top(tmux);
+    ASSERT_TRUE(shown) << screen;
+    EXPECT_NE(screen.find("HEALTH"), std::string::npos) << screen;
+    std::tie(shown, screen) = tmux.wait_for([](const std::string& s) { return row_shows(s, "worker.0", " unhealthy "); });
+    EXPECT_TRUE(shown) << screen;
+    EXPECT_TRUE(row_shows(screen, "web.0", " ready      - ")) << screen;
+    std::ofstream(dir_.path() / "healthy").put('\n');
+    std::tie(shown, screen) = tmux.wait_for([](const std::string& s) { return row_shows(s, "worker.0", " healthy "); });
+    EXPECT_TRUE(shown) << screen;
+    EXPECT_EQ(status()["instances"][2]["health"], "healthy");
+    tmux.keys({"q"});
+    expect_shell_back(tmux, 0);
 }
 
 TEST_F(top, shows_every_instance_stops_one_follows_resizes_and_quits_clean) {

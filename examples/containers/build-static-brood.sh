@@ -19,7 +19,8 @@ build=$1
 source_dir=$(cd "$(dirname "$0")/../.." && pwd)
 
 # Only what the brood command needs (scripts/install-deps adds the tests' and tools' packages).
-packages=(build-essential cmake libcli11-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev file)
+packages=(build-essential cmake pkg-config lld libcli11-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev
+  libncurses-dev libhttp-parser-dev file)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

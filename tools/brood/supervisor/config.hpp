@@ -75,6 +75,28 @@ enum class dependency_condition : std::uint8_t {
     started,                 // spawned and not ended: starting, running, ready (or paused)
     ready,                   // ready (the array form of depends_on)
     completed_successfully,  // ended by itself with a success code, not to be restarted: completed
+    healthy,                 // its health check passed last (a program without one is refused at load)
+};
+
+// A liveness check of each running instance (health table): is it still doing its work?
+enum class health_kind : std::uint8_t {
+    exec,  // a command run in the instance's environment, cgroup and directory: exit 0 is healthy
+    http,  // GET path on 127.0.0.1:PORT: a 2xx or 3xx answer is healthy
+    tcp,   // 127.0.0.1:PORT accepts a connection
+};
+
+enum class unhealthy_action : std::uint8_t { restart, none };
+
+struct health_config {
+    health_kind kind = health_kind::exec;
+    std::vector<std::string> argv;  // exec: as command's, {"/bin/sh", "-c", text} with shell = true
+    std::string path;               // http: "/healthz"
+    std::chrono::milliseconds interval{std::chrono::seconds(10)};  // from a start, and from each check's end
+    std::chrono::milliseconds timeout{std::chrono::seconds(5)};    // a check still running then has failed
+    std::chrono::milliseconds start_period{0};  // failures from a start until then do not count, until a pass
+    unsigned retries = 3;                       // failures in a row that make the instance unhealthy
+    unhealthy_action on_unhealthy = unhealthy_action::restart;
+    friend bool operator==(const health_config&, const health_config&) = default;
 };
 
 struct dependency {
@@ -109,6 +131,7 @@ struct program_config {
     // one is missed the instance gets watchdog_signal (then SIGKILL after stop_timeout) and restarts.
     std::optional<std::chrono::milliseconds> watchdog;
     int watchdog_signal = SIGABRT;
+    std::optional<health_config> health;  // none: not checked once it runs
     log_config log;
     bool essential = false;  // when it ends for good, everything stops and brood up exits with its code
     // Runs on a pseudo-terminal of its own (its controlling terminal; stdin, stdout and stderr),

@@ -30,8 +30,6 @@ namespace {
 // How often a program with ready = "tcp" is probed while it runs and is not ready yet.
 constexpr std::chrono::milliseconds probe_interval{100};
 
-std::uint64_t tag_of(std::uint64_t serial, std::uint64_t kind) { return serial * instance::kinds + kind; }
-
 }  // namespace
 
 instance::instance(instance_host& host, const program_config& program, unsigned index, std::uint64_t serial,
@@ -47,6 +45,7 @@ instance::instance(instance_host& host, const program_config& program, unsigned 
       isolation_(&where) {}
 
 instance::~instance() {
+    kill_health_check();
     if (notify_) host_.loop().remove_fd(notify_->fd());
     for (const monitor::timer_id id : timers_)
         if (id != monitor::timer_id::none) host_.loop().cancel_timer(id);
@@ -61,6 +60,7 @@ instance::~instance() {
 void instance::leave_cgroup() noexcept {
     if (!group_) return;
     usage_.cgroup_left();
+    leave_health_cgroup();
     host_.loop().remove_fd(group_->events_fd());
     try {
         group_->remove();
@@ -91,8 +91,10 @@ void instance::handle(const event& first) {
     for (std::size_t i = 0; i < p.events.size(); ++i) {
         const event e = p.events[i];
         const state from = state_.current;
+        const health_status health_before = state_.health;
         transition t = step(state_, e, *program_, clock::now(), host_.random());
         state_ = std::move(t.next);
+        if (state_.health != health_before) p.health_changes.emplace_back(health_before, state_.health);
         // The end of a run says why the state changed; the note says what comes next.
         std::string note;
         if (e.kind == event_kind::exited) note = e.status.to_string() + (e.why.empty() ? "" : " (" + e.why + ")");
@@ -107,7 +109,9 @@ void instance::handle(const event& first) {
     }
     update_probe();
     update_watchdog();
+    update_health();
     for (const state_change& change : p.changes) host_.changed(*this, change);
+    for (const auto& [from, to] : p.health_changes) host_.health_changed(*this, from, to);
     if (p.essential_code) host_.essential_ended(*this, *p.essential_code);
 }
 
@@ -166,23 +170,17 @@ std::map<std::string, std::string> instance::environment() const {
 void instance::launch() {
     require_free_fds(fd_reserve);
     if (!log_ && program_->log.to == log_destination::file)
-        log_.emplace(log_path_, program_->log,
-                     [this](const log_loss& loss, bool resumed) { host_.log_changed(*this, loss, resumed); });
+        log_.emplace(
+            log_path_, program_->log, [this](const log_loss& loss, bool resumed) { host_.log_changed(*this, loss, resumed); },
+            [this](std::string_view note) { return own_log_line(note); });
     // A cgroup that cgroup.kill was written to is not used again: this kernel (6.18) kills every
     // process later cloned into it with CLONE_INTO_CGROUP, whose kill count it checks against
     // brood's own cgroup's. So the next run gets a new one; the old one is empty by now.
     if (group_killed_) leave_cgroup();
     if (!group_) join_cgroup();
     const program_config& program = *program_;
-    command cmd(program.argv.front());
-    cmd.args(std::vector<std::string>(program.argv.begin() + 1, program.argv.end()));
-    cmd.cwd(program.directory);
-    // All resolved at load: the user database is not read again at each start.
-    if (program.user) cmd.user(*program.user).supplementary_groups(program.groups);
-    if (program.group) cmd.group(*program.group);
-    if (program.umask) cmd.umask(*program.umask);
     if (program.ready == ready_check::notify || program.watchdog) open_notify_socket();
-    for (const auto& [key, value] : environment()) cmd.env(key, value);
+    command cmd = command_like_program(program.argv);
     notified_.clear();
     // One pipe per stream: each keeps the order of its lines, and the log says which stream a line is of.
     // With tty = true, one terminal for all three: a pipe would make programs buffer and drop colours.
@@ -190,6 +188,7 @@ void instance::launch() {
     std::optional<pseudo_terminal> terminal;
     if (program.tty) {
         terminal.emplace(name_);
+        if (program.user) terminal->give_to(*program.user);
         terminal->resize(window_);
         const stdio slave = stdio::fd(terminal->slave());
         cmd.set_stdin(slave).set_stdout(slave).set_stderr(slave).controlling_terminal(terminal->slave());
@@ -205,10 +204,6 @@ void instance::launch() {
         err_write.reset(err[1]);
         cmd.set_stdin(stdio::null()).set_stdout(stdio::fd(out_write.get())).set_stderr(stdio::fd(err_write.get()));
     }
-    cmd.process_group().die_with_parent(SIGKILL);
-    const rlimit& fd_limit = host_.program_fd_limit();
-    cmd.rlimit(RLIMIT_NOFILE, fd_limit.rlim_cur, fd_limit.rlim_max);
-    for (const resource_limit& limit : program.limits) cmd.rlimit(limit.resource, limit.soft, limit.hard);
     if (group_) cmd.into_cgroup(group_->fd());
     oom_kills_at_start_ = group_ ? oom_kills(group_->path()) : std::nullopt;
     child process = cmd.spawn();
@@ -229,6 +224,23 @@ void instance::launch() {
     pid_ = pid;
     usage_.process_started(pid);
     if (spawns_++ > 0) ++restarts_;
+}
+
+command instance::command_like_program(const std::vector<std::string>& argv) const {
+    const program_config& program = *program_;
+    command cmd(argv.front());
+    cmd.args(std::vector<std::string>(argv.begin() + 1, argv.end()));
+    cmd.cwd(program.directory);
+    // All resolved at load: the user database is not read again at each start.
+    if (program.user) cmd.user(*program.user).supplementary_groups(program.groups);
+    if (program.group) cmd.group(*program.group);
+    if (program.umask) cmd.umask(*program.umask);
+    for (const auto& [key, value] : environment()) cmd.env(key, value);
+    cmd.process_group().die_with_parent(SIGKILL);
+    const rlimit& fd_limit = host_.program_fd_limit();
+    cmd.rlimit(RLIMIT_NOFILE, fd_limit.rlim_cur, fd_limit.rlim_max);
+    for (const resource_limit& limit : program.limits) cmd.rlimit(limit.resource, limit.soft, limit.hard);
+    return cmd;
 }
 
 // With cgroup isolation: the instance's own cgroup, watched for its events.
@@ -263,16 +275,20 @@ void instance::join_cgroup() {
     usage_.cgroup_made(*group_);
 }
 
+// In the log's format, so that a json log stays one object per line.
+std::string instance::own_log_line(std::string_view text) const {
+    std::string line;
+    const std::string time = cli::timestamp(std::chrono::system_clock::now());
+    append_log_line(line, program_->log, {name_, output_stream::brood, time}, text, true, true);
+    return line;
+}
+
 // Why a start failed goes to the instance's log, when it is open, and in the state machine's note
 // to brood's output and the events.
 void instance::failed_start(event failure, pending& p) {
     if (log_) {
         try {
-            // In the log's format, so that a json log stays one object per line.
-            std::string line;
-            const std::string time = cli::timestamp(std::chrono::system_clock::now());
-            append_log_line(line, program_->log, {name_, output_stream::brood, time}, "brood: " + failure.why, true, true);
-            log_->write(line);
+            log_->write(own_log_line("brood: " + failure.why));
         } catch (const std::system_error&) {
             // The note carries it all the same.
         }
@@ -329,8 +345,8 @@ bool instance::may_notify(pid_t sender) const {
     return std::find(members.begin(), members.end(), sender) != members.end();
 }
 
-void instance::relay_output(unique_fd pipe_read_end, output_stream stream) {
-    relay_destination to{log_ ? &*log_ : nullptr, &program_->log, name_, stream, live_.prefix, live_.out,
+void instance::relay_output(unique_fd pipe_read_end, output_stream stream, bool live) {
+    relay_destination to{log_ ? &*log_ : nullptr, &program_->log, name_, stream, live ? live_.prefix : std::nullopt, live_.out,
                          [] { return cli::timestamp(std::chrono::system_clock::now()); }, {}};
     if (stream == output_stream::tty)
         to.mirror = [this, run = terminal_runs_](std::string_view bytes) {
@@ -459,11 +475,13 @@ void instance::group_changed() {
 void instance::arm(timer which, std::chrono::milliseconds delay) {
     disarm(which);
     const auto kind = static_cast<std::uint64_t>(which);
-    timers_[kind] = host_.loop().add_timer(delay, tag_of(serial_, kind));
+    timers_[kind] = host_.loop().add_timer(delay, timer_tag(kind));
 }
 
-void instance::disarm(timer which) {
-    monitor::timer_id& id = timers_[static_cast<std::size_t>(which)];
+void instance::disarm(timer which) { cancel_timer_of(static_cast<std::uint64_t>(which)); }
+
+void instance::cancel_timer_of(std::uint64_t kind) {
+    monitor::timer_id& id = timers_[kind];
     if (id != monitor::timer_id::none) host_.loop().cancel_timer(id);
     id = monitor::timer_id::none;
 }
@@ -473,6 +491,14 @@ void instance::timer_fired(monitor::timer_id id, std::uint64_t kind) {
     timers_[kind] = monitor::timer_id::none;
     if (kind == watchdog_kind) {
         handle({event_kind::watchdog_missed});
+        return;
+    }
+    if (kind == health_interval_kind) {
+        begin_health_check();
+        return;
+    }
+    if (kind == health_timeout_kind) {
+        health_check_timed_out();
         return;
     }
     if (kind != probe_kind) {
@@ -495,7 +521,7 @@ void instance::update_watchdog(bool fed) {
         host_.loop().cancel_timer(id);
         id = monitor::timer_id::none;
     }
-    if (wanted && id == monitor::timer_id::none) id = host_.loop().add_timer(*program_->watchdog, tag_of(serial_, watchdog_kind));
+    if (wanted && id == monitor::timer_id::none) id = host_.loop().add_timer(*program_->watchdog, timer_tag(watchdog_kind));
 }
 
 // A program with ready = "tcp" is probed only while it runs and is not ready yet.
@@ -506,7 +532,7 @@ void instance::update_probe() {
     if (wanted && !probe_) probe_.emplace(port);
     monitor::timer_id& id = timers_[probe_kind];
     if (wanted && id == monitor::timer_id::none) {
-        id = host_.loop().add_timer(probe_interval, tag_of(serial_, probe_kind));
+        id = host_.loop().add_timer(probe_interval, timer_tag(probe_kind));
     } else if (!wanted && id != monitor::timer_id::none) {
         host_.loop().cancel_timer(id);
         id = monitor::timer_id::none;

@@ -29,15 +29,19 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <sys/resource.h>
 #include <sys/types.h>
 
 #include <brood/cgroup.hpp>
+#include <brood/command.hpp>
 #include <brood/monitor.hpp>
 #include <brood/status.hpp>
 
 #include "supervisor/config.hpp"
+#include "supervisor/health_socket_probe.hpp"
 #include "supervisor/instance_usage.hpp"
 #include "supervisor/isolation.hpp"
 #include "supervisor/log_file.hpp"
@@ -71,6 +75,10 @@ public:
     // One line for brood's own output ("brood: " is added).
     virtual void say(std::string_view line) = 0;
     virtual void changed(instance& which, const state_change& change) = 0;
+    // Its health (health_status) went from one to another; why: the last failure, for unhealthy.
+    virtual void health_changed(instance& which, health_status from, health_status to) = 0;
+    // A health.exec check has ended (its process reaped): the code that ran it may be given back.
+    virtual void health_check_done() = 0;
     // Its log could not be written (resumed false), or is written again (log_file::loss_listener).
     virtual void log_changed(instance& which, const log_loss& loss, bool resumed) = 0;
     virtual void essential_ended(instance& which, int code) = 0;
@@ -100,6 +108,10 @@ public:
     // From the monitor: the leader's exit, stop or continue; a timer of this instance's.
     void leader_changed(const wait_status& status);
     void timer_fired(monitor::timer_id id, std::uint64_t kind);
+    // From the monitor: the process of a health.exec check (watched with health_check_tag()) changed.
+    void health_check_changed(const wait_status& status);
+    // A reload changed the program's health check only: its health starts again under the new one.
+    void health_check_reconfigured();
     // Sends signal to the process group (and, with a cgroup, to every process in it).
     bool send(int signal);
     // Passes on what is left in the output pipes, once no process writes to them any more.
@@ -131,6 +143,10 @@ public:
     std::string last_exit() const { return describe_last_end(state_); }
     // Why its last start failed; empty once a start succeeded.
     const std::string& start_error() const { return state_.start_error; }
+    health_status health() const { return state_.health; }
+    unsigned health_failures() const { return state_.health_failures; }
+    // Why its last health check failed: "exit code 1", "HTTP 503"; empty when none has.
+    const std::string& health_failure() const { return state_.health_failure; }
     // What the program last said on its notify socket (STATUS=..., or that it is stopping or
     // reloading); empty when it said nothing.
     const std::string& notified() const { return notified_; }
@@ -145,35 +161,61 @@ public:
     // socket exists); brood status NAME --env shows it over brood's own.
     std::map<std::string, std::string> environment() const;
 
-    // Kinds of timers in monitor tags: step()'s three, then the readiness probe.
+    // Kinds of timers in monitor tags: step()'s three, then the readiness probe, the watchdog, the
+    // wait for the next health check and the running check's timeout.
     static constexpr std::uint64_t probe_kind = 3;
     static constexpr std::uint64_t watchdog_kind = 4;
-    static constexpr std::uint64_t kinds = 5;
+    static constexpr std::uint64_t health_interval_kind = 5;
+    static constexpr std::uint64_t health_timeout_kind = 6;
+    static constexpr std::uint64_t kinds = 7;
+    // The process of a health.exec check is watched with the instance's serial and this bit; the
+    // leader, with the serial alone.
+    static constexpr std::uint64_t health_check_bit = std::uint64_t{1} << 63;
+    std::uint64_t health_check_tag() const { return serial_ | health_check_bit; }
+    std::uint64_t timer_tag(std::uint64_t kind) const { return serial_ * kinds + kind; }
 
 private:
     struct pending {
         std::vector<event> events;
         std::vector<state_change> changes;
+        std::vector<std::pair<health_status, health_status>> health_changes;
         std::optional<int> essential_code;
     };
     void perform(const action& a, pending& p);
     void spawn(pending& p);
     void launch();
+    // argv as the program's own command runs: its environment, directory, user, limits.
+    command command_like_program(const std::vector<std::string>& argv) const;
     void join_cgroup();
     void failed_start(event failure, pending& p);
+    // A line of brood's own about this instance, as its log writes lines (plain or json).
+    std::string own_log_line(std::string_view text) const;
     void signal_for_state_machine(int signal, pending& p);
     void arm(timer which, std::chrono::milliseconds delay);
     void disarm(timer which);
+    void cancel_timer_of(std::uint64_t kind);
     void leader_ended(const wait_status& status);
     event end_of_run(const wait_status& status);
     void group_changed();
     void update_probe();
     void update_watchdog(bool fed = false);
+    // instance_health.cpp: the health check's schedule and the check that runs.
+    void update_health();
+    void begin_health_check();
+    void spawn_health_check();
+    void watch_health_socket();
+    void health_check_timed_out();
+    void end_health_check(std::optional<health_result> result);
+    void kill_health_check();
+    void kill_health_process();
+    void join_health_cgroup();
+    void leave_health_cgroup() noexcept;
     void leave_cgroup() noexcept;
     void open_notify_socket();
     void read_notifications();
     bool may_notify(pid_t sender) const;
-    void relay_output(unique_fd pipe_read_end, output_stream stream);
+    // live: to brood's own output too (behind the instance's prefix), as the program's own output goes.
+    void relay_output(unique_fd pipe_read_end, output_stream stream, bool live = true);
     void watch_relay(std::list<std::unique_ptr<output_relay>>::iterator relay);
     void relay_ended(const output_relay* relay);
     void end_terminal(std::string_view why);
@@ -211,6 +253,16 @@ private:
     std::optional<bool> freeze_wanted_;        // a pause or resume done by cgroup.freeze, not yet in effect
     std::optional<wait_status> exit_pending_;  // the leader is gone, its cgroup not yet empty
     std::optional<std::uint64_t> oom_kills_at_start_;  // memory.events' oom_kill when the run started
+    // The health check that runs now: a process (health.exec) or a socket (tcp, http), none between checks.
+    monitor::watch_id health_watch_ = monitor::watch_id::none;
+    pid_t health_pid_ = 0;  // its process, and its process group
+    std::optional<health_socket_probe> health_socket_;
+    bool health_timed_out_ = false;  // killed at its timeout: its end is reported as the timeout
+    bool health_abandoned_ = false;  // killed as no longer wanted (stop, pause, reload): its end says nothing
+    // health.exec with cgroup isolation: <instance's cgroup>/health, so that what a check forks can
+    // be killed with it; a new one after cgroup.kill was written to it (see launch()).
+    std::optional<cgroup> health_group_;
+    bool health_group_killed_ = false;
 };
 
 }  // namespace brood::supervisor

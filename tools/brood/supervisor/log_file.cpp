@@ -23,8 +23,8 @@ std::size_t first_line_length(std::string_view bytes) { return std::min(bytes.fi
 
 }  // namespace
 
-log_file::log_file(std::filesystem::path file, log_config config, loss_listener listener)
-    : path_(std::move(file)), config_(config), listener_(std::move(listener)) {
+log_file::log_file(std::filesystem::path file, log_config config, loss_listener listener, note_format format_note)
+    : path_(std::move(file)), config_(config), listener_(std::move(listener)), format_note_(std::move(format_note)) {
     std::error_code error;
     if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path(), error);
     if (error) throw std::system_error(error, "create log directory \"" + path_.parent_path().string() + "\"");
@@ -131,7 +131,8 @@ bool log_file::deleted() const {
 void log_file::resume() {
     open();
     std::string line = ends_inside_a_line_ ? "\n" : "";
-    line += "brood: " + std::to_string(failing_->bytes) + " bytes of output lost: " + failing_->error + "\n";
+    const std::string note = "brood: " + std::to_string(failing_->bytes) + " bytes of output lost: " + failing_->error;
+    line += format_note_ ? format_note_(note) : note + "\n";
     std::string_view rest = line;
     place(rest);
     const log_loss ended = std::move(*failing_);

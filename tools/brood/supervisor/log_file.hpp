@@ -42,11 +42,14 @@ public:
     // Told when writing fails after it worked (resumed false, loss.bytes: the first write's), and
     // when it works again (resumed true, loss.bytes: all that the episode dropped).
     using loss_listener = std::function<void(const log_loss& loss, bool resumed)>;
+    // A line of brood's own ("brood: 22 bytes of output lost: …") in the log's format, with its
+    // newline, so that a json log stays one object per line. Without one: the text and a newline.
+    using note_format = std::function<std::string(std::string_view note)>;
 
     // Creates the parent directories and opens file for appending (an existing file is kept and
     // counts towards max_size); deletes rotated files beyond keep. Throws std::system_error naming
     // the path.
-    log_file(std::filesystem::path file, log_config config, loss_listener listener = {});
+    log_file(std::filesystem::path file, log_config config, loss_listener listener = {}, note_format format_note = {});
 
     // Appends bytes: whole lines, the last of which may be unfinished. writer is any address that
     // is the writer's own (an output_relay passes itself).
@@ -72,6 +75,7 @@ private:
     std::filesystem::path path_;
     log_config config_;
     loss_listener listener_;
+    note_format format_note_;
     unique_fd fd_;
     std::uint64_t size_ = 0;
     std::uint64_t newest_rotated_ = 0;  // SEQ of the newest rotated file; 0: none yet

@@ -12,6 +12,7 @@ std::string_view stream_name(output_stream stream) {
         case output_stream::err: return "stderr";
         case output_stream::tty: return "tty";
         case output_stream::brood: return "brood";
+        case output_stream::health: return "health";
     }
     return "brood";
 }
@@ -53,6 +54,8 @@ void append_log_line(std::string& into, const log_config& config, const log_line
         into += ' ';
         into += stream_name(source.stream);
         into += ' ';
+    } else if (source.stream == output_stream::health && starts) {
+        into += "health: ";  // the check's lines stand out among the program's own without timestamps too
     }
     into += piece;
     if (ends) into += '\n';

@@ -18,10 +18,11 @@
 namespace brood::supervisor {
 
 // tty: what a program with tty = true wrote to its terminal (stdout and stderr both).
-// brood: a line of brood's own about the instance (why a start failed).
-enum class output_stream { out, err, tty, brood };
+// brood: a line of brood's own about the instance (why a start failed); health: the output of its
+// health check (health.exec).
+enum class output_stream { out, err, tty, brood, health };
 
-// "stdout", "stderr", "tty" or "brood".
+// "stdout", "stderr", "tty", "brood" or "health".
 std::string_view stream_name(output_stream stream);
 
 struct log_line_source {

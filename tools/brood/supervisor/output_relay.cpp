@@ -110,7 +110,8 @@ void output_relay::take(std::string_view bytes) {
 // lines: whole lines, or the piece of a long line (the last piece of one ends with its newline).
 void output_relay::pass_on(std::string_view lines) {
     const log_config& config = *to_.config;
-    const bool as_read = config.format == log_format::plain && !config.timestamps;
+    // A health check's lines are marked as its own (log_line.hpp), whatever the format.
+    const bool as_read = config.format == log_format::plain && !config.timestamps && to_.stream != output_stream::health;
     if (to_.log && as_read && !to_.live) {  // the program's own bytes: nothing to cut into lines
         to_.log->write(lines, this);
         line_open_ = lines.back() != '\n';

@@ -17,6 +17,14 @@ program_config without_positions(program_config program) {
     return program;
 }
 
+// What a change restarts the program for: everything but where it is written, and its health
+// check, which only the supervisor runs.
+program_config what_restarts(program_config program) {
+    program = without_positions(std::move(program));
+    program.health.reset();
+    return program;
+}
+
 }  // namespace
 
 program_diff diff_programs(const std::vector<program_config>& running, const std::vector<program_config>& next) {
@@ -27,6 +35,8 @@ program_diff diff_programs(const std::vector<program_config>& running, const std
             diff.removed.push_back(now.name);
         else if (without_positions(now) == without_positions(*then))
             diff.unchanged.push_back(now.name);
+        else if (what_restarts(now) == what_restarts(*then))
+            diff.updated.push_back(now.name);
         else
             diff.changed.push_back(now.name);
     }

@@ -12,6 +12,7 @@ struct program_diff {
     std::vector<std::string> added;      // only in the new configuration: started
     std::vector<std::string> removed;    // only in the running one: stopped
     std::vector<std::string> changed;    // in both, configured differently: restarted
+    std::vector<std::string> updated;    // in both, only the health check differs: applied, not restarted
     std::vector<std::string> unchanged;  // left alone
 };
 

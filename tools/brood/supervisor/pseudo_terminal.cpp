@@ -39,4 +39,9 @@ void pseudo_terminal::resize(window_size size) {
     size_ = size;
 }
 
+void pseudo_terminal::give_to(uid_t user) {
+    if (::fchown(slave_.get(), user, static_cast<gid_t>(-1)) != 0)
+        throw_errno(errno, "give the terminal of " + instance_ + " to uid " + std::to_string(user));
+}
+
 }  // namespace brood::supervisor

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <string>
 
+#include <sys/types.h>
+
 #include <brood/unique_fd.hpp>
 
 namespace brood::supervisor {
@@ -36,6 +38,9 @@ public:
     // Another fd of the master, for the output relay to read and own.
     unique_fd reader() const;
     void resize(window_size size);
+    // The terminal becomes the user's, as login does: a program run as another user can open it
+    // again by its name (/dev/pts/N, as ttyname() gives it), as sudo, ssh and passwd do.
+    void give_to(uid_t user);
     window_size size() const { return size_; }
 
 private:

@@ -55,9 +55,16 @@ bool wants_restart(const program_config& program, const wait_status& end) {
     return false;
 }
 
+// Whether a process of the instance is there, in state s.
+bool process_up(state s) {
+    return s == state::starting || s == state::running || s == state::ready || s == state::paused || s == state::stopping;
+}
+
 void launch(const context& c, transition& t) {
     record_start(c.program.start_limit, t.next.recent_starts, t.next.up_time);
     t.next.current = state::starting;
+    t.next.health = c.program.health ? health_status::starting : health_status::none;
+    t.next.health_failures = 0;
     t.actions.emplace_back(spawn_instance{});
 }
 
@@ -260,7 +267,8 @@ transition start_after_stop(const context& c) {
 transition stay_stopped(const context& c) {
     transition t = c.unchanged();
     t.next.start_after_stop = false;
-    t.next.watchdog_fired = false;
+    t.next.ended_as_failure.clear();
+    t.next.failure_after_start = false;
     return t;
 }
 
@@ -297,7 +305,8 @@ transition kill_stopping(const context& c) {
 // start once it has ended.
 transition watchdog_restart(const context& c) {
     transition t = stop_with(c, c.program.watchdog_signal);
-    t.next.watchdog_fired = true;
+    t.next.ended_as_failure = "its watchdog ended it";
+    t.next.failure_after_start = c.underlying() != state::starting;
     t.note = "watchdog: no WATCHDOG=1 within " + format_duration(c.program.watchdog.value_or(milliseconds(0))) + ": " +
              signal_name(c.program.watchdog_signal) + ", then a restart";
     return t;
@@ -311,12 +320,20 @@ transition stop_finished(const context& c) {
     c.add_up_time(t);
     t.next.last_end = c.e.status;
     t.next.last_end_cause = c.e.why;
-    if (c.before.watchdog_fired && !c.before.start_after_stop) {
-        // A hung run, ended by its watchdog: restarted as a failed run is, within backoff and start limit.
-        t.next.watchdog_fired = false;
-        ++t.next.failed_starts;
-        if (limit_reached(c, t)) return give_up(c, std::move(t), "its watchdog ended it");
-        return back_off(c, std::move(t), "its watchdog ended it");
+    if (!c.before.ended_as_failure.empty() && !c.before.start_after_stop) {
+        // A hung or unhealthy run, ended by its watchdog or health check, is restarted as a run that
+        // ended by itself (ended()): at once when it had started, after a backoff when it was still
+        // starting; fatal at the start limit either way.
+        const std::string why = std::move(t.next.ended_as_failure);
+        const bool had_started = c.before.failure_after_start;
+        t.next.ended_as_failure.clear();
+        t.next.failure_after_start = false;
+        if (!had_started) ++t.next.failed_starts;
+        if (limit_reached(c, t)) return give_up(c, std::move(t), why);
+        if (!had_started) return back_off(c, std::move(t), why);
+        launch(c, t);
+        t.note = why + "; restarted at once: it had started";
+        return t;
     }
     if (!c.before.start_after_stop) return t;
     transition again = start_fresh({t.next, c.e, c.program, c.now, c.random});
@@ -324,19 +341,65 @@ transition stop_finished(const context& c) {
     return again;
 }
 
+// starting, running, ready + a check passed: healthy, the failures in a row forgotten.
+transition health_passed(const context& c) {
+    if (!c.program.health) return c.unchanged();  // a check the reload that removed it let finish
+    transition t = c.unchanged();
+    t.next.health = health_status::healthy;
+    t.next.health_failures = 0;
+    return t;
+}
+
+// starting, running, ready + a check failed: counted unless start_period still runs and no check has
+// passed yet, as compose's start_period; at retries in a row, unhealthy, and with on_unhealthy =
+// "restart" the end of the run (its stop signal, SIGKILL after stop_timeout), restarted as a failed
+// run is.
+transition health_failed(const context& c) {
+    if (!c.program.health) return c.unchanged();
+    const health_config& check = *c.program.health;
+    transition t = c.unchanged();
+    t.next.health_failure = c.e.why;
+    const std::string what = "health check failed: " + c.e.why;
+    if (c.before.health == health_status::starting && c.now - c.before.spawned_at < check.start_period) {
+        t.note = what + " (within start_period " + format_duration(check.start_period) + ": not counted)";
+        return t;
+    }
+    ++t.next.health_failures;
+    const std::string count = std::to_string(t.next.health_failures) + " in a row";
+    if (t.next.health_failures < check.retries) {
+        t.note = what + ", " + count + " (unhealthy at " + std::to_string(check.retries) + ")";
+        return t;
+    }
+    if (check.on_unhealthy == unhealthy_action::none) {
+        // Said once, as it becomes unhealthy; status counts the failures after that.
+        if (c.before.health != health_status::unhealthy)
+            t.note = what + ", " + count + ": unhealthy; on_unhealthy = \"none\": it runs on";
+        t.next.health = health_status::unhealthy;
+        return t;
+    }
+    transition stop = stop_with(c, c.program.stop_signal);
+    stop.next.health_failure = t.next.health_failure;
+    stop.next.health_failures = t.next.health_failures;
+    stop.next.health = health_status::unhealthy;
+    stop.next.ended_as_failure = "unhealthy: " + c.e.why;
+    stop.next.failure_after_start = c.underlying() != state::starting;
+    stop.note = what + ", " + count + ": unhealthy: " + signal_name(c.program.stop_signal) + ", then a restart";
+    return stop;
+}
+
 // actions[state][event]: every pair decided here, none by default. Columns in event_kind order.
-//                  start             stop          spawned  spawn_failed  start_failed  start_seconds         ready               exited         stopped  continued  stop_timeout  backoff  pause   resume  shutdown_timeout  watchdog
+//                  start             stop          spawned  spawn_failed  start_failed  start_seconds         ready               exited         stopped  continued  stop_timeout  backoff  pause   resume  shutdown_timeout  watchdog  health_passed  health_failed
 constexpr std::array<std::array<handler, event_kind_count>, state_count> actions{{
-    /* stopped  */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore, ignore},
-    /* starting */ {ignore,           begin_stop,   spawned, ended,        start_failed, started,              become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore, kill_now, watchdog_restart},
-    /* running  */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       ignore,               become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore, kill_now, watchdog_restart},
-    /* ready    */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       ignore,               ignore,             ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore, kill_now, watchdog_restart},
-    /* paused   */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       started_while_paused, ready_while_paused, ended,         ignore,  resumed,   ignore,       ignore,  ignore, resume, kill_now, ignore},
-    /* backoff  */ {start_now,        drop_restart, ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       restart, ignore, ignore, drop_restart, ignore},
-    /* stopping */ {start_after_stop, stay_stopped, ignore,  ignore,       ignore,       ignore,               ignore,             stop_finished, ignore,  ignore,    kill_group,   ignore,  ignore, ignore, kill_stopping, ignore},
-    /* exited   */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore, ignore},
-    /* fatal    */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore, ignore},
-    /* completed*/ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore, ignore},
+    /* stopped  */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore, ignore, ignore, ignore},
+    /* starting */ {ignore,           begin_stop,   spawned, ended,        start_failed, started,              become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore, kill_now, watchdog_restart, health_passed, health_failed},
+    /* running  */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       ignore,               become_ready,       ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore, kill_now, watchdog_restart, health_passed, health_failed},
+    /* ready    */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       ignore,               ignore,             ended,         paused,  ignore,    ignore,       ignore,  pause,  ignore, kill_now, watchdog_restart, health_passed, health_failed},
+    /* paused   */ {ignore,           begin_stop,   ignore,  ignore,       ignore,       started_while_paused, ready_while_paused, ended,         ignore,  resumed,   ignore,       ignore,  ignore, resume, kill_now, ignore, ignore, ignore},
+    /* backoff  */ {start_now,        drop_restart, ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       restart, ignore, ignore, drop_restart, ignore, ignore, ignore},
+    /* stopping */ {start_after_stop, stay_stopped, ignore,  ignore,       ignore,       ignore,               ignore,             stop_finished, ignore,  ignore,    kill_group,   ignore,  ignore, ignore, kill_stopping, ignore, ignore, ignore},
+    /* exited   */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore, ignore, ignore, ignore},
+    /* fatal    */ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore, ignore, ignore, ignore},
+    /* completed*/ {start_fresh,      ignore,       ignore,  ignore,       ignore,       ignore,               ignore,             ignore,        ignore,  ignore,    ignore,       ignore,  ignore, ignore, ignore, ignore, ignore, ignore},
 }};
 
 }  // namespace
@@ -346,6 +409,11 @@ transition step(const instance_state& instance, const event& e, const program_co
     const context c{instance, e, program, now, random};
     transition t = actions[static_cast<std::size_t>(instance.current)][static_cast<std::size_t>(e.kind)](c);
     if (t.next.current != instance.current) t.next.since = now;
+    // Health is said of a process: with none, there is none to say.
+    if (!process_up(t.next.current)) {
+        t.next.health = health_status::none;
+        t.next.health_failures = 0;
+    }
     return t;
 }
 
@@ -366,8 +434,19 @@ std::string_view to_string(event_kind k) {
     constexpr std::array<std::string_view, event_kind_count> names{
         "start_requested", "stop_requested", "spawned", "spawn_failed", "start_failed", "start_seconds_elapsed",
         "ready_signalled", "exited", "stopped_by_signal", "continued", "stop_timeout", "backoff_elapsed",
-        "pause_requested", "resume_requested", "shutdown_timeout", "watchdog_missed"};
+        "pause_requested", "resume_requested", "shutdown_timeout", "watchdog_missed", "health_passed", "health_failed"};
     return names[static_cast<std::size_t>(k)];
+}
+
+std::string_view to_string(health_status h) {
+    constexpr std::array<std::string_view, 4> names{"none", "starting", "healthy", "unhealthy"};
+    return names[static_cast<std::size_t>(h)];
+}
+
+instance_state with_new_health_check(instance_state instance, const program_config& program) {
+    instance.health = program.health && process_up(instance.current) ? health_status::starting : health_status::none;
+    instance.health_failures = 0;
+    return instance;
 }
 
 }  // namespace brood::supervisor

@@ -71,13 +71,24 @@ enum class event_kind : std::uint8_t {
     resume_requested,
     shutdown_timeout,        // the whole shutdown's budget is spent: kill what is left, now
     watchdog_missed,         // no WATCHDOG=1 within the program's watchdog period
+    health_passed,           // a health check passed
+    health_failed,           // a health check failed; why: "exit code 1", "HTTP 503", "timed out after 5s"...
 };
-inline constexpr std::size_t event_kind_count = 16;
+inline constexpr std::size_t event_kind_count = 18;
+
+// What the health check says of a process that runs: a flag beside the state, not a state, so that
+// starting, running and ready keep their meaning (for readiness and dependants) whatever the check says.
+enum class health_status : std::uint8_t {
+    none,       // no health check, or no process
+    starting,   // no check has passed since the process started
+    healthy,    // the last check passed
+    unhealthy,  // retries checks in a row failed, start_period over
+};
 
 struct event {
     event_kind kind;
     wait_status status = brood::exited{0};  // for spawn_failed, start_failed, exited and stopped_by_signal
-    std::string why{};                       // for spawn_failed and start_failed: what failed, and its errno;
+    std::string why{};                       // for spawn_failed, start_failed and health_failed: what failed;
                                              // for exited: what brood knows ended it ("out of memory: ..."), or ""
 };
 
@@ -123,7 +134,10 @@ struct instance_state {
     clock::time_point since{};         // when current was entered: every transition has its time
     state resume_to = state::running;  // paused: where the continue returns to
     bool start_after_stop = false;     // stopping: a start came meanwhile (a restart)
-    bool watchdog_fired = false;       // stopping: because a watchdog was missed; then a failed run's restart
+    // stopping: why the watchdog or the health check ended the run ("its watchdog ended it"); once it
+    // has ended, it restarts as a run that ended by itself does. Empty for a stop that was asked for.
+    std::string ended_as_failure;
+    bool failure_after_start = false;  // with ended_as_failure: the run had started, so no backoff
     clock::time_point spawned_at{};
     unsigned failed_starts = 0;        // in a row, ended before start_seconds: the backoff's exponent
     std::chrono::milliseconds up_time{0};                 // summed over runs: the start limit's clock
@@ -131,6 +145,9 @@ struct instance_state {
     std::optional<wait_status> last_end;                  // how the last run ended
     std::string last_end_cause;                           // and why, when brood knows: "out of memory: memory_max 256M"
     std::string start_error;                              // why the last start failed; empty once one succeeded
+    health_status health = health_status::none;
+    unsigned health_failures = 0;  // checks failed in a row that counted (after start_period, or a pass)
+    std::string health_failure;    // why the last check failed; kept after a pass, for brood status
     friend bool operator==(const instance_state&, const instance_state&) = default;
 };
 
@@ -152,5 +169,10 @@ std::string describe_last_end(const instance_state& instance);
 
 std::string_view to_string(state s);
 std::string_view to_string(event_kind k);
+std::string_view to_string(health_status h);
+
+// A reload changed the program's health check only: the process runs on, and its health starts again
+// from nothing under the new check.
+instance_state with_new_health_check(instance_state instance, const program_config& program);
 
 }  // namespace brood::supervisor

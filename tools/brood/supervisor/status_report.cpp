@@ -47,6 +47,11 @@ nlohmann::json instance_status(const instance& which) {
                                                              : nlohmann::json(nullptr)},
         {"waiting", nullptr},
         {"notified", which.notified().empty() ? nlohmann::json(nullptr) : nlohmann::json(which.notified())},
+        {"health", which.health() != health_status::none ? nlohmann::json(to_string(which.health()))
+                                                         : nlohmann::json(nullptr)},
+        {"health_failure",
+         which.health_failure().empty() ? nlohmann::json(nullptr) : nlohmann::json(which.health_failure())},
+        {"health_failures", which.health_failures()},
     };
     return status;
 }

@@ -6,7 +6,9 @@
 // it), else of its leader's (rss_bytes, utime + stime).
 // pid, uptime_ms, last_exit, start_error and rss_bytes are null when there is nothing to say;
 // log_error is the failure of a log that cannot be written now, log_lost_bytes all the output
-// that was not logged.
+// that was not logged. health is "starting", "healthy" or "unhealthy" while a process with a health
+// check runs, null otherwise; health_failure, why its last check failed; health_failures, how many
+// failed in a row.
 #pragma once
 
 #include <nlohmann/json.hpp>

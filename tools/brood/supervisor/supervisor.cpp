@@ -51,6 +51,11 @@ constexpr std::uint64_t control_tag = 1;
 constexpr std::uint64_t shutdown_budget_tag = 2;
 constexpr std::uint64_t http_tag = 3;
 static_assert(http_tag < instance::kinds);
+constexpr std::uint64_t check_code_tag = 4;
+static_assert(check_code_tag < instance::kinds);
+// How long after the last exec health check ended the code that ran it is given back: long enough
+// for a round of checks (programs started together are checked together) to end first.
+constexpr std::chrono::milliseconds check_code_linger{200};
 // Watch tag of the cgroup guard; an instance's leader is watched with its serial.
 constexpr std::uint64_t guard_tag = 0;
 // While brood kills what is left, a process forked in the instant of the /proc walk may have been
@@ -130,9 +135,13 @@ public:
         std::filesystem::create_directories(notify_dir_.path);
         loop_.add_fd(inbox_.fd(), EPOLLIN, [this](int, std::uint32_t) { read_signals(); });
         loop_.on_event([this](const monitor::event& e) { dispatch(e); });
-        for (std::size_t i : start_order(configs())) create_instances(*slots_[i]);
-        for (std::size_t i : start_order(configs()))
+        // Each program starts as soon as its own instances are made, not once all are: with
+        // hundreds of programs the first would otherwise wait for all the others' preparation. The
+        // start order puts every dependency first, so its instances exist when a dependant asks.
+        for (std::size_t i : start_order(configs())) {
+            create_instances(*slots_[i]);
             if (slots_[i]->config.autostart) start_program(*slots_[i]);
+        }
         // As brood run does: what parsing and starting touched of the executable is not what the
         // loop needs, and would count in brood's own memory for as long as it supervises.
         cli::drop_startup_pages();
@@ -165,6 +174,41 @@ private:
         event["last_exit"] = which.last_end() ? json(which.last_end()->to_string()) : json(nullptr);
         publish(event);
         settle_soon();
+    }
+
+    void health_changed(instance& which, health_status from, health_status to) override {
+        const bool failed = to == health_status::unhealthy && !which.health_failure().empty();
+        const std::string why = failed ? " (" + which.health_failure() + ")" : "";
+        // Health comes and goes with the process, as its state changes say already: not said again.
+        if (from != health_status::none && to != health_status::none)
+            say(fmt::format("{} health: {} -> {}{}", which.name(), to_string(from), to_string(to), why));
+        json event = event_about(which);
+        event["health_from"] = to_string(from);
+        event["health"] = to_string(to);
+        event["health_failure"] = failed ? json(which.health_failure()) : json(nullptr);
+        publish(event);
+        settle_soon();  // dependants waiting for it to be healthy
+    }
+
+    // Spawning a check faults in code (the spawn, the relay, the cgroup) that the idle loop does not
+    // need, a whole large folio of brood's executable at a time: with it kept, brood's PSS more than
+    // doubles at 10 programs. It is given back once checks have stopped ending for a moment, as the
+    // start-up code is, at the cost of faulting it in again at the next round.
+    // One timer for a whole round, not one per check: when it fires, it waits on if a check ended since.
+    void health_check_done() override {
+        last_check_end_ = std::chrono::steady_clock::now();
+        if (check_code_timer_ == monitor::timer_id::none)
+            check_code_timer_ = loop_.add_timer(check_code_linger, check_code_tag);
+    }
+
+    void give_back_check_code() {
+        check_code_timer_ = monitor::timer_id::none;
+        const auto quiet = std::chrono::steady_clock::now() - last_check_end_;
+        if (quiet < check_code_linger) {
+            check_code_timer_ = loop_.add_timer(check_code_linger - quiet, check_code_tag);
+        } else if (!start_up_code_held_) {
+            cli::drop_startup_pages();
+        }
     }
 
     // Once when the log starts failing, once when it is written again: the program runs on.
@@ -249,9 +293,11 @@ private:
     // The widest "name.N" of all instances, so that live output lines up.
     std::size_t label_width() const {
         std::size_t width = 0;
+        // Counted, not formatted: it is asked for each instance made, over every program.
         for (const auto& slot : slots_) {
-            const std::string last = slot->config.name + "." + std::to_string(slot->config.instances - 1);
-            width = std::max(width, last.size());
+            std::size_t digits = 1;
+            for (unsigned last = slot->config.instances - 1; last >= 10; last /= 10) ++digits;
+            width = std::max(width, slot->config.name.size() + 1 + digits);
         }
         return width;
     }
@@ -355,6 +401,7 @@ private:
                 return s == state::starting || s == state::running || s == state::ready || s == state::paused;
             case dependency_condition::ready: return s == state::ready;
             case dependency_condition::completed_successfully: return s == state::completed;
+            case dependency_condition::healthy: return i.health() == health_status::healthy;
         }
         return false;
     }
@@ -612,6 +659,8 @@ private:
             case monitor::source::child:
                 if (e.tag == guard_tag) {
                     if (e.status->terminal()) guard_ended(e.pid, *e.status);
+                } else if ((e.tag & instance::health_check_bit) != 0) {
+                    if (instance* i = find_serial(e.tag & ~instance::health_check_bit)) i->health_check_changed(*e.status);
                 } else if (instance* i = find_serial(e.tag)) {
                     i->leader_changed(*e.status);
                 }
@@ -625,6 +674,8 @@ private:
                     kill_leftovers();
                 } else if (e.tag == shutdown_budget_tag) {
                     shutdown_budget_spent();
+                } else if (e.tag == check_code_tag) {
+                    if (e.timer == check_code_timer_) give_back_check_code();
                 } else if (instance* i = find_serial(e.tag / instance::kinds)) {
                     i->timer_fired(e.timer, e.tag % instance::kinds);
                 }
@@ -830,8 +881,9 @@ private:
         for (const auto& slot : slots_)
             if (const auto found = from_file.find(slot->config.name); found != from_file.end())
                 slot->file_instances = found->second;
-        say(fmt::format("reload: {} added, {} removed, {} changed, {} unchanged", diff.added.size(),
-                        diff.removed.size(), diff.changed.size(), diff.unchanged.size()));
+        say(fmt::format("reload: {} added, {} removed, {} changed, {} unchanged{}", diff.added.size(), diff.removed.size(),
+                        diff.changed.size(), diff.unchanged.size(),
+                        diff.updated.empty() ? "" : fmt::format(", {} with a new health check", diff.updated.size())));
         for (program_config& next : loaded.programs) {
             program_slot* slot = find_program(next.name);
             const bool changed = std::find(diff.changed.begin(), diff.changed.end(), next.name) != diff.changed.end();
@@ -841,6 +893,10 @@ private:
             } else if (changed) {
                 slot->replacement = std::move(next);
                 for (const auto& i : slot->instances) stop_instance(*i);
+            } else if (slot->config.health != next.health) {
+                // Only the health check changed: the processes run on under the new one.
+                slot->config.health = std::move(next.health);
+                for (const auto& i : slot->instances) i->health_check_reconfigured();
             }
         }
         for (const std::string& name : diff.removed) {
@@ -852,7 +908,11 @@ private:
             if (program_slot* slot = find_program(name); slot->config.autostart) start_program(*slot);
         start_up_code_held_ = true;
         settle_soon();
-        return {{"added", diff.added}, {"removed", diff.removed}, {"changed", diff.changed}, {"unchanged", diff.unchanged}};
+        return {{"added", diff.added},
+                {"removed", diff.removed},
+                {"changed", diff.changed},
+                {"updated", diff.updated},
+                {"unchanged", diff.unchanged}};
     }
 
     const up_options options_;
@@ -891,6 +951,8 @@ private:
     monitor::watch_id guard_ = monitor::watch_id::none;
     bool settle_posted_ = false;
     bool start_up_code_held_ = true;  // see give_back_start_up_code
+    monitor::timer_id check_code_timer_ = monitor::timer_id::none;  // see health_check_done
+    std::chrono::steady_clock::time_point last_check_end_{};
     // Last: destroyed first, while the loop they are registered in still exists.
     std::optional<control::server> control_;
     std::optional<http::server> http_;

@@ -31,15 +31,20 @@ using namespace std::string_view_literals;
 constexpr std::array top_keys{"programs"sv, "shutdown_timeout"sv, "exit_when"sv, "http"sv};
 constexpr std::array http_keys{"listen"sv, "token_file"sv};
 constexpr std::array exit_when_names{"all-completed"sv};
-constexpr std::array condition_names{"started"sv, "ready"sv, "completed_successfully"sv};
+constexpr std::array condition_names{"started"sv, "ready"sv, "completed_successfully"sv, "healthy"sv};
 constexpr std::array program_keys{
     "command"sv,     "shell"sv,       "instances"sv,  "port"sv,          "directory"sv,   "environment"sv,
     "autostart"sv,   "restart"sv,     "backoff"sv,    "start_limit"sv,   "start_seconds"sv, "ready"sv,
     "depends_on"sv,  "stop_signal"sv, "stop_timeout"sv, "log"sv,         "essential"sv,   "env_file"sv,
     "user"sv,        "group"sv,       "umask"sv,       "limits"sv,      "memory_max"sv,
     "memory_high"sv, "pids_max"sv,    "cpu_weight"sv,  "cpu_max"sv,     "success_exit_codes"sv,
-    "watchdog"sv,    "watchdog_signal"sv, "tty"sv,
+    "watchdog"sv,    "watchdog_signal"sv, "tty"sv,     "health"sv,
 };
+constexpr std::array health_keys{"exec"sv,    "http"sv,    "tcp"sv,         "interval"sv,
+                                 "timeout"sv, "retries"sv, "start_period"sv, "on_unhealthy"sv};
+// In the order of health_kind and unhealthy_action.
+constexpr std::array health_kind_keys{"exec"sv, "http"sv, "tcp"sv};
+constexpr std::array unhealthy_names{"restart"sv, "none"sv};
 constexpr std::array backoff_keys{"initial"sv, "max"sv, "jitter"sv};
 constexpr std::array start_limit_keys{"burst"sv, "interval"sv};
 constexpr std::array log_keys{"max_size"sv, "keep"sv, "timestamps"sv, "format"sv, "to"sv};
@@ -264,6 +269,9 @@ public:
 
 private:
     void command(const toml::table& table, const std::string& path, program_config& program);
+    std::optional<std::vector<std::string>> command_words(const field& f, const program_config& program);
+    void health(const field& f, program_config& program);
+    std::optional<std::chrono::milliseconds> positive_duration(const field& f);
     void env_files(const field& f, program_config& program);
     void run_as(const toml::table& table, const std::string& path, program_config& program);
     void limits(const field& f, program_config& program);
@@ -281,6 +289,7 @@ private:
     std::string file_;
     const std::map<std::string, std::string>& brood_environment_;
     std::vector<problem> problems_;
+    user_lookups lookups_;
 };
 
 // ${VAR} in a value of f, from brood's environment under program.environment as read so far: the
@@ -319,34 +328,112 @@ void reader::command(const toml::table& table, const std::string& path, program_
         report(table.source(), path, "missing key \"command\"");
         return;
     }
-    if (f->node.is_string()) {
-        const std::optional<std::string> text = expand(*f, f->node.as_string()->get(), program);
-        if (!text) return;
+    if (auto words = command_words(*f, program)) program.argv = std::move(*words);
+}
+
+// A command as command takes it: one string, split into words as a shell would (or given to
+// /bin/sh -c with shell = true), or an array of words; ${VAR} expanded. Reports what is wrong.
+std::optional<std::vector<std::string>> reader::command_words(const field& f, const program_config& program) {
+    std::vector<std::string> argv;
+    if (f.node.is_string()) {
+        const std::optional<std::string> text = expand(f, f.node.as_string()->get(), program);
+        if (!text) return std::nullopt;
         if (program.shell) {
-            program.argv = {"/bin/sh", "-c", *text};
-            if (text->find_first_not_of(" \t\n") == std::string::npos) program.argv.clear();
+            if (text->find_first_not_of(" \t\n") != std::string::npos) argv = {"/bin/sh", "-c", *text};
         } else {
             shell_words split = split_shell_words(*text);
             if (split.error) {
-                report(f->node.source(), f->path, *split.error);
-                return;
+                report(f.node.source(), f.path, *split.error);
+                return std::nullopt;
             }
-            program.argv = std::move(split.words);
+            argv = std::move(split.words);
         }
-    } else if (const auto* words = f->node.as_array()) {
+    } else if (const auto* words = f.node.as_array()) {
         if (program.shell) {
-            report(f->node.source(), f->path, "shell = true needs the command as one string");
-            return;
+            report(f.node.source(), f.path, "shell = true needs the command as one string");
+            return std::nullopt;
         }
         for (const toml::node& word : *words)
-            if (auto v = string({word, f->path}))
-                if (auto expanded = expand({word, f->path}, *v, program)) program.argv.push_back(*expanded);
-        if (program.argv.size() != words->size()) return;  // a bad word was reported
+            if (auto v = string({word, f.path}))
+                if (auto expanded = expand({word, f.path}, *v, program)) argv.push_back(*expanded);
+        if (argv.size() != words->size()) return std::nullopt;  // a bad word was reported
     } else {
-        wrong_type(*f, "a string or an array of strings");
+        wrong_type(f, "a string or an array of strings");
+        return std::nullopt;
+    }
+    if (argv.empty() || argv.front().empty()) {
+        report(f.node.source(), f.path, "the command is empty");
+        return std::nullopt;
+    }
+    return argv;
+}
+
+std::optional<std::chrono::milliseconds> reader::positive_duration(const field& f) {
+    const std::optional<std::chrono::milliseconds> v = duration(f);
+    if (v && v->count() == 0) {
+        wrong_value(f, "a duration above zero");
+        return std::nullopt;
+    }
+    return v;
+}
+
+// health = { exec = "pg_isready", interval = "5s" }, { http = "/healthz" } or { tcp = true }.
+void reader::health(const field& f, program_config& program) {
+    const toml::table* t = table(f);
+    if (!t) return;
+    check_keys(*t, f.path, health_keys);
+    health_config check;
+    std::vector<std::string_view> kinds;
+    for (std::size_t k = 0; k < health_kind_keys.size(); ++k)
+        if (t->contains(health_kind_keys[k])) {
+            kinds.push_back(health_kind_keys[k]);
+            check.kind = static_cast<health_kind>(k);
+        }
+    if (kinds.size() != 1) {
+        report(f.node.source(), f.path,
+               kinds.empty() ? "give the check: exec, http or tcp"
+                             : "give one check, exec, http or tcp, not " + alternatives(kinds));
         return;
     }
-    if (program.argv.empty() || program.argv.front().empty()) report(f->node.source(), f->path, "the command is empty");
+    const field what = *at(*t, kinds.front(), f.path);
+    bool ok = true;
+    switch (check.kind) {
+        case health_kind::exec:
+            if (auto words = command_words(what, program)) check.argv = std::move(*words);
+            else ok = false;
+            break;
+        case health_kind::http:
+            if (auto path = string(what); !path) {
+                ok = false;
+            } else if (path->empty() || path->front() != '/' || path->find_first_of(" \r\n") != std::string::npos) {
+                wrong_value(what, "a URL path such as \"/healthz\"");
+                ok = false;
+            } else {
+                check.path = *path;
+            }
+            break;
+        case health_kind::tcp:
+            if (auto v = boolean(what); !v || !*v) {
+                if (v) wrong_value(what, "true (leave health out for no check)");
+                ok = false;
+            }
+            break;
+    }
+    if (check.kind != health_kind::exec && !program.port) {
+        report(what.node.source(), what.path, "checks the program's port, and it has none: set port");
+        ok = false;
+    }
+    if (auto v = at(*t, "interval", f.path))
+        if (auto d = positive_duration(*v)) check.interval = *d;
+    if (auto v = at(*t, "timeout", f.path))
+        if (auto d = positive_duration(*v)) check.timeout = *d;
+    if (auto v = at(*t, "start_period", f.path))
+        if (auto d = duration(*v)) check.start_period = *d;
+    if (auto v = at(*t, "retries", f.path))
+        if (auto n = integer(*v, 1, max_burst)) check.retries = static_cast<unsigned>(*n);
+    if (auto v = at(*t, "on_unhealthy", f.path))
+        if (auto c = choice(*v, unhealthy_names)) check.on_unhealthy = static_cast<unhealthy_action>(*c);
+    if (ok) program.health = std::move(check);
 }
 
 // Its values see the env files and brood's environment, not each other, so a value naming its own
@@ -386,13 +473,13 @@ void reader::run_as(const toml::table& t, const std::string& path, program_confi
     std::optional<resolved_user> resolved;
     if (user)
         if (auto written = name_or_number(*user, "a user")) {
-            user_lookup found = resolve_user(*written);
+            const user_lookup& found = lookups_.user(*written);
             if (!found.user) report(user->node.source(), user->path, found.error);
             else resolved = found.user;
         }
     if (group)
         if (auto written = name_or_number(*group, "a group")) {
-            group_lookup found = resolve_group(*written);
+            const group_lookup& found = lookups_.group(*written);
             if (!found.gid) report(group->node.source(), group->path, found.error);
             else program.group = found.gid;
         }
@@ -703,6 +790,7 @@ program_config reader::program(const toml::key& name, const toml::table& t) {
         }
     if (auto f = at(t, "watchdog_signal", path))
         if (auto v = stop_signal(*f)) program.watchdog_signal = *v;
+    if (auto f = at(t, "health", path)) health(*f, program);
     if (auto f = at(t, "log", path)) log(*f, program.log);
     if (auto f = at(t, "essential", path))
         if (auto v = boolean(*f)) program.essential = *v;

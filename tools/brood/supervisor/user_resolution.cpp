@@ -74,6 +74,16 @@ group_lookup resolve_group(std::string_view name_or_gid) {
     }
 }
 
+const user_lookup& user_lookups::user(std::string_view name_or_uid) {
+    if (const auto found = users_.find(name_or_uid); found != users_.end()) return found->second;
+    return users_.emplace(std::string(name_or_uid), resolve_user(name_or_uid)).first->second;
+}
+
+const group_lookup& user_lookups::group(std::string_view name_or_gid) {
+    if (const auto found = groups_.find(name_or_gid); found != groups_.end()) return found->second;
+    return groups_.emplace(std::string(name_or_gid), resolve_group(name_or_gid)).first->second;
+}
+
 std::optional<std::string> why_not_run_as(uid_t uid, std::optional<gid_t> gid) {
     const uid_t self = ::geteuid();
     if (self == 0) return std::nullopt;

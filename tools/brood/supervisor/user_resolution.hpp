@@ -7,6 +7,8 @@
 // loaded into a static program. What getent answers once is what every start uses.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +37,19 @@ struct group_lookup {
     std::string error;
 };
 group_lookup resolve_group(std::string_view name_or_gid);
+
+// The lookups of one load of the configuration: each user and group asked of the database once,
+// however many programs name it, for each lookup runs getent. Made anew at each load, so that a
+// reload sees the database as it is then.
+class user_lookups {
+public:
+    const user_lookup& user(std::string_view name_or_uid);
+    const group_lookup& group(std::string_view name_or_gid);
+
+private:
+    std::map<std::string, user_lookup, std::less<>> users_;
+    std::map<std::string, group_lookup, std::less<>> groups_;
+};
 
 // Why brood cannot start programs as uid (and gid, when given), or nullopt when it can: root can,
 // any other user only as itself, in its own group.

@@ -68,7 +68,15 @@ std::vector<problem> check_dependencies(const std::vector<program_config>& progr
     for (const program_config& p : programs) names.push_back(p.name);
     for (const program_config& p : programs)
         for (const dependency& d : p.depends_on) {
-            if (std::find(names.begin(), names.end(), d.name) != names.end()) continue;
+            const auto known = std::find(names.begin(), names.end(), d.name);
+            if (known != names.end()) {
+                // Waiting for a health check that never runs would wait for ever.
+                const program_config& needed = programs[static_cast<std::size_t>(known - names.begin())];
+                if (d.condition == dependency_condition::healthy && !needed.health)
+                    problems.push_back({d.where, "programs." + p.name + ".depends_on." + d.name + ": \"healthy\" needs a "
+                                                 "health check, and programs." + d.name + " has none"});
+                continue;
+            }
             std::string message = "programs." + p.name + ".depends_on: unknown program \"" + d.name + "\"";
             if (auto near = closest_word(d.name, names)) message += " (did you mean \"" + std::string(*near) + "\"?)";
             problems.push_back({d.where, std::move(message)});

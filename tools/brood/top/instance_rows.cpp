@@ -24,6 +24,7 @@ instance_row row_of(const nlohmann::json& instance, std::chrono::steady_clock::t
         r.spawned = now - std::chrono::milliseconds(uptime->get<std::uint64_t>());
     r.restarts = instance.value("restarts", std::uint64_t{0});
     r.last_exit = string_of(instance, "last_exit");
+    r.health = string_of(instance, "health");
     return r;
 }
 
@@ -51,13 +52,20 @@ void instance_rows::replace(const nlohmann::json& status, std::chrono::steady_cl
 }
 
 void instance_rows::apply(const nlohmann::json& event, std::chrono::steady_clock::time_point now) {
-    if (!event.contains("to")) return;  // a log event
+    const bool state_change = event.contains("to");
+    const bool health_change = event.contains("health_from");
+    if (!state_change && !health_change) return;  // a log event
     const std::string name = string_of(event, "name");
     auto r = std::find_if(rows_.begin(), rows_.end(), [&](const instance_row& row) { return row.name == name; });
     if (r == rows_.end()) {
         rows_.emplace_back().name = name;
         r = rows_.end() - 1;
         needs_snapshot_ = true;
+    }
+    if (health_change) {
+        const std::string health = string_of(event, "health");
+        r->health = health == "none" ? std::string() : health;
+        return;
     }
     r->state = string_of(event, "to");
     const pid_t pid = pid_of(event);

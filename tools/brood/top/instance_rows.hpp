@@ -26,6 +26,7 @@ struct instance_row {
     std::optional<std::chrono::steady_clock::time_point> spawned;  // when its process started
     std::uint64_t restarts = 0;
     std::string last_exit;  // empty: no run has ended
+    std::string health;     // starting, healthy or unhealthy; empty: no health check, or no process
     // Sampled from /proc once a second; nullopt until two samples of the same process exist (CPU)
     // or one (RSS).
     std::optional<double> cpu_percent;
@@ -37,7 +38,7 @@ public:
     explicit instance_rows(const nlohmann::json& status,
                            std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
-    // A state-change event; log events are ignored. An instance not in the snapshot is added, and
+    // A state-change or health event; log events are ignored. An instance not in the snapshot is added, and
     // asks for a new snapshot.
     void apply(const nlohmann::json& event, std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
     // A new snapshot (status result) in place of the rows; the samples of processes still there are kept.

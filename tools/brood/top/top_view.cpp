@@ -44,6 +44,13 @@ terminal_colour colour_of(const std::string& state) {
     return terminal_colour::none;  // stopped, completed: nothing to look at
 }
 
+terminal_colour colour_of_health(const std::string& health) {
+    if (health == "healthy") return terminal_colour::good;
+    if (health == "starting") return terminal_colour::changing;
+    if (health == "unhealthy") return terminal_colour::failing;
+    return terminal_colour::none;
+}
+
 // The cells after NAME and STATE, each padded to its column: PID UPTIME RESTARTS CPU% RSS LAST-EXIT.
 std::string numbers_of(const instance_row& r, std::chrono::steady_clock::time_point now) {
     const std::string pid = r.pid != 0 ? std::to_string(r.pid) : "-";
@@ -82,9 +89,15 @@ void top_view::draw_table() {
     for (const instance_row* r : shown) name_width = std::max(name_width, r->name.size());
     name_width = std::min(name_width, static_cast<std::size_t>(std::max(4, screen_.columns() / 3)));
     constexpr std::size_t state_width = 9;  // "completed"
+    // HEALTH only when some instance has a health check, as brood status does.
+    const bool any_health = std::any_of(rows_.all().begin(), rows_.all().end(), [](const instance_row& r) { return !r.health.empty(); });
+    constexpr std::size_t health_width = 9;  // "unhealthy"
+    const std::size_t before_numbers = state_width + (any_health ? health_width + 2 : 0);
+    const std::string header_state =
+        any_health ? fmt::format("{:<{}}  {:<{}}", "STATE", state_width, "HEALTH", health_width) : std::string("STATE");
     screen_.put(1, 0,
-                fmt::format("{:<{}}  {:<{}}  {:>7}  {:>7}  {:>8}  {:>6}  {:>7}  {}", "NAME", name_width, "STATE",
-                            state_width, "PID", "UPTIME", "RESTARTS", "CPU%", "RSS", "LAST-EXIT"),
+                fmt::format("{:<{}}  {:<{}}  {:>7}  {:>7}  {:>8}  {:>6}  {:>7}  {}", "NAME", name_width, header_state,
+                            before_numbers, "PID", "UPTIME", "RESTARTS", "CPU%", "RSS", "LAST-EXIT"),
                 {.bold = true, .underline = true});
 
     const int first_line = 2;
@@ -105,7 +118,10 @@ void top_view::draw_table() {
         const int state_x = static_cast<int>(name_width) + 2;
         screen_.put(y, 0, r.name.substr(0, name_width), {.reverse = highlight});
         screen_.put(y, state_x, r.state, {.hue = colour_of(r.state), .bold = true, .reverse = highlight});
-        screen_.put(y, state_x + static_cast<int>(state_width) + 2, numbers_of(r, now), {.reverse = highlight});
+        if (any_health)
+            screen_.put(y, state_x + static_cast<int>(state_width) + 2, r.health.empty() ? "-" : r.health,
+                        {.hue = colour_of_health(r.health), .reverse = highlight});
+        screen_.put(y, state_x + static_cast<int>(before_numbers) + 2, numbers_of(r, now), {.reverse = highlight});
     }
 }
 
