@@ -205,6 +205,35 @@ TEST_F(http, metrics_pass_promtool_and_show_every_instance) {
     EXPECT_EQ(checked.out + checked.err, "");  // no lint warning either
 }
 
+// Failed health checks are counted per instance, over every run; an instance without a check has no sample.
+TEST_F(http, metrics_count_failed_health_checks) {
+    start(R"(
+[programs.web]
+command = "sleep 1000"
+[programs.checked]
+command = "sleep 1000"
+health = { exec = "false", interval = "100ms", retries = 1, on_unhealthy = "none" }
+)");
+    ASSERT_TRUE(reaches("checked.0", "ready"));
+    const std::string sample = "brood_instance_health_check_failures_total{program=\"checked\",instance=\"0\",name=\"checked.0\"} ";
+    std::string body;
+    double failed = 0;
+    for (const auto until = clock_type::now() + deadline; clock_type::now() < until && failed < 3; std::this_thread::sleep_for(50ms)) {
+        body = get("/metrics").body;
+        const std::size_t at = body.find(sample);
+        if (at != std::string::npos) failed = std::stod(body.substr(at + sample.size()));
+    }
+    EXPECT_GE(failed, 3) << body;
+    EXPECT_EQ(body.find("brood_instance_health_check_failures_total{program=\"web\""), std::string::npos) << body;
+    const json status = json::parse(get("/api/v1/status").body);
+    EXPECT_GE(status["instances"][1]["health_checks_failed"].get<double>(), failed);
+    EXPECT_TRUE(status["instances"][0]["health_checks_failed"].is_null());
+    const brood::process_output checked =
+        brood::command(BROOD_PROMTOOL).args(std::vector<std::string>{"check", "metrics"}).output({.input = body, .timeout = deadline});
+    EXPECT_EQ(checked.status, brood::exited{0}) << checked.out << checked.err;
+    EXPECT_EQ(checked.out + checked.err, "");
+}
+
 // brood reads each instance's /proc/PID/stat or statm (and its cgroup's files) through fds it opens
 // as the instance starts: one per running instance, for its current process, closed when that
 // process ends; scrapes open none.

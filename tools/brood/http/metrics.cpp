@@ -92,6 +92,9 @@ std::string prometheus_text(const std::vector<supervisor::instance_figures>& ins
     per_instance(out, instances, labels, "brood_instance_memory_bytes", "gauge",
                  "Memory of the instance's cgroup (memory.current), else its process's resident set.",
                  [](const figures& f) { return f.memory_bytes; });
+    per_instance(out, instances, labels, "brood_instance_health_check_failures_total", "counter",
+                 "Health checks that failed, in every run; no sample for an instance without a check.",
+                 [](const figures& f) { return f.health_checks_failed; });
     per_instance(out, instances, labels, "brood_instance_last_exit_code", "gauge",
                  "The last end's exit code as a shell shows it (128+N for signal N).",
                  [](const figures& f) { return f.last_exit_code; });

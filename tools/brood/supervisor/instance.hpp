@@ -145,6 +145,8 @@ public:
     const std::string& start_error() const { return state_.start_error; }
     health_status health() const { return state_.health; }
     unsigned health_failures() const { return state_.health_failures; }
+    // Health checks that failed since brood started the instance, in every run.
+    std::uint64_t health_checks_failed() const { return health_checks_failed_; }
     // Why its last health check failed: "exit code 1", "HTTP 503"; empty when none has.
     const std::string& health_failure() const { return state_.health_failure; }
     // What the program last said on its notify socket (STATUS=..., or that it is stopping or
@@ -228,6 +230,7 @@ private:
     instance_state state_;
     std::chrono::system_clock::time_point since_;
     unsigned restarts_ = 0;
+    std::uint64_t health_checks_failed_ = 0;
     unsigned spawns_ = 0;
     pid_t pid_ = 0;  // the leader, and its process group; 0 when none runs
     monitor::watch_id watch_ = monitor::watch_id::none;

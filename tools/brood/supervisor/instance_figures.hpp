@@ -27,6 +27,7 @@ struct instance_figures {
     // The instance's cgroup's when it has one (every process in it), else its leader's.
     std::optional<std::uint64_t> memory_bytes;
     std::optional<double> cpu_seconds;
+    std::optional<std::uint64_t> health_checks_failed;  // with a health check: failures in every run
 };
 
 }  // namespace brood::supervisor

@@ -156,8 +156,12 @@ void instance::end_health_check(std::optional<health_result> result) {
         update_health();
         return;
     }
-    if (result->healthy) handle({event_kind::health_passed});
-    else handle({event_kind::health_failed, brood::exited{0}, std::move(result->why)});
+    if (result->healthy) {
+        handle({event_kind::health_passed});
+        return;
+    }
+    ++health_checks_failed_;
+    handle({event_kind::health_failed, brood::exited{0}, std::move(result->why)});
 }
 
 // SIGKILL to the check's cgroup, or to its process group while its leader is unreaped (the group id

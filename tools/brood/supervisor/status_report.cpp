@@ -12,7 +12,8 @@ double seconds(std::chrono::microseconds time) { return static_cast<double>(time
 instance_figures figures_of(const instance& which) {
     instance_figures figures{which.program().name, which.index(), which.name(), which.current(), which.pid(),
                              which.restarts(), which.uptime(), std::nullopt, std::nullopt, std::nullopt,
-                             std::nullopt};
+                             std::nullopt, std::nullopt};
+    if (which.program().health) figures.health_checks_failed = which.health_checks_failed();
     if (which.last_end()) figures.last_exit_code = which.last_end()->shell_code();
     const instance_usage::reading now = which.usage().read();
     figures.rss_bytes = now.rss_bytes;
@@ -52,6 +53,7 @@ nlohmann::json instance_status(const instance& which) {
         {"health_failure",
          which.health_failure().empty() ? nlohmann::json(nullptr) : nlohmann::json(which.health_failure())},
         {"health_failures", which.health_failures()},
+        {"health_checks_failed", or_null(figures.health_checks_failed)},
     };
     return status;
 }
