@@ -5,11 +5,15 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "common/duration.hpp"
+#include "common/value_checks.hpp"
 
 namespace brood::cli {
 
@@ -34,6 +38,16 @@ struct option : option_text {
 template <class Options, bool Options::*member>
 std::string set_flag(Options& options, const char*) {
     options.*member = true;
+    return std::string();
+}
+
+// The apply of a duration ("5s", "500ms"): sets the milliseconds member of Options it names, or
+// says what was wrong.
+template <class Options, std::chrono::milliseconds Options::*member>
+std::string set_duration(Options& options, const char* value) {
+    const auto duration = parse_duration(value);
+    if (!duration) return check_duration(value);
+    options.*member = *duration;
     return std::string();
 }
 

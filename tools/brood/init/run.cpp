@@ -11,7 +11,6 @@
 
 #include <brood/signal.hpp>
 
-#include "common/duration.hpp"
 #include "common/value_checks.hpp"
 #include "init/commands.hpp"
 #include "init/event_log.hpp"
@@ -76,12 +75,7 @@ constexpr option<run_options> run_options_table[] = {
     {{'\0', "grace", "DURATION", "5s", false,
       "When PROGRAM has exited, how long its leftover descendants get between SIGTERM "
       "and SIGKILL (brood run --grace 10s -- app)."},
-     [](run_options& o, const char* value) {
-         const auto grace = parse_duration(value);
-         if (!grace) return check_duration(value);
-         o.grace = *grace;
-         return std::string();
-     }},
+     set_duration<run_options, &run_options::grace>},
     {{'\0', "pdeathsig", "SIGNAL", nullptr, false,
       "Signal PROGRAM gets if brood dies (PR_SET_PDEATHSIG) (brood run --pdeathsig KILL -- app)."},
      [](run_options& o, const char* value) {

@@ -4,8 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "common/duration.hpp"
-#include "common/value_checks.hpp"
 #include "init/commands.hpp"
 #include "init/event_log.hpp"
 #include "init/init_loop.hpp"
@@ -46,12 +44,7 @@ constexpr option<watch_options> watch_options_table[] = {
     {{'\0', "grace", "DURATION", "5s", false,
       "With --tree: when PROGRAM has exited, how long leftover descendants get between "
       "SIGTERM and SIGKILL (brood watch --tree --grace 1s -- app)."},
-     [](watch_options& o, const char* value) {
-         const auto grace = parse_duration(value);
-         if (!grace) return check_duration(value);
-         o.grace = *grace;
-         return std::string();
-     }},
+     set_duration<watch_options, &watch_options::grace>},
 };
 
 constexpr command_text watch_text = {
