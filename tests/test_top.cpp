@@ -187,14 +187,18 @@ protected:
     bool ended_ = false;
 };
 
-bool exit_shown(const std::string& screen) {
-    return screen.find("\ntop-exit=") != std::string::npos || screen.rfind("top-exit=", 0) == 0;
+// The shell has printed top's exit code and then its prompt again. The echo and the prompt are two
+// writes, so a screen taken between them shows only the code: wait for both.
+bool prompt_after_exit(const std::string& screen) {
+    const std::size_t code = screen.find("top-exit=");
+    return code != std::string::npos && (code == 0 || screen[code - 1] == '\n') &&
+           screen.find("\ntest$", code) != std::string::npos;
 }
 
 // Once top has ended: the shell's screen is back as it was (its prompt after top's exit code, no
 // trace of the table, no alternate screen). The screen then.
 std::string expect_shell_back(const tmux_session& tmux, int code) {
-    const auto [shown, screen] = tmux.wait_for(exit_shown);
+    const auto [shown, screen] = tmux.wait_for(prompt_after_exit);
     EXPECT_TRUE(shown) << screen;
     EXPECT_NE(screen.find("top-exit=" + std::to_string(code) + "\ntest$"), std::string::npos) << screen;
     EXPECT_EQ(screen.find("LAST-EXIT"), std::string::npos) << screen;
