@@ -9,6 +9,7 @@
 #include <brood/proc.hpp>
 #include <brood/reaper.hpp>
 #include <brood/signal.hpp>
+#include <brood/spawner.hpp>
 #include <brood/status.hpp>
 #include <brood/unique_fd.hpp>
 #include <brood/wait.hpp>

@@ -142,7 +142,9 @@ BROOD_CHILD_INLINE bool is_other_target(const child_plan& plan, std::size_t self
 BROOD_CHILD_INLINE void redirect_fds(const child_plan& plan) noexcept {
     for (std::size_t i = 0; i < plan.move_count; ++i) {
         fd_move& m = plan.moves[i];
-        if (m.source == m.target || m.source > plan.max_target || !is_other_target(plan, i, m.source)) continue;
+        if (m.source == fd_move::no_source || m.source == m.target || m.source > plan.max_target ||
+            !is_other_target(plan, i, m.source))
+            continue;
         const long r = sys(SYS_fcntl, m.source, F_DUPFD_CLOEXEC, plan.max_target + 1);
         // EINVAL here only means max_target + 1 is at or above RLIMIT_NOFILE: out of fds.
         if (r < 0) fail(plan, spawn_stage::redirect, r == -EINVAL ? -EMFILE : r, static_cast<int>(i));
@@ -151,6 +153,10 @@ BROOD_CHILD_INLINE void redirect_fds(const child_plan& plan) noexcept {
     for (std::size_t i = 0; i < plan.move_count; ++i) {
         const fd_move& m = plan.moves[i];
         long r;
+        if (m.source == fd_move::no_source) {
+            sys(SYS_close, m.target);  // EBADF only says it was not open: closed either way
+            continue;
+        }
         if (m.source == m.target)
             r = sys(SYS_fcntl, m.target, F_SETFD, 0);
         else

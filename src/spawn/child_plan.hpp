@@ -13,7 +13,10 @@
 namespace brood::detail {
 
 // One fd the child must have: source (an fd of the parent, inherited by the child) becomes target.
+// A source of no_source closes target instead: a spawner's child must not keep the spawner's own fd
+// where its owner had none.
 struct fd_move {
+    static constexpr int no_source = -1;
     int source;
     int target;
 };

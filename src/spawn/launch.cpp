@@ -60,7 +60,7 @@ bool refused(long result) noexcept { return result == -ENOSYS || result == -EPER
 
 }  // namespace
 
-__attribute__((noinline)) pid_t launch_child(child_plan& plan, int cgroup_fd, int& pidfd) noexcept {
+__attribute__((noinline)) pid_t launch_child(child_plan& plan, int cgroup_fd, int& pidfd, bool as_sibling) noexcept {
     alignas(64) char stack[child_stack_size];
     int fd = -1;
     long result = -ENOSYS;
@@ -75,9 +75,11 @@ __attribute__((noinline)) pid_t launch_child(child_plan& plan, int cgroup_fd, in
     const bool into_cgroup = cgroup_fd >= 0;
     if (have_trampoline && (into_cgroup || clone3_support.load(std::memory_order_relaxed) != support::no)) {
         clone_args_v2 args{};
-        args.flags = CLONE_VM | CLONE_VFORK | flag_pidfd | (into_cgroup ? flag_into_cgroup : 0);
+        args.flags = CLONE_VM | CLONE_VFORK | flag_pidfd | (into_cgroup ? flag_into_cgroup : 0) |
+                     (as_sibling ? CLONE_PARENT : 0);
         args.pidfd = reinterpret_cast<std::uintptr_t>(&fd);
-        args.exit_signal = SIGCHLD;
+        // A sibling's exit signal is its parent's choice, our own exit signal: clone3 wants 0 here.
+        args.exit_signal = as_sibling ? 0 : SIGCHLD;
         args.stack = reinterpret_cast<std::uintptr_t>(stack);
         args.stack_size = sizeof stack;
         args.cgroup = into_cgroup ? static_cast<std::uint64_t>(cgroup_fd) : 0;
@@ -107,7 +109,7 @@ __attribute__((noinline)) pid_t launch_child(child_plan& plan, int cgroup_fd, in
         // glibc's clone() (the legacy system call): the pidfd comes back through parent_tid.
         char* const top = stack + sizeof stack;
         plan.reset_handlers = true;
-        constexpr int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+        const int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (as_sibling ? CLONE_PARENT : 0);
         result = -EINVAL;
         if (clone_pidfd_support.load(std::memory_order_relaxed) != support::no) {
             result = ::clone(child_main, top, flags | static_cast<int>(flag_pidfd), &plan,

@@ -28,7 +28,8 @@ void reap(pid_t pid, int pidfd) noexcept {
 
 }  // namespace
 
-child spawn_command(const command& cmd, const stdio& in, const stdio& out, const stdio& err) {
+child spawn_command(const command& cmd, const stdio& in, const stdio& out, const stdio& err,
+                    const launcher* through) {
     spawn_plan prepared(cmd, in, out, err);
     child_report report;
     prepared.plan().report = &report;
@@ -37,7 +38,8 @@ child spawn_command(const command& cmd, const stdio& in, const stdio& out, const
     int raw_pidfd = -1;
     // Until the handle is registered, no reap by selector may take the child (birth_lock.hpp).
     birth_scope birth;
-    const pid_t pid = launch_child(prepared.plan(), cgroup_fd, raw_pidfd);
+    const pid_t pid = through != nullptr ? through->launch(through->context, prepared.plan(), cgroup_fd, raw_pidfd)
+                                         : launch_child(prepared.plan(), cgroup_fd, raw_pidfd);
     if (pid < 0) {
         const int error = -pid;
         std::string detail;

@@ -90,7 +90,8 @@ private:
 
 // Creates the child with a vfork-style clone and runs child_main(plan) in it. Returns the pid, or
 // -errno when no child could be made. pidfd receives the child's pidfd, or -1 if none came back.
-pid_t launch_child(child_plan& plan, int cgroup_fd, int& pidfd) noexcept;
+// as_sibling (CLONE_PARENT): the child is our parent's, not ours; a spawner's children are.
+pid_t launch_child(child_plan& plan, int cgroup_fd, int& pidfd, bool as_sibling = false) noexcept;
 
 // Test seam: false makes spawn act as where clone3 is refused (glibc clone() with CLONE_PIDFD);
 // true probes clone3 again. Tests declare it themselves; it is not part of the public API.
@@ -101,7 +102,15 @@ void use_clone3_for_testing(bool enabled) noexcept;
 
 namespace brood::detail {
 
-// command::spawn with the three standard streams given explicitly (output() overrides them).
-child spawn_command(const command& cmd, const stdio& in, const stdio& out, const stdio& err);
+// Makes the child of a prepared plan, as launch_child does: pid or -errno, and the pidfd.
+struct launcher {
+    pid_t (*launch)(void* context, child_plan& plan, int cgroup_fd, int& pidfd) noexcept;
+    void* context;
+};
+
+// command::spawn with the three standard streams given explicitly (output() overrides them); by
+// launch_child here, or by the launcher given (a spawner's helper).
+child spawn_command(const command& cmd, const stdio& in, const stdio& out, const stdio& err,
+                    const launcher* through = nullptr);
 
 }  // namespace brood::detail
