@@ -86,7 +86,7 @@ void instance::spawn_health_check() {
     const unique_fd write_end(output[1]);
     cmd.set_stdin(stdio::null()).set_stdout(stdio::fd(write_end.get())).set_stderr(stdio::fd(write_end.get()));
     if (health_group_) cmd.into_cgroup(health_group_->fd());
-    child process = cmd.spawn();
+    child process = host_.check_spawner().spawn(cmd);
     const pid_t pid = process.pid();
     // In brood's output only where the log itself goes there, in the log's format, marked "health".
     relay_output(std::move(read_end), output_stream::health, program_->log.to == log_destination::standard_output);

@@ -195,6 +195,11 @@ private:
     // doubles at 10 programs. It is given back once checks have stopped ending for a moment, as the
     // start-up code is, at the cost of faulting it in again at the next round.
     // One timer for a whole round, not one per check: when it fires, it waits on if a check ended since.
+    brood::spawner& check_spawner() override {
+        if (!check_spawner_) check_spawner_.emplace();
+        return *check_spawner_;
+    }
+
     void health_check_done() override {
         last_check_end_ = std::chrono::steady_clock::now();
         if (check_code_timer_ == monitor::timer_id::none)
@@ -953,6 +958,7 @@ private:
     bool start_up_code_held_ = true;  // see give_back_start_up_code
     monitor::timer_id check_code_timer_ = monitor::timer_id::none;  // see health_check_done
     std::chrono::steady_clock::time_point last_check_end_{};
+    std::optional<brood::spawner> check_spawner_;  // see check_spawner
     // Last: destroyed first, while the loop they are registered in still exists.
     std::optional<control::server> control_;
     std::optional<http::server> http_;
