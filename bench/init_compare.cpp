@@ -183,8 +183,8 @@ idle_figures idle(const init_under_test& init, const settings& s) {
 
 // Median wall time of each method (µs), runs interleaved in rounds so that load drifts hit all alike.
 // Each round starts one method further on, so that each takes every place in the order equally
-// often: with a fixed order the same brood binary measured 5 to 15 µs slower run second (right
-// after /bin/true) than run third.
+// often: with a fixed order whichever brood build ran second (right after /bin/true) measured 3
+// to 22 µs slower than the one run third (docs/benchmarks.md).
 std::vector<double> startup(const std::vector<init_under_test>& methods, const settings& s) {
     std::vector<std::vector<double>> samples(methods.size());
     for (int round = 0; round < s.rounds; ++round) {
