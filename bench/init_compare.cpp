@@ -182,10 +182,14 @@ idle_figures idle(const init_under_test& init, const settings& s) {
 }
 
 // Median wall time of each method (µs), runs interleaved in rounds so that load drifts hit all alike.
+// Each round starts one method further on, so that each takes every place in the order equally
+// often: with a fixed order whichever brood build ran second (right after /bin/true) measured 3
+// to 22 µs slower than the one run third (docs/benchmarks.md).
 std::vector<double> startup(const std::vector<init_under_test>& methods, const settings& s) {
     std::vector<std::vector<double>> samples(methods.size());
     for (int round = 0; round < s.rounds; ++round) {
-        for (std::size_t m = 0; m < methods.size(); ++m) {
+        for (std::size_t place = 0; place < methods.size(); ++place) {
+            const std::size_t m = (place + static_cast<std::size_t>(round)) % methods.size();
             const auto argv = command_line(methods[m], {"/bin/true"});
             for (int run = 0; run < s.runs; ++run) {
                 const auto start = steady::now();

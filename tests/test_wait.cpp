@@ -10,6 +10,7 @@
 #include <chrono>
 #include <set>
 #include <thread>
+#include <vector>
 
 using namespace brood;
 using namespace std::chrono_literals;
@@ -59,6 +60,19 @@ TEST(wait_child, any_child) {
     EXPECT_EQ(a.wait().code(), 3);  // the handles learned their statuses
     EXPECT_EQ(b.wait().code(), 4);
     EXPECT_TRUE(std::holds_alternative<no_children>(wait_child(wait_selector::any())));
+}
+
+// The registry that hands a status reaped by selector to its handle starts in a small table of
+// its own, and the handles' states in what is left of the mapping beside it: 2,500 handles at once
+// outgrow both, and every handle still learns its own child's status.
+TEST(wait_child, any_child_with_thousands_of_handles) {
+    constexpr int count = 2500;
+    std::vector<child> children;
+    children.reserve(count);
+    for (int i = 0; i < count; ++i) children.push_back(brood::fork([i] { return i % 256; }));
+    for (int i = 0; i < count; ++i) ASSERT_TRUE(std::holds_alternative<child_event>(wait_child(wait_selector::any())));
+    for (int i = 0; i < count; ++i) EXPECT_EQ(children[i].wait().code(), i % 256) << "child " << i;
+    EXPECT_TRUE(std::holds_alternative<no_children>(wait_child(wait_selector::any(), wait_events::all, wait_mode::no_hang)));
 }
 
 TEST(wait_child, a_process_group_and_own_group) {

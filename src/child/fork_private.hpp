@@ -1,6 +1,7 @@
-// The child module's bookkeeping that a fork does not copy: one page that reaches a forked child
-// zero-filled (MADV_WIPEONFORK), holding the locks and the roots of the child registry and of the
-// pool of handle states.
+// The child module's bookkeeping that a fork does not copy: one mapping that reaches a forked child
+// zero-filled (MADV_WIPEONFORK), holding the locks, the child registry's first table and the roots
+// of the pool of handle states, whose first slab is the rest of the mapping: a process's first
+// children cost one mmap and one madvise, and a single page fault, rather than three of each.
 //
 // A forked child owns none of its parent's children, and a lock another thread held at the fork
 // would stay locked in the child: starting from zero gives it an empty registry, an empty pool and
@@ -23,12 +24,18 @@ struct registry_slot {
     child_state* state;
 };
 
+// Slots of the registry's first table, in the fork_private page itself.
+inline constexpr std::size_t first_registry_capacity = 32;
+// The whole mapping: the fork_private page, then the first states of the pool.
+inline constexpr std::size_t fork_private_mapping_bytes = 64 * 1024;
+
 struct fork_private {
     pthread_mutex_t mutex;
     // Births and reaps by selector (birth_lock.hpp). Here, so a forked child starts with it free
     // although the forking thread holds it.
     pthread_rwlock_t births;
-    // The child registry: open addressing, linear probing, in its own mapping (MADV_DONTFORK).
+    // The child registry: open addressing, linear probing, in first_slots until it outgrows them,
+    // then in a mapping of its own (MADV_DONTFORK).
     registry_slot* slots;
     std::size_t capacity;  // a power of two, or 0
     std::size_t count;
@@ -36,6 +43,7 @@ struct fork_private {
     void* free_states;
     char* unused;
     char* unused_end;
+    registry_slot first_slots[first_registry_capacity];
 };
 
 // This process's page, mapped at first use; never unmapped (late destructors use it).

@@ -28,10 +28,15 @@ bool holds(const fork_private& r, pid_t pid, std::size_t* at) noexcept {
     return r.slots[*at].pid == pid;
 }
 
-// The table has a mapping of its own, which a forked child does not get (MADV_DONTFORK): its page
-// of fork_private forgets the table anyway.
+// The first table is the page's own. A larger one has a mapping of its own, which a forked child
+// does not get (MADV_DONTFORK): its page of fork_private forgets the table anyway.
 void grow(fork_private& r) {
-    const std::size_t capacity = r.capacity == 0 ? 4096 / sizeof(registry_slot) : r.capacity * 2;
+    if (r.capacity == 0) {
+        r.slots = r.first_slots;
+        r.capacity = first_registry_capacity;
+        return;
+    }
+    const std::size_t capacity = r.capacity * 2;
     const std::size_t bytes = capacity * sizeof(registry_slot);
     void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) throw std::bad_alloc();
@@ -39,7 +44,7 @@ void grow(fork_private& r) {
     auto* slots = static_cast<registry_slot*>(memory);
     for (std::size_t i = 0; i < r.capacity; ++i)
         if (r.slots[i].pid != 0) slots[find(slots, capacity, r.slots[i].pid)] = r.slots[i];
-    if (r.slots != nullptr) ::munmap(r.slots, r.capacity * sizeof(registry_slot));
+    if (r.slots != r.first_slots) ::munmap(r.slots, r.capacity * sizeof(registry_slot));
     r.slots = slots;
     r.capacity = capacity;
 }

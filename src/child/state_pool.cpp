@@ -1,9 +1,9 @@
 // Where the states of owned children come from: slabs of this module's own that reach a forked
-// child zero-filled (MADV_WIPEONFORK), with the free list on the fork_private page. After a fork
-// each page either process writes is copied: the parent writes the new child's state at once, and
-// from malloc that would copy the state's page and three more (the allocator's cache, the chunk's
-// neighbour, errno). Only the owning process reads a state (child.hpp), so a child needs none of
-// its parent's.
+// child zero-filled (MADV_WIPEONFORK), with the free list on the fork_private page (the first slab
+// is the rest of that page's mapping). After a fork each page either process writes is copied:
+// the parent writes the new child's state at once, and from malloc that would copy the state's
+// page and three more (the allocator's cache, the chunk's neighbour, errno). Only the owning
+// process reads a state (child.hpp), so a child needs none of its parent's.
 #include <cstddef>
 #include <new>
 
@@ -34,12 +34,12 @@ struct free_state {
 static_assert(sizeof(free_state) <= state_bytes);
 
 void* carve(fork_private& page) {
-    if (page.unused == page.unused_end) {
+    if (static_cast<std::size_t>(page.unused_end - page.unused) < state_bytes) {
         void* slab = ::mmap(nullptr, slab_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (slab == MAP_FAILED) throw std::bad_alloc();
         ::madvise(slab, slab_bytes, MADV_WIPEONFORK);
         page.unused = static_cast<char*>(slab);
-        page.unused_end = page.unused + slab_bytes / state_bytes * state_bytes;
+        page.unused_end = page.unused + slab_bytes;
     }
     void* state = page.unused;
     page.unused += state_bytes;

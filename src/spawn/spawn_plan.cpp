@@ -169,10 +169,13 @@ void spawn_plan::prepare_strings() {
     const std::size_t env_start = ptrs.size();
     if (!access::env_clear(cmd_)) {
         for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-            const std::string_view key = env_key(*e);
-            const bool changed = std::any_of(changes.begin(), changes.end(),
-                                             [&](const auto& change) { return change.first == key; });
-            if (!changed) ptrs.push_back(*e);
+            // Without changes no entry is read, only pointed to (an init's environment may be long).
+            if (!changes.empty()) {
+                const std::string_view key = env_key(*e);
+                const auto same_key = [&](const auto& change) { return change.first == key; };
+                if (std::any_of(changes.begin(), changes.end(), same_key)) continue;
+            }
+            ptrs.push_back(*e);
         }
     }
     for (const auto& [key, value] : changes)

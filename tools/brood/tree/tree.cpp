@@ -27,7 +27,7 @@ struct tree_options {
 };
 
 // One line whatever the arguments hold: control characters are shown escaped.
-std::string command_text(const proc::process_info& info) {
+std::string shown_command(const proc::process_info& info) {
     if (info.state == 'Z') return "[" + info.comm + "] <defunct>";
     if (info.cmdline.empty()) return "[" + info.comm + "]";  // kernel thread
     std::string text;
@@ -72,7 +72,7 @@ private:
         const std::string pss = node.memory ? human_bytes(node.memory->pss) : "-";
         std::string cow = "-";
         if (node.cow) cow = (node.cow->exact ? "" : "~") + human_bytes(node.cow->bytes);
-        std::string command = lead + branch + command_text(node.info);
+        std::string command = lead + branch + shown_command(node.info);
         const std::string note =
             node.zombie_children > 0 ? fmt::format("  <- {} zombie child(ren) not reaped", node.zombie_children) : "";
         constexpr std::size_t columns_before_command = 46;
