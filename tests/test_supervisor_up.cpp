@@ -1821,6 +1821,38 @@ TEST_F(up, a_program_that_closes_its_stdout_runs_on_and_its_stderr_is_still_logg
 
 // ---- health checks ----
 
+// brood's children named comm (its spawner: "brood-spawner").
+std::vector<pid_t> children_named(pid_t parent, const std::string& comm) {
+    std::vector<pid_t> found;
+    for (const pid_t child : brood::proc::children_of(parent)) {
+        std::ifstream in("/proc/" + std::to_string(child) + "/comm");
+        std::string name;
+        if (std::getline(in, name) && name == comm) found.push_back(child);
+    }
+    return found;
+}
+
+// With hundreds of fds open in brood, a check is made by brood's spawner, which holds one fd (its
+// socket) whatever brood holds; the check is still brood's child, with only its own three fds.
+// With few, brood makes it itself and has no spawner.
+TEST_F(up, a_check_from_a_brood_with_many_fds_comes_from_its_spawner_yet_is_its_child) {
+    start("[programs.many]\ncommand = \"" + helper("pause") + "\"\ninstances = 120\nstart_seconds = 0\n\n"
+          "[programs.checked]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\ndepends_on = [\"many\"]\n"
+          "health = { exec = \"sh -c 'echo ppid=$PPID; exec " + helper("print_fds") + "'\", interval = \"100ms\" }\n");
+    ASSERT_TRUE(saw("checked.0 health: starting -> healthy"));
+    const std::vector<pid_t> spawners = children_named(brood().pid(), "brood-spawner");
+    ASSERT_EQ(spawners.size(), 1u) << "brood holds " << std::distance(std::filesystem::directory_iterator(
+                                          "/proc/" + std::to_string(brood().pid()) + "/fd"), {}) << " fds";
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator("/proc/" + std::to_string(spawners[0]) + "/fd"), {}), 1);
+    const std::vector<std::string> log = log_lines("checked.0.log", 2);
+    ASSERT_GE(log.size(), 2u);
+    EXPECT_EQ(log[0], "health: ppid=" + std::to_string(brood().pid()));
+    EXPECT_EQ(log[1], "health: 0 1 2");
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+    // The spawner ended with the checks, not as a process left behind for the sweep after them.
+    EXPECT_EQ(line_of("left behind"), -1) << errors();
+}
+
 // health.exec: healthy once the check passes, its output in the log marked "health"; retries
 // failures in a row make it unhealthy, shown in status, --check and the events, and restart it.
 TEST_F(up, an_exec_health_check_makes_it_healthy_then_unhealthy_and_restarts_it) {
@@ -1843,6 +1875,7 @@ TEST_F(up, an_exec_health_check_makes_it_healthy_then_unhealthy_and_restarts_it)
     const std::vector<std::string> log = log_lines("web.0.log", 1);
     ASSERT_FALSE(log.empty());
     EXPECT_EQ(log.front(), "health: checking");
+    EXPECT_TRUE(children_named(brood().pid(), "brood-spawner").empty()) << "a spawner for a brood with few fds";
 
     std::filesystem::remove(file("ok"));
     ASSERT_TRUE(saw("web.0 ready -> stopping (health check failed: exit code 1, 2 in a row: unhealthy: SIGTERM, then a restart)"));

@@ -78,8 +78,8 @@ public:
     virtual void changed(instance& which, const state_change& change) = 0;
     // Its health (health_status) went from one to another; why: the last failure, for unhealthy.
     virtual void health_changed(instance& which, health_status from, health_status to) = 0;
-    // What starts health.exec checks: a helper process that holds few fds, so that a check costs
-    // the same with 5 programs as with 500 (brood::spawner). Made at the first check.
+    // What starts health.exec checks once brood holds many fds: a helper process that holds few, so
+    // that a check costs the same with 50 programs as with 500 (brood::spawner). Made when first used.
     virtual brood::spawner& check_spawner() = 0;
     // A health.exec check has ended (its process reaped): the code that ran it may be given back.
     virtual void health_check_done() = 0;

@@ -591,6 +591,7 @@ private:
         phase_ = phase::reaping;
         if (!essential_code_ && !budget_spent_) exit_code_ = essential_stop_code();
         end_guard();
+        check_spawner_.reset();  // no more checks; it is no process left behind either
         if (finish_if_alone()) return;
         if (budget_spent_) {
             kill_leftovers();
