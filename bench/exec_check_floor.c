@@ -3,8 +3,9 @@
  *
  *   exec_check_floor N PROGRAM [CGROUP_DIR]
  *
- * runs PROGRAM N times, one after the other, and prints its own CPU time in ns (RUSAGE_SELF: the
- * parent's side of each fork+exec+wait, not the checks' own run). Without CGROUP_DIR: posix_spawn +
+ * runs PROGRAM N times, one after the other, and prints two CPU times in ns: its own (RUSAGE_SELF:
+ * the parent's side of each fork+exec+wait) and its children's (RUSAGE_CHILDREN: each check from its
+ * clone to its exit, exec included). Without CGROUP_DIR: posix_spawn +
  * waitpid and nothing else. With it: clone3(CLONE_INTO_CGROUP) into that cgroup + execve + waitpid,
  * as a check that runs in its instance's cgroup must be started. */
 #define _GNU_SOURCE
@@ -22,6 +23,11 @@
 #include <unistd.h>
 
 extern char** environ;
+
+static long long cpu_ns(const struct rusage* usage) {
+    return ((long long)usage->ru_utime.tv_sec + usage->ru_stime.tv_sec) * 1000000000LL +
+           ((long long)usage->ru_utime.tv_usec + usage->ru_stime.tv_usec) * 1000LL;
+}
 
 static pid_t spawn_into(int cgroup, char* const child_argv[]) {
     struct clone_args args;
@@ -66,9 +72,9 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
-    struct rusage self;
+    struct rusage self, children;
     getrusage(RUSAGE_SELF, &self);
-    printf("%lld\n", ((long long)self.ru_utime.tv_sec + self.ru_stime.tv_sec) * 1000000000LL +
-                         ((long long)self.ru_utime.tv_usec + self.ru_stime.tv_usec) * 1000LL);
+    getrusage(RUSAGE_CHILDREN, &children);
+    printf("%lld %lld\n", cpu_ns(&self), cpu_ns(&children));
     return 0;
 }

@@ -6,13 +6,17 @@
 
   cpu     brood up runs --programs copies of bench/supervised_program (PATH), each with
           health = { exec = [CHECK], interval = "--interval s" }, CHECK being bench/noop_static (exits 0
-          at once). Once every program has started and the first round of checks is done, brood's
-          own CPU time (/proc/PID/schedstat: brood's process, not the checks) is read over --seconds.
-          The same brood up without health checks is measured the same way. The floors are
-          bench/exec_check_floor.c running CHECK as many times as brood ran checks (programs ×
-          seconds / interval), with posix_spawn + waitpid and nothing else, and with clone3 into a
-          cgroup (as brood starts a check in its instance's cgroup) + waitpid: their own CPU time
-          (RUSAGE_SELF) is what the checks' fork+exec+wait costs a parent at the least.
+          at once). Once every program has started and the first round of checks is done, the CPU
+          time of brood's own processes (/proc/PID/schedstat of brood up, its guard and the helper
+          that starts the checks; not the programs, not the checks) is read over --seconds, and
+          that of the instances' cgroups (cpu.stat of brood's cgroup: the programs, which sleep,
+          and the checks, each from its clone to its exit). The same brood up without health
+          checks is measured the same way. The floors are bench/exec_check_floor.c running CHECK
+          as many times as brood ran checks (programs × seconds / interval), with posix_spawn +
+          waitpid and nothing else, and with clone3 into a cgroup (as brood starts a check in its
+          instance's cgroup) + waitpid: their own CPU time (RUSAGE_SELF) is what the checks'
+          fork+exec+wait costs a parent at the least, their children's (RUSAGE_CHILDREN) what the
+          checks cost themselves when their parent holds 3 fds.
   wakeups brood's context switches, sampled every 100 ms over the same --seconds: the samples with
           any are grouped into bursts (samples less than 1 s apart), which should be one per round
           of checks, with nothing in the quiet stretches between them.
@@ -44,6 +48,14 @@ PSS_SAMPLES = 20
 
 def die(message):
     sys.exit(f"health_checks: {message}")
+
+
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
 
 
 def write_config(root, n, program, check, interval_s):
@@ -88,18 +100,23 @@ class running_brood:
 
 
 def cpu_trial(args, check):
-    """brood's CPU ns and its switch samples over args.seconds, after the first round of checks."""
+    """CPU ns and switch samples of brood's own processes over args.seconds, after the first round
+    of checks; and their names."""
     brood = running_brood(args.brood, args.programs, args.program, check, args.interval)
     try:
         time.sleep(args.interval + 2)  # the first round of checks is done
+        own = brood.own_processes(args.program, args.check)
         samples = []
         start = time.monotonic()
-        cpu0, _ = cpu_and_switches([brood.process.pid])
+        group = instances_cpu_stat(brood.process.pid)
+        cpu0, _ = cpu_and_switches(own)
+        instances0 = usage_ns(group)
         while time.monotonic() - start < args.seconds:
-            samples.append((time.monotonic() - start, cpu_and_switches([brood.process.pid])[1]))
+            samples.append((time.monotonic() - start, cpu_and_switches(own)[1]))
             time.sleep(SAMPLE_S)
-        cpu1, _ = cpu_and_switches([brood.process.pid])
-        return cpu1 - cpu0, samples
+        cpu1, _ = cpu_and_switches(own)
+        instances = usage_ns(group) - instances0 if group else None
+        return cpu1 - cpu0, instances, samples, sorted(comm(p) for p in own)
     finally:
         brood.close()
 
@@ -134,8 +151,26 @@ def own_cgroup2():
     return None
 
 
+def instances_cpu_stat(brood_pid):
+    """The cpu.stat of the cgroup brood up made for its instances, or None (no cgroup isolation)."""
+    base = own_cgroup2()
+    path = os.path.join(base, f"brood-up.{brood_pid}", "cpu.stat") if base else None
+    return path if path and os.path.exists(path) else None
+
+
+def usage_ns(cpu_stat):
+    if cpu_stat is None:
+        return 0
+    with open(cpu_stat) as f:
+        for line in f:
+            if line.startswith("usage_usec "):
+                return int(line.split()[1]) * 1000
+    return 0
+
+
 def floor_cpu(args, checks, into_cgroup):
-    """exec_check_floor's own CPU ns for checks spawns: plainly, or each into a cgroup of its own."""
+    """exec_check_floor's own and its children's CPU ns for checks spawns: plainly, or each into a
+    cgroup of its own."""
     argv = [args.floor, str(checks), args.check]
     group = None
     if into_cgroup:
@@ -146,7 +181,8 @@ def floor_cpu(args, checks, into_cgroup):
         os.mkdir(group)
         argv.append(group)
     try:
-        return int(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
+        own, children = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+        return int(own), int(children)
     finally:
         if group:
             os.rmdir(group)
@@ -188,28 +224,41 @@ def main():
 
     print(f"load at start: {load()}")
     checks = args.programs * args.seconds // args.interval
-    with_cpu, samples = cpu_trial(args, args.check)
-    without_cpu, quiet_samples = cpu_trial(args, None)
+    with_cpu, with_instances, samples, with_processes = cpu_trial(args, args.check)
+    without_cpu, without_instances, quiet_samples, without_processes = cpu_trial(args, None)
     floor_plain = floor_cpu(args, checks, False)
     floor_cgroup = floor_cpu(args, checks, True)
 
     print(f"\n### {args.programs} programs, an exec check each every {args.interval} s: "
-          f"brood's CPU over {args.seconds} s (~{checks} checks)\n")
-    floors = [("posix_spawn + waitpid", floor_plain)]
-    if floor_cgroup:
-        floors.append(("clone3 into a cgroup + waitpid", floor_cgroup))
-    print("| | CPU ms | µs per check | " + " | ".join(f"against {name}" for name, _ in floors) + " |")
-    print("|---|---:|---:|" + "---:|" * len(floors))
+          f"CPU over {args.seconds} s (~{checks} checks)\n")
+    print(f"brood's processes counted: with checks {', '.join(with_processes)}; "
+          f"without {', '.join(without_processes)}\n")
+    # The floor the ratios are taken to: clone3 into a cgroup, as brood starts a check (plain
+    # posix_spawn where there is no cgroup v2 here).
+    floor_own, floor_children = floor_cgroup or floor_plain
+    print("| | CPU ms | µs per check | against the floor's parent | against the floor's parent + checks |")
+    print("|---|---:|---:|---:|---:|")
 
-    def row(name, ns):
-        ratios = " | ".join(f"{ns / f:.2f}" for _, f in floors)
+    def row(name, ns, against=None):
+        if ns is None:
+            print(f"| {name} | n/a | | | |")
+            return
+        ratios = (f"{ns / floor_own:.2f} | " if against in (None, "parent") else " | ") + \
+                 (f"{ns / (floor_own + floor_children):.2f}" if against in (None, "both") else "")
         print(f"| {name} | {ns / 1e6:.1f} | {ns / 1e3 / checks:.1f} | {ratios} |")
 
-    row("brood up, with the checks", with_cpu)
-    print(f"| brood up, without checks | {without_cpu / 1e6:.1f} | | " + " | " * (len(floors) - 1) + " |")
-    row("brood up, the checks' share (with − without)", with_cpu - without_cpu)
-    for name, ns in floors:
-        row(f"floor: {name}, {checks} times", ns)
+    row("brood up's processes, with the checks", with_cpu, "parent")
+    print(f"| brood up's processes, without checks | {without_cpu / 1e6:.1f} | | | |")
+    share = with_cpu - without_cpu
+    row("brood up's processes: the checks' share (with − without)", share, "parent")
+    checks_own = with_instances - without_instances if with_instances is not None else None
+    row("the checks themselves (brood's cgroup, with − without)", checks_own, "")
+    row("brood up's share and the checks together", share + checks_own if checks_own is not None else None, "both")
+    for name, cost in [("posix_spawn + waitpid", floor_plain)] + \
+                      ([("clone3 into a cgroup + waitpid", floor_cgroup)] if floor_cgroup else []):
+        row(f"floor, {name}: the parent", cost[0], "parent")
+        row(f"floor, {name}: the checks", cost[1], "")
+        row(f"floor, {name}: both", cost[0] + cost[1], "both")
 
     found = bursts(samples)
     gaps = [b[0] - a[1] for a, b in zip(found, found[1:])]
