@@ -13,11 +13,14 @@ replacement's start note (both CLOCK_MONOTONIC, the programs' own notes). Cases:
   watchdog       brood up, watchdog = --watchdog-ms, running bench/watchdog_program.c, which stops
                  sending WATCHDOG=1: from its last WATCHDOG=1 plus the watchdog's period, when
                  brood's watchdog runs out (brood then sends SIGABRT, waits for the end, restarts)
+  failed check   brood up, health = { exec = [bench/health_program, "check"], interval = 100 ms,
+                 retries = 1 }, running bench/health_program.c, which makes its check fail when
+                 told: from the failing check's note, taken just before it exits 1 (brood then
+                 counts it unhealthy, stops the program with SIGTERM, restarts it)
 
-A brood case is one entry of brood_cases: the brood.toml lines it needs, a program and the delay after the
-program's failure note at which the failure counts as due. A failed health check is added the same
-way: a program that starts failing its check when told, noting when, and the check's interval and
-retries as the delay.
+A brood case is one entry of brood_cases: the brood.toml lines it needs ("{name}" in them is the
+program's name), a program and the delay after the program's failure note at which the failure
+counts as due.
 
 The cases take turns, one failure at a time (the order rotating each round), so that the machine's
 load falls on each alike. Every victim has run for over 1.5 s, past brood's start_seconds (1 s):
@@ -55,7 +58,7 @@ def brood_case(brood, program_lines):
             # The start limit lifted, as in supervisor_compare.py: each program restarts many times.
             for i in range(n):
                 f.write(f'[programs.p{i}]\ncommand = ["{program}"]\nstart_limit = {{ burst = 1000 }}\n'
-                        f'{program_lines}\n')
+                        f'{program_lines.replace("{name}", f"p{i}")}\n')
         return [brood, "up", "-c", conf]
     return setup
 
@@ -124,7 +127,8 @@ def main():
     p.add_argument("--brood", required=True, help="the brood command")
     p.add_argument("--brood-before", help="an earlier build of the brood command: its cases as extra rows, "
                                           "for before and after a change in one run")
-    p.add_argument("--bin", help="where supervised_program, watchdog_program and restart_floor are built "
+    p.add_argument("--bin", help="where supervised_program, watchdog_program, health_program and restart_floor "
+                                 "are built "
                                  "(default: build-bench/bench)")
     p.add_argument("--programs", type=int, default=10)
     p.add_argument("--tries", type=int, default=100)
@@ -136,7 +140,8 @@ def main():
         die("run as root")
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     bin_dir = os.path.abspath(args.bin or os.path.join(os.path.dirname(__file__), "..", "build-bench", "bench"))
-    built = {b: os.path.join(bin_dir, b) for b in ("supervised_program", "watchdog_program", "restart_floor")}
+    built = {b: os.path.join(bin_dir, b)
+             for b in ("supervised_program", "watchdog_program", "health_program", "restart_floor")}
     for path in list(built.values()) + [args.brood]:
         if not os.access(path, os.X_OK):
             die(f"{path} is not built (see bench/run_all.sh)")
@@ -144,11 +149,14 @@ def main():
 
     watchdog_ns = args.watchdog_ms * 1_000_000
     # brood up's cases: (what, brood.toml lines, program, delay after the failure note at which the
-    # failure is due); a failed health check will be one more
+    # failure is due)
+    check = (f'health = {{ exec = ["{built["health_program"]}", "check"], interval = "100ms", retries = 1 }}\n'
+             'environment = { BENCH_PROGRAM = "{name}" }')
     brood_cases = [
         ("exit → restart", "", built["supervised_program"], 0),
         (f"missed watchdog ({args.watchdog_ms} ms) → restart", f'watchdog = "{args.watchdog_ms}ms"',
          built["watchdog_program"], watchdog_ns),
+        ("failed health check → restart", check, built["health_program"], 0),
     ]
     builds = [(brood, "brood up")] + ([(os.path.abspath(args.brood_before), "brood up, before")]
                                       if args.brood_before else [])

@@ -54,7 +54,7 @@ wants monitor && needed="$needed monitor_storm monitor_latency"
 wants init && needed="$needed init_compare"
 wants runc && needed="$needed ../tools/brood/brood"
 wants pool && needed="$needed pool_compare pool_parallel_map pool_fork_cost"
-wants supervisor && needed="$needed supervised_program watchdog_program restart_floor line_writer noop_static exec_check_floor"
+wants supervisor && needed="$needed supervised_program watchdog_program health_program restart_floor line_writer noop_static exec_check_floor"
 for b in $needed; do
     if [ ! -x "$bin/$b" ]; then
         echo "run_all.sh: $bin/$b not built; see the build command at the top of this script" >&2

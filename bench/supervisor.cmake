@@ -8,6 +8,10 @@ target_link_options(supervised_program PRIVATE -static)
 add_executable(watchdog_program ${CMAKE_CURRENT_LIST_DIR}/watchdog_program.c)
 target_compile_options(watchdog_program PRIVATE -Wall -Wextra -Werror)
 target_link_options(watchdog_program PRIVATE -static)
+# bench/failure_restart.py's failed-check case: the program and its check in one. Static, as the others.
+add_executable(health_program ${CMAKE_CURRENT_LIST_DIR}/health_program.c)
+target_compile_options(health_program PRIVATE -Wall -Wextra -Werror)
+target_link_options(health_program PRIVATE -static)
 # The restart floor: the least a supervisor can do (waitpid + posix_spawn), as a fifth row.
 add_executable(restart_floor ${CMAKE_CURRENT_LIST_DIR}/restart_floor.c)
 target_compile_options(restart_floor PRIVATE -Wall -Wextra -Werror)
