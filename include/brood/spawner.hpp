@@ -17,7 +17,8 @@
 // same spawn_error describes a failure. spawn() falls back to command::spawn() where the helper
 // cannot serve: a command that keeps every fd (close_other_fds(false)), a plan larger than one
 // message (about 192 KiB: a huge environment), or a helper that is gone (killed from outside;
-// running() then says so). The helper ends when the spawner is destroyed or its owner dies.
+// running() then says so). The helper ends when the spawner is destroyed, or when the thread
+// that made it ends (PR_SET_PDEATHSIG follows that thread): make it on a thread that lives as long.
 // spawn() may be called from several threads; the helper serves one spawn at a time.
 #pragma once
 

@@ -160,10 +160,10 @@ struct spawner_link {
                           message.fds.size()) != 0 ||
             receive_with_fds(self.socket_.get(), &reply, sizeof reply, received, count) !=
                 static_cast<long>(sizeof reply)) {
-            // Gone (killed from outside). Had it died after its clone, that child would be ours
-            // with no handle; nothing but a SIGKILL between two of its system calls does that.
+            // Gone (killed from outside): reaped by spawn() once this spawn is over, outside the
+            // birth lock. Had it died after its clone, that child would be ours with no handle;
+            // nothing but a SIGKILL between two of its system calls does that.
             self.socket_.reset();
-            self.helper_ = child();
             return launch_child(plan, cgroup_fd, pidfd);
         }
         for (std::size_t i = 1; i < count; ++i) ::close(received[i]);
@@ -201,6 +201,13 @@ spawner::~spawner() { socket_.reset(); }
 child spawner::spawn(const command& cmd) {
     const std::lock_guard lock(mutex_);
     const detail::launcher through{&detail::spawner_link::launch, this};
+    // A helper found gone during the spawn is reaped after it, however the spawn ends.
+    struct reap_when_gone {
+        spawner& self;
+        ~reap_when_gone() {
+            if (!self.socket_ && self.helper_) self.helper_ = child();
+        }
+    } reap{*this};
     return detail::spawn_command(cmd, detail_spawn_access::stdin_(cmd), detail_spawn_access::stdout_(cmd),
                                  detail_spawn_access::stderr_(cmd), &through);
 }
