@@ -9,9 +9,11 @@
 #include <brood/spawner.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -192,6 +194,26 @@ TEST(spawner, destroying_it_ends_the_helper) {
     }
     EXPECT_NE(::kill(pid, 0), 0);
     EXPECT_EQ(errno, ESRCH);
+}
+
+// PR_SET_PDEATHSIG follows the thread: a spawner made on a thread that has ended has lost its helper
+// (killed), and spawns go on the direct way.
+TEST(spawner, made_on_a_thread_that_has_ended_it_falls_back_to_direct_spawns) {
+    std::optional<brood::spawner> through;
+    std::thread([&] { through.emplace(); }).join();
+    const pid_t pid = through->pid();
+    ASSERT_GT(pid, 0);
+    const auto dead = [&] {
+        std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+        std::string fields;
+        std::getline(in, fields);
+        const std::size_t end = fields.rfind(')');
+        return end != std::string::npos && fields.size() > end + 2 && fields[end + 2] == 'Z';
+    };
+    for (int i = 0; i < 2000 && !dead(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(dead()) << "the helper outlived the thread that made it";
+    EXPECT_EQ(output_of(through->spawn(command(helper("print_fds")).set_stdout(stdio::pipe()))), "0 1 2\n");
+    EXPECT_FALSE(through->running());
 }
 
 // Four threads spawn through one spawner while a fifth spawns directly: every child is made once,
