@@ -1,6 +1,7 @@
 #include "spawn/plan_message.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 #include <fcntl.h>
@@ -56,7 +57,8 @@ bool has_move_onto(const child_plan& plan, int target) noexcept {
 bool write_plan_message(const child_plan& plan, int cgroup_fd, plan_message& message) {
     if (!plan.close_other_fds) return false;
     message.fds.clear();
-    std::vector<fd_move> moves(plan.moves, plan.moves + plan.move_count);
+    std::vector<fd_move>& moves = message.moves;
+    moves.assign(plan.moves, plan.moves + plan.move_count);
     for (fd_move& m : moves) m.source = index_of(message.fds, m.source);
     for (std::size_t i = 0; i < plan.keep_count; ++i) {
         const int kept = plan.keep[i];
@@ -92,16 +94,6 @@ bool write_plan_message(const child_plan& plan, int cgroup_fd, plan_message& mes
         std::size_t{h.argc} + h.envc + h.candidate_count + 3 > plan_message_max_strings)
         return false;
 
-    std::string text;
-    const auto put = [&](const char* const* list, std::size_t n) {
-        for (std::size_t i = 0; i < n; ++i) text.append(list[i]).push_back('\0');
-    };
-    put(plan.argv, h.argc);
-    put(plan.envp, h.envc);
-    put(plan.candidates, h.candidate_count);
-    if (plan.cwd != nullptr) text.append(plan.cwd).push_back('\0');
-    h.text_size = static_cast<std::uint32_t>(text.size());
-
     std::string& bytes = message.bytes;
     bytes.clear();
     append(bytes, &h, 1);
@@ -109,7 +101,17 @@ bool write_plan_message(const child_plan& plan, int cgroup_fd, plan_message& mes
     append(bytes, plan.groups, plan.group_count);
     append(bytes, moves.data(), moves.size());
     append(bytes, plan.keep, plan.keep_count);
-    bytes += text;
+    // The strings go last, straight into the message; their size into the header once known.
+    const std::size_t text_start = bytes.size();
+    const auto put = [&](const char* const* list, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) bytes.append(list[i]).push_back('\0');
+    };
+    put(plan.argv, h.argc);
+    put(plan.envp, h.envc);
+    put(plan.candidates, h.candidate_count);
+    if (plan.cwd != nullptr) bytes.append(plan.cwd).push_back('\0');
+    const auto text_size = static_cast<std::uint32_t>(bytes.size() - text_start);
+    std::memcpy(bytes.data() + offsetof(message_header, text_size), &text_size, sizeof text_size);
     return bytes.size() <= plan_message_max;
 }
 

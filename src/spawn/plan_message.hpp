@@ -23,9 +23,12 @@ inline constexpr std::size_t plan_message_max_fds = 64;
 // The most argv, envp and candidate entries the spawner can point to (with their null ends).
 inline constexpr std::size_t plan_message_max_strings = 16 * 1024;
 
+// Kept from one spawn to the next on the same thread (as spawn_buffers are), so that a message in
+// steady state allocates nothing.
 struct plan_message {
     std::string bytes;
     std::vector<int> fds;  // the caller's own, borrowed: sent, never closed here
+    std::vector<fd_move> moves;  // the plan's, their sources as indices into fds
 };
 
 // The message for plan (which must close other fds: a spawner cannot give the child fds of its

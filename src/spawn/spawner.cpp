@@ -147,7 +147,7 @@ struct spawner_link {
     static pid_t launch(void* context, child_plan& plan, int cgroup_fd, int& pidfd) noexcept {
         spawner& self = *static_cast<spawner*>(context);
         if (!self.socket_) return launch_child(plan, cgroup_fd, pidfd);
-        plan_message message;
+        thread_local plan_message message;
         try {
             if (!write_plan_message(plan, cgroup_fd, message)) return launch_child(plan, cgroup_fd, pidfd);
         } catch (const std::bad_alloc&) {
