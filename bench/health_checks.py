@@ -239,12 +239,13 @@ def main():
     print("| | CPU ms | µs per check | against the floor's parent | against the floor's parent + checks |")
     print("|---|---:|---:|---:|---:|")
 
-    def row(name, ns, against=None):
+    def row(name, ns, against):
+        """against: "parent" or "both", the floor its ratio is to; "" for none."""
         if ns is None:
             print(f"| {name} | n/a | | | |")
             return
-        ratios = (f"{ns / floor_own:.2f} | " if against in (None, "parent") else " | ") + \
-                 (f"{ns / (floor_own + floor_children):.2f}" if against in (None, "both") else "")
+        ratios = (f"{ns / floor_own:.2f} | " if against == "parent" else " | ") + \
+                 (f"{ns / (floor_own + floor_children):.2f}" if against == "both" else "")
         print(f"| {name} | {ns / 1e6:.1f} | {ns / 1e3 / checks:.1f} | {ratios} |")
 
     row("brood up's processes, with the checks", with_cpu, "parent")

@@ -9,7 +9,6 @@
 #include <brood/spawner.hpp>
 
 #include <atomic>
-#include <chrono>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +26,7 @@
 #include <gtest/gtest.h>
 
 #include "support/leak_check.hpp"
+#include "support/process_state.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -37,29 +37,11 @@ using brood::spawn_stage;
 using brood::stdio;
 using brood::testing::helper;
 
-std::string read_all(int fd) {
-    std::string out;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    return out;
-}
-
 // The child's stdout, once it has exited with code 0.
 std::string output_of(brood::child process) {
-    const std::string out = read_all(process.stdout_pipe().get());
+    const std::string out = brood::detail::read_all(process.stdout_pipe().get());
     EXPECT_EQ(process.wait(), brood::exited{0});
     return out;
-}
-
-std::size_t fds_of(pid_t pid) {
-    const std::filesystem::path dir = "/proc/" + std::to_string(pid) + "/fd";
-    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(dir), {}));
 }
 
 // Many fds open in the caller, as in a supervisor of hundreds of programs; closed at the end.
@@ -85,7 +67,7 @@ TEST(spawner, its_child_is_ours_and_gets_only_the_fds_it_is_given) {
     ASSERT_EQ(held.fds.size(), 1000u);
 
     // The helper holds its socket and nothing else, however many fds its owner opens later.
-    EXPECT_EQ(fds_of(through.pid()), 1u);
+    EXPECT_EQ(brood::testing::fd_count(through.pid()), 1u);
 
     // The child is this process's, not the helper's.
     const std::string info = output_of(through.spawn(command(helper("self_info")).set_stdout(stdio::pipe())));
@@ -167,7 +149,7 @@ TEST(spawner, a_standard_fd_the_owner_has_closed_stays_closed_in_the_child) {
         ::close(0);
         brood::spawner through;
         brood::child c = through.spawn(command(helper("print_fds")).set_stdout(stdio::pipe()));
-        const std::string out = read_all(c.stdout_pipe().get());
+        const std::string out = brood::detail::read_all(c.stdout_pipe().get());
         return c.wait() == brood::exited{0} && out == "1 2\n" ? 0 : 1;
     });
     EXPECT_EQ(forked.wait(), brood::exited{0});
@@ -203,15 +185,7 @@ TEST(spawner, made_on_a_thread_that_has_ended_it_falls_back_to_direct_spawns) {
     std::thread([&] { through.emplace(); }).join();
     const pid_t pid = through->pid();
     ASSERT_GT(pid, 0);
-    const auto dead = [&] {
-        std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-        std::string fields;
-        std::getline(in, fields);
-        const std::size_t end = fields.rfind(')');
-        return end != std::string::npos && fields.size() > end + 2 && fields[end + 2] == 'Z';
-    };
-    for (int i = 0; i < 2000 && !dead(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    EXPECT_TRUE(dead()) << "the helper outlived the thread that made it";
+    EXPECT_EQ(brood::testing::state_within_deadline(pid, 'Z'), 'Z') << "the helper outlived the thread that made it";
     EXPECT_EQ(output_of(through->spawn(command(helper("print_fds")).set_stdout(stdio::pipe()))), "0 1 2\n");
     EXPECT_FALSE(through->running());
 }

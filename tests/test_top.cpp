@@ -206,11 +206,6 @@ std::string expect_shell_back(const tmux_session& tmux, int code) {
     return screen;
 }
 
-std::size_t count_fds(pid_t pid) {
-    const std::filesystem::path fds = "/proc/" + std::to_string(pid) + "/fd";
-    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(fds), {}));
-}
-
 // The HEALTH column follows the supervisor's health events: unhealthy while the check fails, healthy
 // once it passes; instances without a check show "-".
 TEST_F(top, health_column_follows_the_checks) {
@@ -260,19 +255,19 @@ TEST_F(top, shows_every_instance_stops_one_follows_resizes_and_quits_clean) {
     // The log view of crash.0 (the last row), following it; leaving it closes the file.
     const pid_t top_process = top_pid(tmux);
     ASSERT_NE(top_process, 0);
-    const std::size_t fds_in_table = count_fds(top_process);
+    const std::size_t fds_in_table = brood::testing::fd_count(top_process);
     tmux.keys({"G", "l"});
     std::tie(shown, screen) = tmux.wait_for([](const std::string& s) {
         return s.find("log of crash.0") != std::string::npos && s.find("\ncrashing\n") != std::string::npos;
     });
     EXPECT_TRUE(shown) << screen;
-    EXPECT_EQ(count_fds(top_process), fds_in_table + 1);  // the log file
+    EXPECT_EQ(brood::testing::fd_count(top_process), fds_in_table + 1);  // the log file
     tmux.keys({"q"});
     std::tie(shown, screen) = tmux.wait_for([](const std::string& s) {
         return row_shows(s, "web.1", "stopped") && s.find("log of") == std::string::npos;
     });
     EXPECT_TRUE(shown) << screen;
-    EXPECT_EQ(count_fds(top_process), fds_in_table);
+    EXPECT_EQ(brood::testing::fd_count(top_process), fds_in_table);
 
     // A filter on the name: only web's rows; Esc clears it.
     tmux.keys({"/", "w", "e", "b", "Enter"});

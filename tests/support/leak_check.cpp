@@ -26,6 +26,16 @@ std::set<int> open_fds() {
     return fds;
 }
 
+std::size_t fd_count(pid_t pid) {
+    std::size_t count = 0;
+    DIR* dir = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+    if (dir == nullptr) return count;
+    while (const dirent* entry = ::readdir(dir))
+        if (entry->d_name[0] != '.') ++count;
+    ::closedir(dir);
+    return count;
+}
+
 std::vector<pid_t> own_children() {
     std::vector<pid_t> children;
     DIR* dir = ::opendir("/proc/self/task");

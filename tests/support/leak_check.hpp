@@ -3,6 +3,7 @@
 // test that leaks fails, by name, and the leftovers are cleaned up before the next test runs.
 #pragma once
 
+#include <cstddef>
 #include <set>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@ namespace brood::testing {
 
 // Open fds of this process, from /proc/self/fd.
 std::set<int> open_fds();
+// How many fds another process has open, from /proc/PID/fd (0 when it cannot be read).
+std::size_t fd_count(pid_t pid);
 // Direct children of this process (any thread's), zombies included.
 std::vector<pid_t> own_children();
 
