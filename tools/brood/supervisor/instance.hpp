@@ -211,9 +211,12 @@ private:
     void spawn_health_check();
     void watch_health_socket();
     void health_check_timed_out();
+    std::string health_timeout_reason() const;
     void end_health_check(std::optional<health_result> result);
+    void release_health_check();
     void kill_health_check();
     void kill_health_process();
+    void kill_health_group();
     void join_health_cgroup();
     void leave_health_cgroup() noexcept;
     void leave_cgroup() noexcept;

@@ -110,10 +110,13 @@ void instance::watch_health_socket() {
     });
 }
 
+std::string instance::health_timeout_reason() const {
+    return "timed out after " + format_duration(program_->health->timeout);
+}
+
 void instance::health_check_timed_out() {
-    const std::string why = "timed out after " + format_duration(program_->health->timeout);
     if (health_socket_) {
-        end_health_check(health_result{false, why});
+        end_health_check(health_result{false, health_timeout_reason()});
         return;
     }
     // The process's end, which the kill brings at once, reports the timeout.
@@ -128,10 +131,7 @@ void instance::health_check_changed(const wait_status& status) {
     health_watch_ = monitor::watch_id::none;
     health_pid_ = 0;
     host_.health_check_done();
-    if (health_group_ && health_group_->populated()) {
-        health_group_->kill();
-        health_group_killed_ = true;
-    }
+    if (health_group_ && health_group_->populated()) kill_health_group();
     // A check killed because it was no longer wanted, or killed with the whole instance (its leader
     // has ended, the instance's end is on its way), says nothing about the program's health.
     if (health_abandoned_ || exit_pending_ || pid_ == 0) {
@@ -140,7 +140,7 @@ void instance::health_check_changed(const wait_status& status) {
         return;
     }
     if (health_timed_out_) {
-        end_health_check(health_result{false, "timed out after " + format_duration(program_->health->timeout)});
+        end_health_check(health_result{false, health_timeout_reason()});
     } else if (status.code() == 0) {
         end_health_check(health_result{true, {}});
     } else if (status.code()) {
@@ -152,11 +152,7 @@ void instance::health_check_changed(const wait_status& status) {
 
 // The check is over: what it used goes, and its result (none for one abandoned) goes to step().
 void instance::end_health_check(std::optional<health_result> result) {
-    cancel_timer_of(health_timeout_kind);
-    if (health_socket_) {
-        if (health_socket_->fd() >= 0) host_.loop().remove_fd(health_socket_->fd());
-        health_socket_.reset();
-    }
+    release_health_check();
     health_timed_out_ = false;
     if (!result) {
         update_health();
@@ -170,12 +166,25 @@ void instance::end_health_check(std::optional<health_result> result) {
     handle({event_kind::health_failed, brood::exited{0}, std::move(result->why)});
 }
 
+// The check's timeout and, for an http or tcp check, its socket go.
+void instance::release_health_check() {
+    cancel_timer_of(health_timeout_kind);
+    if (!health_socket_) return;
+    if (health_socket_->fd() >= 0) host_.loop().remove_fd(health_socket_->fd());
+    health_socket_.reset();
+}
+
+// A cgroup that cgroup.kill was written to is not used again (join_health_cgroup).
+void instance::kill_health_group() {
+    health_group_->kill();
+    health_group_killed_ = true;
+}
+
 // SIGKILL to the check's cgroup, or to its process group while its leader is unreaped (the group id
 // is the check's own only until then).
 void instance::kill_health_process() {
     if (health_group_) {
-        health_group_->kill();
-        health_group_killed_ = true;
+        kill_health_group();
         return;
     }
     const child* leader = host_.loop().find(health_watch_);
@@ -185,11 +194,7 @@ void instance::kill_health_process() {
 // The check that runs is no longer wanted: a socket is closed at once; a process is killed, and
 // reaped by the monitor as any child, its end ignored.
 void instance::kill_health_check() {
-    cancel_timer_of(health_timeout_kind);
-    if (health_socket_) {
-        if (health_socket_->fd() >= 0) host_.loop().remove_fd(health_socket_->fd());
-        health_socket_.reset();
-    }
+    release_health_check();
     if (health_watch_ != monitor::watch_id::none && !health_abandoned_) {
         health_abandoned_ = true;
         kill_health_process();
