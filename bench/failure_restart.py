@@ -9,6 +9,10 @@ replacement's start note (both CLOCK_MONOTONIC, the programs' own notes). Cases:
 
   floor          bench/restart_floor.c (waitpid + posix_spawn, nothing else) running
                  bench/supervised_program.c, which exits 1: from its exit note
+  floor, stop    restart_floor --stop running bench/health_program.c, which, when told, notes
+                 "hang" and writes its pid to the floor's pipe; the floor sends SIGTERM, waits for
+                 that program's end and starts another: the least a failure that the supervisor
+                 must end itself (a missed watchdog, a failed check) can cost, from the note
   exit           brood up running the same program: from its exit note (its plain restart)
   watchdog       brood up, watchdog = --watchdog-ms, running bench/watchdog_program.c, which stops
                  sending WATCHDOG=1: from its last WATCHDOG=1 plus the watchdog's period, when
@@ -25,7 +29,7 @@ counts as due.
 The cases take turns, one failure at a time (the order rotating each round), so that the machine's
 load falls on each alike. Every victim has run for over 1.5 s, past brood's start_seconds (1 s):
 its run had started.
-Prints a Markdown table (median, p90, max; the median's ratio to the floor's and to brood up's
+Prints a Markdown table (median, p90, max; the median's ratio to the two floors' and to brood up's
 plain restart; how many programs ended before their turn, a watchdog missed under load, which a
 longer --watchdog-ms avoids) and the load.
 Run as root (the driver is a subreaper that ends whatever is left, as supervisor_compare.py's).
@@ -63,9 +67,9 @@ def brood_case(brood, program_lines):
     return setup
 
 
-def floor_case(floor):
+def floor_case(floor, *how):
     def setup(root, n, program):
-        return [floor, str(n), program]
+        return [floor, *how, str(n), program]
     return setup
 
 
@@ -160,7 +164,9 @@ def main():
     ]
     builds = [(brood, "brood up")] + ([(os.path.abspath(args.brood_before), "brood up, before")]
                                       if args.brood_before else [])
-    CASES = [("floor: exit → waitpid + posix_spawn", floor_case(built["restart_floor"]), built["supervised_program"], 0)]
+    CASES = [("floor: exit → waitpid + posix_spawn", floor_case(built["restart_floor"]), built["supervised_program"], 0),
+             ("floor, stop: failure → SIGTERM + waitpid + posix_spawn", floor_case(built["restart_floor"], "--stop"),
+              built["health_program"], 0)]
     CASES += [(f"{who}: {what}", brood_case(path, lines), program, due)
               for path, who in builds for what, lines, program, due in brood_cases]
 
@@ -185,15 +191,14 @@ def main():
             stop_and_clean(case.sup, case.root)
     results = [(case.name, case.latencies) for case in running]
 
-    floor_median = statistics.median(results[0][1])
-    restart_median = statistics.median(results[1][1])
+    floor_median, stop_floor_median, restart_median = (statistics.median(results[i][1]) for i in range(3))
     print("| from the failure to the replacement's start | median µs | p90 µs | max µs | median vs floor "
-          "| median vs brood up's restart | ended unplanned |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+          "| median vs floor, stop | median vs brood up's restart | ended unplanned |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for (name, v), case in zip(results, running):
-        print(f"| {name} | {statistics.median(v):.0f} | {quantile(v, 0.9):.0f} | {max(v):.0f} | "
-              f"{statistics.median(v) / floor_median:.2f}× | {statistics.median(v) / restart_median:.2f}× | "
-              f"{case.unplanned} |")
+        median = statistics.median(v)
+        print(f"| {name} | {median:.0f} | {quantile(v, 0.9):.0f} | {max(v):.0f} | {median / floor_median:.2f}× | "
+              f"{median / stop_floor_median:.2f}× | {median / restart_median:.2f}× | {case.unplanned} |")
     print(f"\nLoad average at the end: {load()}")
     return 0
 

@@ -8,7 +8,10 @@
  *                           program's, NS the time it fails, just before exiting 1) and exits 1.
  *
  * A new run of the instance removes the file at its start, so its own checks pass. Notes are
- * appended lines as bench/supervised_program.c's, in $BENCH_START_LOG, CLOCK_MONOTONIC ns. */
+ * appended lines as bench/supervised_program.c's, in $BENCH_START_LOG, CLOCK_MONOTONIC ns.
+ *
+ * Under `restart_floor --stop` ($BENCH_FAIL_FD set, no check): at SIGUSR1 the program notes
+ * "hang PID NS" and writes its pid to that fd at once, and waits for its SIGTERM. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -32,8 +35,27 @@ static void note(const char* log, const char* what, long pid, long long ns) {
     close(fd);
 }
 
+/* Blocked before the start is noted, so that a SIGUSR1 sent after that note is never lost. */
+static void note_start_and_wait(const char* log) {
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
+    note(log, "start", (long)getpid(), now_ns());
+    int received;
+    sigwait(&usr1, &received);
+}
+
 int main(int argc, char** argv) {
     const char* log = getenv("BENCH_START_LOG");
+    const char* fail_fd = getenv("BENCH_FAIL_FD");
+    if (log && fail_fd) {
+        note_start_and_wait(log);
+        const pid_t self = getpid();
+        note(log, "hang", (long)self, now_ns());
+        if (write(atoi(fail_fd), &self, sizeof self) != sizeof self) return 2;
+        for (;;) pause();
+    }
     const char* program = getenv("BENCH_PROGRAM");  /* BROOD_INSTANCE is only the index */
     const char* instance = getenv("BROOD_INSTANCE");
     char marker[4096];
@@ -55,13 +77,7 @@ int main(int argc, char** argv) {
     }
 
     unlink(marker);
-    sigset_t usr1;
-    sigemptyset(&usr1);
-    sigaddset(&usr1, SIGUSR1);
-    sigprocmask(SIG_BLOCK, &usr1, NULL);
-    note(log, "start", (long)getpid(), now_ns());
-    int received;
-    sigwait(&usr1, &received);
+    note_start_and_wait(log);
     /* Written whole under another name, then renamed: a check never reads half of it. */
     char partial[4200];
     snprintf(partial, sizeof partial, "%s.new", marker);
