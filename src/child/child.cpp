@@ -14,6 +14,7 @@
 #include "child/birth_lock.hpp"
 #include "child/child_state.hpp"
 #include "child/detached_reaper.hpp"
+#include "child/fork_private.hpp"
 #include "child/pidfd.hpp"
 #include "child/registry.hpp"
 
@@ -29,7 +30,7 @@ int wait_flags(wait_events events) noexcept {
 
 child::child() noexcept = default;
 
-child::child(pid_t pid, unique_fd pidfd) : pid_(pid), owner_(::getpid()), pidfd_(std::move(pidfd)) {
+child::child(pid_t pid, unique_fd pidfd) : pid_(pid), owner_(detail::this_process_id()), pidfd_(std::move(pidfd)) {
     if (!pidfd_) {
         pidfd_.reset(detail::open_pidfd(pid));
         if (!pidfd_ && errno != ENOSYS) throw_errno(errno, "pidfd_open for child " + std::to_string(pid));
@@ -64,7 +65,7 @@ void child::take(child& other) noexcept {
 child child::adopt(pid_t pid, unique_fd pidfd) { return child(pid, std::move(pidfd)); }
 
 // A handle copied into a forked child belongs to the process that created it.
-bool child::owned_here() const noexcept { return state_ != nullptr && owner_ == ::getpid(); }
+bool child::owned_here() const noexcept { return state_ != nullptr && owner_ == detail::this_process_id(); }
 
 void child::need_handle() const {
     if (!state_) throw std::logic_error("brood::child: the handle is empty (moved from, detached or default)");

@@ -1,15 +1,17 @@
 #include "child/fork_private.hpp"
 
+#include <atomic>
 #include <cstddef>
 #include <new>
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 namespace brood::detail {
 namespace {
 
 constexpr fork_private empty_page() {
-    return {PTHREAD_MUTEX_INITIALIZER, PTHREAD_RWLOCK_INITIALIZER, nullptr, 0, 0, nullptr, nullptr, nullptr, {}};
+    return {PTHREAD_MUTEX_INITIALIZER, PTHREAD_RWLOCK_INITIALIZER, nullptr, 0, 0, nullptr, nullptr, nullptr, 0, {}};
 }
 
 // Where the kernel cannot wipe the page on fork (before Linux 4.14), or zero bytes are not the
@@ -47,6 +49,17 @@ fork_private* map_page() {
 fork_private& fork_private_page() {
     static fork_private* const page = map_page();
     return *page;
+}
+
+pid_t this_process_id() noexcept {
+    // Threads may read it first at once: each stores the same value.
+    std::atomic_ref<pid_t> pid(fork_private_page().pid);
+    pid_t known = pid.load(std::memory_order_relaxed);
+    if (known == 0) {
+        known = ::getpid();
+        pid.store(known, std::memory_order_relaxed);
+    }
+    return known;
 }
 
 }  // namespace brood::detail

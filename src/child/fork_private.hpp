@@ -43,11 +43,17 @@ struct fork_private {
     void* free_states;
     char* unused;
     char* unused_end;
+    // This process's id once read (glibc does not cache it): 0 in a forked child, which reads its own.
+    pid_t pid;
     registry_slot first_slots[first_registry_capacity];
 };
 
 // This process's page, mapped at first use; never unmapped (late destructors use it).
 fork_private& fork_private_page();
+
+// This process's id, from the page: a handle checks it at each use (is it this process's child or a
+// forked copy's?), and a system call each time would be most of what such a check costs.
+pid_t this_process_id() noexcept;
 
 // Holds the page's mutex for a scope.
 class fork_private_lock {

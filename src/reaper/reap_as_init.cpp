@@ -9,6 +9,7 @@
 #include <brood/reaper.hpp>
 
 #include "child/birth_lock.hpp"
+#include "child/fork_private.hpp"
 #include "child/registry.hpp"
 #include "reaper/reap_unowned.hpp"
 
@@ -57,7 +58,7 @@ void require_adopter(const char* who) {
 
 }  // namespace detail
 
-bool adopts_orphans() { return ::getpid() == 1 || is_subreaper(); }
+bool adopts_orphans() { return detail::this_process_id() == 1 || is_subreaper(); }
 
 std::size_t reap_as_init(std::span<reaped_orphan> into) {
     detail::require_adopter("brood::reap_as_init");

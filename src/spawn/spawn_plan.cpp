@@ -293,7 +293,7 @@ void spawn_plan::prepare_credentials() {
                  "user " + in_quotes(*name) + (error != 0 ? " in the user database" : " (no entry in the user database)"));
         uid = entry->uid;
     }
-    const bool from_root = ::geteuid() == 0;
+    const bool from_root = uid && ::geteuid() == 0;  // asked only when a user is to be taken on
     const bool default_groups = uid && from_root && !groups;
     if (uid && from_root && (!gid || !groups)) {
         if (!entry) {

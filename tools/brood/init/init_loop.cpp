@@ -202,7 +202,7 @@ private:
         result_ = status;
         take_terminal_back();
         if (!adopts_orphans_) {
-            monitor_.stop();
+            end();
             return;
         }
         // The common end: the program left nothing behind. No child means no descendant at all, so
@@ -234,8 +234,14 @@ private:
     // (a dying process's children are handed to brood before it becomes a zombie).
     bool finish_if_alone() {
         if (has_children()) return false;
-        monitor_.stop();
+        end();
         return true;
+    }
+
+    // Events still queued in this turn (an orphan reaped with the program) are reported first.
+    void end() {
+        if (options_.leave && monitor_.pending() == 0) options_.leave(result_->shell_code());
+        monitor_.stop();
     }
 
     const init_options& options_;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,11 @@ struct init_options {
     bool report_forwarding = false;         // each signal passed on to the program
     bool track_tree = false;                // every descendant's lifecycle (brood watch --tree)
     event_log* log = nullptr;               // where events go; none when null
+    // Called with brood's exit code, in place of returning it, as soon as the program has ended and
+    // nothing is left to reap or report; it must not return. brood run exits the process there:
+    // exit_group closes the loop's file descriptors, and the signal mask dies with it, so the dozen
+    // system calls that would tear them down one by one are not on the way to its exit.
+    std::function<void(int code)> leave;
 };
 
 // Returns brood's exit code: the program's code, 128+N when signal N killed it, 126/127 when it

@@ -1,6 +1,8 @@
 // brood run: an init for containers (and a subreaper anywhere else).
 #include <charconv>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
@@ -58,9 +60,16 @@ int run_main(const run_options& o) {
     }
     std::map<int, int> remap;
     for (const std::string& r : o.remaps) remap.insert(*parse_remap(r));
-    const int code = run_as_init(s);
-    const auto mapped = remap.find(code);
-    return mapped == remap.end() ? code : mapped->second;
+    const auto exit_code = [&remap](int code) {
+        const auto mapped = remap.find(code);
+        return mapped == remap.end() ? code : mapped->second;
+    };
+    // The program's end is brood's: nothing is destroyed or closed on the way out (exit_group does it).
+    s.leave = [&exit_code](int code) {
+        std::fflush(nullptr);
+        std::_Exit(exit_code(code));
+    };
+    return exit_code(run_as_init(s));
 }
 
 constexpr option<run_options> run_options_table[] = {
