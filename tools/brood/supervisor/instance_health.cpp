@@ -26,9 +26,9 @@ bool checked_in(state s) { return s == state::starting || s == state::running ||
 
 // A check cloned from brood copies brood's whole fd table and closes it again before its exec: about
 // 80 ns per fd, all told. Through the spawner it costs a round trip and the helper's clone instead,
-// and the helper's memory (about 0.4 MiB). The two cost the same at about 500 fds, some 50 programs
-// (benchmarks.md, health checks). fds are given lowest first, so the number of a new one tells how
-// full the table is.
+// and the helper's memory (about 0.4 MiB). The two cost the same at a little under 500 fds, some 40
+// to 50 programs (benchmarks.md, health checks). fds are given lowest first, so the number of a new
+// one tells how full the table is.
 constexpr int spawner_from_fd = 512;
 
 }  // namespace
