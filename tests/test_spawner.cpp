@@ -82,6 +82,27 @@ TEST(spawner, its_child_is_ours_and_gets_only_the_fds_it_is_given) {
               "0 1 2 4 7\n");
 }
 
+// The slots of a process's fd table (FDSize in /proc/PID/status); 0 when it cannot be read.
+unsigned fd_table_size(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("FDSize:", 0) == 0) return static_cast<unsigned>(std::stoul(line.substr(7)));
+    return 0;
+}
+
+// A spawner made once its owner holds a thousand fds: its socket is numbered above them there. The
+// child's fd table is still as small as any new process's (64 slots), not a copy that long, which
+// it would have to allocate and free again.
+TEST(spawner, made_late_its_children_get_a_small_fd_table) {
+    const many_fds held(500);
+    brood::spawner through;
+    brood::child c = through.spawn(command(helper("pause")).set_stdin(stdio::null()));
+    EXPECT_EQ(fd_table_size(c.pid()), 64u);
+    EXPECT_GE(fd_table_size(::getpid()), 1024u);  // the owner's, for contrast
+    c.kill();
+    c.wait();
+}
+
 // The same command spawned directly and through the spawner makes the same process: arguments,
 // environment, directory, umask, process group, limits.
 TEST(spawner, a_command_runs_as_it_does_when_spawned_directly) {

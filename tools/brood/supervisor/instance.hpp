@@ -81,6 +81,9 @@ public:
     // What starts health.exec checks once brood holds many fds: a helper process that holds few, so
     // that a check costs the same with 50 programs as with 500 (brood::spawner). Made when first used.
     virtual brood::spawner& check_spawner() = 0;
+    // /dev/null, opened when first asked for and kept: every health.exec check's stdin, without an
+    // open and a close per check. Throws std::system_error when it cannot be opened.
+    virtual int null_device() = 0;
     // A health.exec check has ended (its process reaped): the code that ran it may be given back.
     virtual void health_check_done() = 0;
     // Its log could not be written (resumed false), or is written again (log_file::loss_listener).

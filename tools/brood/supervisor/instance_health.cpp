@@ -15,7 +15,6 @@
 #include <brood/error.hpp>
 
 #include "supervisor/duration.hpp"
-#include "supervisor/fd_limit.hpp"
 #include "supervisor/instance.hpp"
 
 namespace brood::supervisor {
@@ -27,9 +26,9 @@ bool checked_in(state s) { return s == state::starting || s == state::running ||
 
 // A check cloned from brood copies brood's whole fd table and closes it again before its exec: about
 // 80 ns per fd, all told. Through the spawner it costs a round trip and the helper's clone instead,
-// and the helper's memory (about 0.4 MiB). The two cost the same at about 500 fds, some 50 programs
-// (benchmarks.md, health checks). fds are given lowest first, so the number of a new one tells how
-// full the table is.
+// and the helper's memory (about 0.4 MiB). The two cost the same at a little under 500 fds, some 40
+// to 50 programs (benchmarks.md, health checks). fds are given lowest first, so the number of a new
+// one tells how full the table is.
 constexpr int spawner_from_fd = 512;
 
 }  // namespace
@@ -83,15 +82,16 @@ void instance::begin_health_check() {
 // health.exec: the command as the program runs, in a process group of its own and, with cgroup
 // isolation, in <instance's cgroup>/health (its memory and pids count as the instance's). Its
 // stdout and stderr go to the instance's log as stream "health".
+// No probe for free fds first: the pipe, /dev/null and the pidfd are all it takes, and each one's
+// EMFILE says so as it comes.
 void instance::spawn_health_check() {
-    require_free_fds(3);
     join_health_cgroup();
     command cmd = command_like_program(program_->health->argv);
     int output[2];
     if (::pipe2(output, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the health check of " + name_);
     unique_fd read_end(output[0]);
     const unique_fd write_end(output[1]);
-    cmd.set_stdin(stdio::null()).set_stdout(stdio::fd(write_end.get())).set_stderr(stdio::fd(write_end.get()));
+    cmd.set_stdin(stdio::fd(host_.null_device())).set_stdout(stdio::fd(write_end.get())).set_stderr(stdio::fd(write_end.get()));
     if (health_group_) cmd.into_cgroup(health_group_->fd());
     child process = read_end.get() >= spawner_from_fd ? host_.check_spawner().spawn(cmd) : cmd.spawn();
     const pid_t pid = process.pid();

@@ -1,6 +1,7 @@
 #include "supervisor/supervisor.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <charconv>
 #include <map>
@@ -12,9 +13,11 @@
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <brood/error.hpp>
 #include <brood/monitor.hpp>
 #include <brood/reaper.hpp>
 
@@ -198,6 +201,14 @@ private:
     brood::spawner& check_spawner() override {
         if (!check_spawner_) check_spawner_.emplace();
         return *check_spawner_;
+    }
+
+    int null_device() override {
+        if (!null_device_) {
+            null_device_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+            if (!null_device_) throw_errno(errno, "open /dev/null");
+        }
+        return null_device_.get();
     }
 
     void health_check_done() override {
@@ -960,6 +971,7 @@ private:
     monitor::timer_id check_code_timer_ = monitor::timer_id::none;  // see health_check_done
     std::chrono::steady_clock::time_point last_check_end_{};
     std::optional<brood::spawner> check_spawner_;  // see check_spawner
+    unique_fd null_device_;                          // see null_device
     // Last: destroyed first, while the loop they are registered in still exists.
     std::optional<control::server> control_;
     std::optional<http::server> http_;
