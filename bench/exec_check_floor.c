@@ -7,8 +7,13 @@
  * the parent's side of each fork+exec+wait) and its children's (RUSAGE_CHILDREN: each check from its
  * clone to its exit, exec included). Without CGROUP_DIR: posix_spawn +
  * waitpid and nothing else. With it: clone3(CLONE_INTO_CGROUP) into that cgroup + execve + waitpid,
- * as a check that runs in its instance's cgroup must be started. */
+ * as a check that runs in its instance's cgroup must be started. That clone shares the parent's
+ * memory and suspends the parent until the child's exec (CLONE_VM | CLONE_VFORK, as posix_spawn's),
+ * so that neither copies nor tears down an address space: the child runs on a stack of its own,
+ * through libbrood's clone3 trampoline (src/spawn/clone3_trampoline.S), since glibc 2.36 has no
+ * clone3 wrapper and a child on a new stack cannot return through C. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <signal.h>
@@ -18,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,18 +33,27 @@ static long long cpu_ns(const struct rusage* usage) {
            ((long long)usage->ru_utime.tv_usec + usage->ru_stime.tv_usec) * 1000LL;
 }
 
+long brood_clone3(struct clone_args* args, size_t size, int (*fn)(void*), void* arg);
+
+/* The child: exec, or exit 127. */
+static int run_check(void* child_argv) {
+    char* const* argv = child_argv;
+    execve(argv[0], argv, environ);
+    return 127;
+}
+
 static pid_t spawn_into(int cgroup, char* const child_argv[]) {
+    static char stack[64 * 1024] __attribute__((aligned(16)));
     struct clone_args args;
     memset(&args, 0, sizeof args);
-    args.flags = CLONE_INTO_CGROUP;
+    args.flags = CLONE_INTO_CGROUP | CLONE_VM | CLONE_VFORK;
     args.exit_signal = SIGCHLD;
     args.cgroup = (uint64_t)cgroup;
-    const long pid = syscall(SYS_clone3, &args, sizeof args);
-    if (pid == 0) {
-        execve(child_argv[0], child_argv, environ);
-        _exit(127);
-    }
-    return (pid_t)pid;
+    args.stack = (uint64_t)(uintptr_t)stack;
+    args.stack_size = sizeof stack;
+    const long pid = brood_clone3(&args, sizeof args, run_check, (void*)child_argv);
+    if (pid < 0) errno = (int)-pid;
+    return pid < 0 ? -1 : (pid_t)pid;
 }
 
 int main(int argc, char** argv) {

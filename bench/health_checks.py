@@ -13,8 +13,8 @@
           and the checks, each from its clone to its exit). The same brood up without health
           checks is measured the same way. The floors are bench/exec_check_floor.c running CHECK
           as many times as brood ran checks (programs × seconds / interval), with posix_spawn +
-          waitpid and nothing else, and with clone3 into a cgroup (as brood starts a check in its
-          instance's cgroup) + waitpid: their own CPU time (RUSAGE_SELF) is what the checks'
+          waitpid and nothing else, and with a vfork-style clone3 into a cgroup (as brood starts a
+          check in its instance's cgroup) + waitpid: their own CPU time (RUSAGE_SELF) is what the checks'
           fork+exec+wait costs a parent at the least, their children's (RUSAGE_CHILDREN) what the
           checks cost themselves when their parent holds 3 fds.
   wakeups brood's context switches, sampled every 100 ms over the same --seconds: the samples with
@@ -233,8 +233,8 @@ def main():
           f"CPU over {args.seconds} s (~{checks} checks)\n")
     print(f"brood's processes counted: with checks {', '.join(with_processes)}; "
           f"without {', '.join(without_processes)}\n")
-    # The floor the ratios are taken to: clone3 into a cgroup, as brood starts a check (plain
-    # posix_spawn where there is no cgroup v2 here).
+    # The floor the ratios are taken to: a vfork-style clone3 into a cgroup, as brood starts a
+    # check (plain posix_spawn where there is no cgroup v2 here).
     floor_own, floor_children = floor_cgroup or floor_plain
     print("| | CPU ms | µs per check | against the floor's parent | against the floor's parent + checks |")
     print("|---|---:|---:|---:|---:|")
@@ -256,7 +256,7 @@ def main():
     row("the checks themselves (brood's cgroup, with − without)", checks_own, "")
     row("brood up's share and the checks together", share + checks_own if checks_own is not None else None, "both")
     for name, cost in [("posix_spawn + waitpid", floor_plain)] + \
-                      ([("clone3 into a cgroup + waitpid", floor_cgroup)] if floor_cgroup else []):
+                      ([("vfork-style clone3 into a cgroup + waitpid", floor_cgroup)] if floor_cgroup else []):
         row(f"floor, {name}: the parent", cost[0], "parent")
         row(f"floor, {name}: the checks", cost[1], "")
         row(f"floor, {name}: both", cost[0] + cost[1], "both")

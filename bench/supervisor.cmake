@@ -21,6 +21,8 @@ target_compile_options(line_writer PRIVATE -Wall -Wextra -Werror)
 # The floor of a status or a scrape (bench/http_cost.py): the same files read with one pread each.
 add_executable(pread_floor ${CMAKE_CURRENT_LIST_DIR}/pread_floor.c)
 target_compile_options(pread_floor PRIVATE -Wall -Wextra -Werror)
-# An exec health check's least cost to its supervisor (bench/health_checks.py): posix_spawn + waitpid.
-add_executable(exec_check_floor ${CMAKE_CURRENT_LIST_DIR}/exec_check_floor.c)
+# An exec health check's least cost to its supervisor (bench/health_checks.py): posix_spawn + waitpid,
+# or a vfork-style clone3 into a cgroup, through libbrood's trampoline.
+add_executable(exec_check_floor ${CMAKE_CURRENT_LIST_DIR}/exec_check_floor.c
+                                ${PROJECT_SOURCE_DIR}/src/spawn/clone3_trampoline.S)
 target_compile_options(exec_check_floor PRIVATE -Wall -Wextra -Werror)
