@@ -10,6 +10,7 @@
 
 #include <brood/signal.hpp>
 
+#include "child/fork_private.hpp"
 #include "spawn/user_database.hpp"
 
 extern char** environ;
@@ -81,7 +82,7 @@ spawn_plan::spawn_plan(const command& cmd, const stdio& in, const stdio& out, co
         plan_.pgid = *pgid;
     }
     plan_.death_signal = access::death_signal(cmd);
-    if (plan_.death_signal != 0) plan_.parent_pid = ::getpid();
+    if (plan_.death_signal != 0) plan_.parent_pid = this_process_id();
     if (const auto& mask = access::umask(cmd)) {
         plan_.set_umask = true;
         plan_.umask = *mask;
