@@ -14,9 +14,9 @@
           checks is measured the same way. The floors are bench/exec_check_floor.c running CHECK
           as many times as brood ran checks (programs × seconds / interval), with posix_spawn +
           waitpid and nothing else, and with a vfork-style clone3 into a cgroup (as brood starts a
-          check in its instance's cgroup) + waitpid: their own CPU time (RUSAGE_SELF) is what the checks'
-          fork+exec+wait costs a parent at the least, their children's (RUSAGE_CHILDREN) what the
-          checks cost themselves when their parent holds 3 fds.
+          check in its instance's cgroup) + waitpid: their own CPU time (RUSAGE_SELF) is what the
+          checks' fork+exec+wait costs a parent at the least, their children's (RUSAGE_CHILDREN)
+          what the checks cost themselves when their parent holds 3 fds.
   wakeups brood's context switches, sampled every 100 ms over the same --seconds: the samples with
           any are grouped into bursts (samples less than 1 s apart), which should be one per round
           of checks, with nothing in the quiet stretches between them.
@@ -244,9 +244,9 @@ def main():
         if ns is None:
             print(f"| {name} | n/a | | | |")
             return
-        ratios = (f"{ns / floor_own:.2f} | " if against == "parent" else " | ") + \
-                 (f"{ns / (floor_own + floor_children):.2f}" if against == "both" else "")
-        print(f"| {name} | {ns / 1e6:.1f} | {ns / 1e3 / checks:.1f} | {ratios} |")
+        parent = f"{ns / floor_own:.2f}" if against == "parent" else ""
+        both = f"{ns / (floor_own + floor_children):.2f}" if against == "both" else ""
+        print(f"| {name} | {ns / 1e6:.1f} | {ns / 1e3 / checks:.1f} | {parent} | {both} |")
 
     row("brood up's processes, with the checks", with_cpu, "parent")
     print(f"| brood up's processes, without checks | {without_cpu / 1e6:.1f} | | | |")
