@@ -369,6 +369,34 @@ TEST(monitor, a_handler_can_rearm_timers_as_a_backoff_and_run_returns_when_none_
         EXPECT_GE(fired[i] - fired[i - 1], std::chrono::milliseconds(5 << i));
 }
 
+// Its own waits end at the earliest timer: no timerfd until an embedding loop asks for fd().
+TEST(monitor, times_its_own_waits_without_a_timerfd_until_its_fd_is_asked_for) {
+    const std::set<int> before = brood::testing::open_fds();
+    monitor mon;
+    const auto deadline = monitor::clock::now() + 20ms;
+    mon.add_timer(deadline, 1);
+    EXPECT_EQ(brood::testing::open_fds().size(), before.size() + 2) << "an epoll fd and the wake-up eventfd";
+    const auto fired = mon.next_event(5s);
+    ASSERT_TRUE(fired);
+    EXPECT_EQ(fired->tag, 1u);
+    EXPECT_GE(monitor::clock::now(), deadline);
+
+    const auto due = monitor::clock::now() + 30ms;
+    mon.add_timer(due, 2);
+    pollfd ready{mon.fd(), POLLIN, 0};  // a timer added before fd() makes it readable too
+    EXPECT_EQ(brood::testing::open_fds().size(), before.size() + 3) << "and now the timers' timerfd";
+    ASSERT_EQ(::poll(&ready, 1, 5000), 1);
+    EXPECT_GE(monitor::clock::now(), due);
+    const auto second = mon.next_event(0ms);
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->tag, 2u);
+    EXPECT_EQ(::poll(&ready, 1, 0), 0);
+    mon.add_timer(10ms, 3);  // and one added after it
+    ASSERT_EQ(::poll(&ready, 1, 5000), 1);
+    EXPECT_EQ(mon.run_once(0ms), 0u) << "no handler: the event stays queued";
+    EXPECT_EQ(mon.pending(), 1u);
+}
+
 TEST(monitor, run_delivers_child_events_to_the_handler_until_nothing_is_watched) {
     monitor mon;
     test_pipe p;

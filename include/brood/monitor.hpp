@@ -113,7 +113,10 @@ public:
     ~monitor();
 
     // Readable (POLLIN) whenever run_once(0) or next_event(0) has something to do: an epoll fd.
-    int fd() const noexcept;
+    // The first call adds a timerfd, so that a due timer makes it readable; a monitor that runs
+    // its own waits (run, run_once, next_event) ends them at its earliest timer instead, and holds
+    // one fd less. Call it from the monitor's thread; throws std::system_error if no fd is left.
+    int fd() const;
 
     // Takes the child and reports its events under the returned id. Needs a pidfd (Linux >= 5.3).
     // A child reaped already is reported at once. Take the child's pipes first if you watch them.

@@ -2,6 +2,8 @@
 // the order they happened (its stop before its exit), then the user's fd callbacks and tasks.
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <optional>
 
 #include <signal.h>
 
@@ -66,12 +68,20 @@ void on_sigchld(monitor_state& state) {
     }
 }
 
-// A loop with deferred SIGCHLD work must wake up in time to do it.
-int bounded_timeout(const monitor_state& state, int timeout_ms) {
-    if (!state.sigchld_work_due) return timeout_ms;
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(*state.sigchld_work_due - std::chrono::steady_clock::now());
-    const int due_ms = static_cast<int>(std::max<std::chrono::milliseconds::rep>(0, left.count()));
-    return timeout_ms < 0 ? due_ms : std::min(timeout_ms, due_ms);
+// How long a wait may last: the caller's timeout (-1: none), cut short by deferred SIGCHLD work and,
+// while no timerfd stands for them (monitor::fd), by the earliest timer.
+std::optional<std::chrono::nanoseconds> wait_limit(monitor_state& state, int timeout_ms) {
+    std::optional<std::chrono::steady_clock::time_point> until = state.sigchld_work_due;
+    if (!state.timerfd_watched) {
+        if (const auto timer = state.timers.next_deadline()) until = until ? std::min(*until, *timer) : *timer;
+    }
+    std::optional<std::chrono::nanoseconds> limit;
+    if (timeout_ms >= 0) limit = std::chrono::milliseconds(timeout_ms);
+    if (until) {
+        const auto left = std::max(std::chrono::nanoseconds(0), *until - std::chrono::steady_clock::now());
+        limit = limit ? std::min(*limit, left) : left;
+    }
+    return limit;
 }
 
 void run_tasks(monitor& loop, monitor_state& state) {
@@ -100,7 +110,7 @@ void report_child(monitor_state& state, std::uint64_t id, const wait_status& sta
 }
 
 void poll_sources(monitor& loop, monitor_state& state, int timeout_ms) {
-    const std::size_t n = state.epoll.wait(state.ready, bounded_timeout(state, timeout_ms));
+    const std::size_t n = state.epoll.wait(state.ready, wait_limit(state, timeout_ms));
     bool sigchld = false, timer = false, wake = false;
     for (std::size_t i = 0; i < n; ++i) {
         switch (key_kind(state.ready[i].data.u64)) {
@@ -120,7 +130,7 @@ void poll_sources(monitor& loop, monitor_state& state, int timeout_ms) {
         if (key_kind(state.ready[i].data.u64) == source_kind::child) reap_exit(state, key_payload(state.ready[i].data.u64));
     // After this turn's exits: a child's stop cannot be pending once it is dead, so order holds.
     if (state.sigchld_work_due && std::chrono::steady_clock::now() >= *state.sigchld_work_due) do_sigchld_work(state);
-    if (timer) state.timers.fire_due(state.queue);
+    if (timer || !state.timerfd_watched) state.timers.fire_due(state.queue);
     for (std::size_t i = 0; i < n; ++i) {
         const std::uint64_t key = state.ready[i].data.u64;
         if (key_kind(key) != source_kind::fd) continue;

@@ -1,7 +1,9 @@
 // The monitor's epoll set, and how each registration says which source it belongs to.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include <sys/epoll.h>
@@ -28,8 +30,8 @@ public:
     void modify(int fd, std::uint32_t events, std::uint64_t key);
     // False when fd was not in the set (or is closed already).
     bool remove(int fd) noexcept;
-    // Ready registrations, up to out.size(); 0 on timeout or EINTR. timeout_ms -1 waits forever.
-    std::size_t wait(std::span<epoll_event> out, int timeout_ms);
+    // Ready registrations, up to out.size(); 0 on timeout or EINTR. No timeout waits forever.
+    std::size_t wait(std::span<epoll_event> out, std::optional<std::chrono::nanoseconds> timeout);
 
 private:
     unique_fd fd_;

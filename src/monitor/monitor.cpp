@@ -16,7 +16,6 @@ monitor_state::monitor_state(monitor_options opts)
     : options(opts), children(opts.report_stops || opts.init_of_tree), fds(epoll) {
     if (options.init_of_tree) require_adopter("brood::monitor (init_of_tree)");
     check_sigchld_disposition(options.report_stops);
-    epoll.add(timers.fd(), EPOLLIN, make_key(source_kind::timer, 0));
     epoll.add(tasks.fd(), EPOLLIN, make_key(source_kind::wake, 0));
     if (options.report_stops || options.init_of_tree) {
         sigchld = std::make_unique<sigchld_source>();
@@ -75,7 +74,16 @@ monitor::~monitor() {
     });
 }
 
-int monitor::fd() const noexcept { return state_->epoll.fd(); }
+int monitor::fd() const {
+    detail::monitor_state& s = *state_;
+    check_thread(s, "fd");
+    // An embedding loop waits on the epoll fd alone: from now on a due timer must make it readable.
+    if (!s.timerfd_watched) {
+        s.epoll.add(s.timers.timerfd(), EPOLLIN, detail::make_key(detail::source_kind::timer, 0));
+        s.timerfd_watched = true;
+    }
+    return s.epoll.fd();
+}
 
 monitor::watch_id monitor::watch(child process, std::uint64_t tag) {
     check_thread(*state_, "watch");

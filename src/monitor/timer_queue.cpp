@@ -19,8 +19,13 @@ bool fires_later(const auto& a, const auto& b) noexcept {
 
 }  // namespace
 
-timer_queue::timer_queue() : fd_(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
-    if (!fd_) throw_errno(errno, "timerfd_create for brood::monitor");
+int timer_queue::timerfd() {
+    if (!fd_) {
+        fd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+        if (!fd_) throw_errno(errno, "timerfd_create for brood::monitor");
+        rearm();
+    }
+    return fd_.get();
 }
 
 std::uint64_t timer_queue::add(time_point deadline, std::uint64_t tag) {
@@ -42,9 +47,20 @@ bool timer_queue::cancel(std::uint64_t id) {
     return true;
 }
 
+std::optional<timer_queue::time_point> timer_queue::next_deadline() {
+    drop_dead_top();
+    if (heap_.empty()) return std::nullopt;
+    return heap_.front().deadline;
+}
+
 void timer_queue::fire_due(std::deque<monitor::event>& out) {
-    std::uint64_t expirations;
-    while (::read(fd_.get(), &expirations, sizeof expirations) == -1 && errno == EINTR) {
+    if (fd_) {
+        std::uint64_t expirations;
+        while (::read(fd_.get(), &expirations, sizeof expirations) == -1 && errno == EINTR) {
+        }
+        armed_.reset();  // a one-shot timerfd is disarmed once it has expired (if it had)
+    } else if (live_.empty()) {
+        return;
     }
     const time_point now = std::chrono::steady_clock::now();
     for (drop_dead_top(); !heap_.empty() && heap_.front().deadline <= now; drop_dead_top()) {
@@ -59,7 +75,6 @@ void timer_queue::fire_due(std::deque<monitor::event>& out) {
         live_.erase(it);
         out.push_back(std::move(e));
     }
-    armed_.reset();  // a one-shot timerfd is disarmed once it has expired
     rearm();
 }
 
@@ -71,6 +86,7 @@ void timer_queue::drop_dead_top() {
 }
 
 void timer_queue::rearm() {
+    if (!fd_) return;
     drop_dead_top();
     std::optional<time_point> want;
     if (!heap_.empty()) want = heap_.front().deadline;

@@ -1,4 +1,6 @@
-// The monitor's timers: a min-heap of deadlines behind one timerfd armed for the earliest.
+// The monitor's timers: a min-heap of deadlines. The monitor's own waits end at the earliest; a
+// timerfd armed for it exists only once an embedding loop asks for the monitor's fd (monitor::fd),
+// which must then become readable by itself. A start (brood run's) saves the fd and four calls.
 //
 // Cancelling only forgets the id; its heap entry is skipped when it surfaces, and the heap is
 // rebuilt when such dead entries outnumber the live ones, so memory stays O(live timers).
@@ -20,12 +22,14 @@ class timer_queue {
 public:
     using time_point = std::chrono::steady_clock::time_point;
 
-    timer_queue();
-    int fd() const noexcept { return fd_.get(); }
+    // From now on a timerfd is kept armed for the earliest deadline; returns it (created once).
+    int timerfd();
     std::uint64_t add(time_point deadline, std::uint64_t tag);
     bool cancel(std::uint64_t id);
     std::size_t size() const noexcept { return live_.size(); }
-    // Clears the timerfd and queues an event for every timer that is due, earliest first.
+    // The earliest live deadline, if any.
+    std::optional<time_point> next_deadline();
+    // Queues an event for every timer that is due, earliest first (and clears the timerfd).
     void fire_due(std::deque<monitor::event>& out);
 
 private:
