@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -102,10 +103,10 @@ child leaves_orphans(int count, const test_pipe& p) {
     });
 }
 
-bool sigchld_blocked() {
+bool blocked(int signal) {
     sigset_t current;
     ::pthread_sigmask(SIG_BLOCK, nullptr, &current);
-    return sigismember(&current, SIGCHLD) == 1;
+    return sigismember(&current, signal) == 1;
 }
 
 }  // namespace
@@ -623,18 +624,90 @@ TEST(monitor, a_stop_of_a_child_it_does_not_watch_is_reported_as_unwatched_when_
 }
 
 TEST(monitor, reporting_exits_only_leaves_the_signal_mask_alone) {
-    ASSERT_FALSE(sigchld_blocked());
+    ASSERT_FALSE(blocked(SIGCHLD));
     monitor mon;
-    EXPECT_FALSE(sigchld_blocked());
+    EXPECT_FALSE(blocked(SIGCHLD));
 }
 
 TEST(monitor, reporting_stops_blocks_sigchld_while_it_lives_then_restores_the_mask) {
-    ASSERT_FALSE(sigchld_blocked());
+    ASSERT_FALSE(blocked(SIGCHLD));
     {
         monitor mon({.report_stops = true});
-        EXPECT_TRUE(sigchld_blocked());
+        EXPECT_TRUE(blocked(SIGCHLD));
     }
-    EXPECT_FALSE(sigchld_blocked());
+    EXPECT_FALSE(blocked(SIGCHLD));
+}
+
+// The program's signals come through the signalfd that reads SIGCHLD: one fd for both, and a
+// child's stop is still reported while other processes signal the program.
+TEST(monitor, receives_a_programs_signals_through_the_signalfd_it_reads_sigchld_from) {
+    ASSERT_FALSE(blocked(SIGUSR1));
+    const std::set<int> before = brood::testing::open_fds();
+    {
+        monitor mon({.report_stops = true});
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR1);
+        sigaddset(&set, SIGUSR2);
+        sigaddset(&set, SIGCHLD);  // left out: SIGCHLD stays the monitor's
+        std::vector<monitor::signal_info> received;
+        mon.receive_signals(set, [&](const monitor::signal_info& info) { received.push_back(info); });
+        EXPECT_THROW(mon.receive_signals(set, [](const monitor::signal_info&) {}), std::logic_error);
+        EXPECT_TRUE(blocked(SIGUSR1));
+        EXPECT_EQ(brood::testing::open_fds().size(), before.size() + 3) << "epoll, eventfd and one signalfd";
+
+        test_pipe p;
+        const auto stopping = mon.watch(waiter(p.read_end.get(), 0));
+        // Each sender signals, then waits for its own second signal to be taken before it exits.
+        std::vector<pid_t> senders;
+        for (int i = 0; i < 20; ++i) {
+            const char* script = i % 2 == 0 ? "kill -USR1 $PPID" : "kill -USR2 $PPID";
+            senders.push_back(mon.find(mon.watch(command("sh").arg("-c").arg(script).spawn()))->pid());
+        }
+        ASSERT_TRUE(mon.find(stopping)->stop());
+        bool stop_seen = false;
+        std::size_t exits = 0;
+        const auto deadline = monitor::clock::now() + 30s;
+        while ((!stop_seen || exits < senders.size() || received.empty()) && monitor::clock::now() < deadline) {
+            if (auto e = mon.next_event(100ms)) {
+                if (e->watch == stopping && e->status->stopped_signal() == SIGSTOP) stop_seen = true;
+                else if (e->status && e->status->terminal()) ++exits;
+            }
+        }
+        EXPECT_TRUE(stop_seen);
+        EXPECT_EQ(exits, senders.size());
+        // Standard signals of one number pending together merge into one: at least one of each came.
+        mon.run_once(0ms);
+        ASSERT_FALSE(received.empty());
+        std::set<int> numbers;
+        for (const monitor::signal_info& info : received) {
+            numbers.insert(info.signal);
+            EXPECT_EQ(info.code, SI_USER);
+            EXPECT_NE(std::find(senders.begin(), senders.end(), info.sender), senders.end()) << info.sender;
+        }
+        EXPECT_EQ(numbers, (std::set<int>{SIGUSR1, SIGUSR2}));
+        ASSERT_TRUE(mon.find(stopping)->kill());
+    }
+    EXPECT_FALSE(blocked(SIGUSR1)) << "the monitor unblocks what it blocked";
+    EXPECT_FALSE(blocked(SIGCHLD));
+    EXPECT_EQ(brood::testing::open_fds(), before);
+}
+
+// A monitor that reads no SIGCHLD makes a signalfd for the program's signals alone.
+TEST(monitor, receives_a_programs_signals_without_reading_sigchld) {
+    monitor mon;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    std::optional<monitor::signal_info> received;
+    mon.receive_signals(set, [&](const monitor::signal_info& info) { received = info; });
+    EXPECT_FALSE(blocked(SIGCHLD));
+    const child sender = command("sh").arg("-c").arg("kill -USR1 $PPID").spawn();
+    const auto deadline = monitor::clock::now() + 30s;
+    while (!received && monitor::clock::now() < deadline) mon.run_once(100ms);
+    ASSERT_TRUE(received);
+    EXPECT_EQ(received->signal, SIGUSR1);
+    EXPECT_EQ(received->sender, sender.pid());
 }
 
 TEST(monitor, only_one_monitor_per_process_may_read_sigchld) {
@@ -642,7 +715,7 @@ TEST(monitor, only_one_monitor_per_process_may_read_sigchld) {
     monitor first({.report_stops = true});
     EXPECT_THROW({ monitor second({.init_of_tree = true}); }, std::logic_error);
     monitor exits_only;
-    EXPECT_TRUE(sigchld_blocked());
+    EXPECT_TRUE(blocked(SIGCHLD));
 }
 
 TEST(monitor, an_ignored_sigchld_is_refused) {

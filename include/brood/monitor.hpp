@@ -47,6 +47,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <brood/child.hpp>
@@ -105,6 +106,13 @@ public:
     using handler = std::function<void(const event&)>;
     // revents as epoll reports them (EPOLLIN, EPOLLOUT, EPOLLHUP, EPOLLERR ...).
     using fd_callback = std::function<void(int fd, std::uint32_t revents)>;
+    // A signal the monitor read for its program (receive_signals).
+    struct signal_info {
+        int signal = 0;
+        int code = 0;      // si_code: SI_USER (kill), SI_QUEUE, SI_KERNEL, ...
+        pid_t sender = 0;  // for SI_USER and SI_QUEUE
+    };
+    using signal_callback = std::function<void(const signal_info&)>;
 
     explicit monitor(monitor_options options = {});
     monitor(const monitor&) = delete;
@@ -139,6 +147,12 @@ public:
     void add_fd(int fd, std::uint32_t events, fd_callback callback);
     void modify_fd(int fd, std::uint32_t events);
     bool remove_fd(int fd);
+    // Calls callback from the loop, as fd callbacks run, for each signal of set that arrives (SIGCHLD,
+    // SIGKILL and SIGSTOP excepted). They are read from the signalfd the monitor reads SIGCHLD from,
+    // if it does, so a program that takes its signals here holds no signalfd of its own. Blocks
+    // them in the calling thread from now on (the destructor unblocks what it blocked): as with
+    // SIGCHLD, every other thread must block them too. Once per monitor (std::logic_error after).
+    void receive_signals(const sigset_t& set, signal_callback callback);
 
     // Callback API: run_once waits up to timeout for something to happen, runs fd callbacks and
     // gives every event to the handler; returns the number of events handled. Without a handler

@@ -50,7 +50,7 @@ void do_sigchld_work(monitor_state& state) {
     if (state.options.init_of_tree) reap_unowned_children(state);
 }
 
-bool only_watched_exits(const monitor_state& state, std::span<const sigchld_source::note> notes, std::size_t read) {
+bool only_watched_exits(const monitor_state& state, std::span<const signal_source::note> notes, std::size_t read) {
     if (read == 0 || read > notes.size()) return false;
     return std::all_of(notes.begin(), notes.begin() + static_cast<std::ptrdiff_t>(read), [&](const auto& n) {
         const bool exit = n.code == CLD_EXITED || n.code == CLD_KILLED || n.code == CLD_DUMPED;
@@ -58,9 +58,13 @@ bool only_watched_exits(const monitor_state& state, std::span<const sigchld_sour
     });
 }
 
-void on_sigchld(monitor_state& state) {
-    std::array<sigchld_source::note, 4> notes;
-    const std::size_t read = state.sigchld->drain(notes);
+void on_signals(monitor_state& state) {
+    std::array<signal_source::note, 4> notes;
+    const std::size_t others = state.signals_read.size();
+    const std::size_t read = state.signals->drain(notes, state.signals_read);
+    // Only the program's signals were read: no SIGCHLD work. Nothing at all: a SIGCHLD may have
+    // been read elsewhere (a thread that did not block it), so the work is done to be sure.
+    if (!state.signals->reads_sigchld() || (read == 0 && state.signals_read.size() > others)) return;
     if (!only_watched_exits(state, notes, read)) {
         do_sigchld_work(state);
     } else if (!state.sigchld_work_due) {
@@ -95,6 +99,15 @@ void run_tasks(monitor& loop, monitor_state& state) {
     }
 }
 
+// The program's signals, to receive_signals' callback. Taken from the list first: the callback may
+// throw (the rest are then lost, as an exception from an fd callback loses that turn's others).
+void deliver_signals(monitor_state& state) {
+    std::vector<monitor::signal_info> read;
+    read.swap(state.signals_read);
+    const std::shared_ptr<monitor::signal_callback> callback = state.on_signal;
+    for (const monitor::signal_info& info : read) (*callback)(info);
+}
+
 }  // namespace
 
 void report_child(monitor_state& state, std::uint64_t id, const wait_status& status) {
@@ -111,18 +124,18 @@ void report_child(monitor_state& state, std::uint64_t id, const wait_status& sta
 
 void poll_sources(monitor& loop, monitor_state& state, int timeout_ms) {
     const std::size_t n = state.epoll.wait(state.ready, wait_limit(state, timeout_ms));
-    bool sigchld = false, timer = false, wake = false;
+    bool signal = false, timer = false, wake = false;
     for (std::size_t i = 0; i < n; ++i) {
         switch (key_kind(state.ready[i].data.u64)) {
-            case source_kind::sigchld: sigchld = true; break;
+            case source_kind::signal: signal = true; break;
             case source_kind::timer: timer = true; break;
             case source_kind::wake: wake = true; break;
             case source_kind::child:
             case source_kind::fd: break;
         }
     }
-    if (sigchld) {
-        on_sigchld(state);
+    if (signal) {
+        on_signals(state);
     } else if (state.orphans_pending) {
         reap_unowned_children(state);
     }
@@ -138,6 +151,7 @@ void poll_sources(monitor& loop, monitor_state& state, int timeout_ms) {
         if (auto callback = state.fds.callback(key_payload(key)))
             (*callback)(static_cast<int>(static_cast<std::uint32_t>(key)), state.ready[i].events);
     }
+    if (!state.signals_read.empty()) deliver_signals(state);
     if (wake) run_tasks(loop, state);
     // Orphans left to reap: the next turn must not sleep, and fd() stays readable for an embedding loop.
     if (state.orphans_pending && !state.wake_rung) {

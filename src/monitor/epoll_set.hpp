@@ -13,7 +13,7 @@
 namespace brood::detail {
 
 // The top byte of epoll_event.data.u64 names the source; the other 56 bits identify it within.
-enum class source_kind : std::uint8_t { sigchld = 1, wake, timer, child, fd };
+enum class source_kind : std::uint8_t { signal = 1, wake, timer, child, fd };
 
 constexpr std::uint64_t payload_mask = (std::uint64_t{1} << 56) - 1;
 constexpr std::uint64_t make_key(source_kind kind, std::uint64_t payload) noexcept {

@@ -18,8 +18,8 @@ monitor_state::monitor_state(monitor_options opts)
     check_sigchld_disposition(options.report_stops);
     epoll.add(tasks.fd(), EPOLLIN, make_key(source_kind::wake, 0));
     if (options.report_stops || options.init_of_tree) {
-        sigchld = std::make_unique<sigchld_source>();
-        epoll.add(sigchld->fd(), EPOLLIN, make_key(source_kind::sigchld, 0));
+        signals = std::make_unique<signal_source>(true);
+        epoll.add(signals->fd(), EPOLLIN, make_key(source_kind::signal, 0));
     }
 }
 
@@ -154,6 +154,22 @@ void monitor::modify_fd(int fd, std::uint32_t events) {
 bool monitor::remove_fd(int fd) {
     check_thread(*state_, "remove_fd");
     return state_->fds.remove(fd);
+}
+
+void monitor::receive_signals(const sigset_t& set, signal_callback callback) {
+    detail::monitor_state& s = *state_;
+    check_thread(s, "receive_signals");
+    if (s.on_signal) throw std::logic_error("brood::monitor::receive_signals: called a second time");
+    if (!callback) throw std::invalid_argument("brood::monitor::receive_signals: empty callback");
+    if (s.signals) {
+        s.signals->add(set);
+    } else {
+        auto source = std::make_unique<detail::signal_source>(false);
+        source->add(set);
+        s.epoll.add(source->fd(), EPOLLIN, detail::make_key(detail::source_kind::signal, 0));
+        s.signals = std::move(source);
+    }
+    s.on_signal = std::make_shared<signal_callback>(std::move(callback));
 }
 
 void monitor::on_event(handler h) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <sys/epoll.h>
 
@@ -16,7 +17,7 @@
 #include "monitor/child_table.hpp"
 #include "monitor/epoll_set.hpp"
 #include "monitor/fd_watches.hpp"
-#include "monitor/sigchld_source.hpp"
+#include "monitor/signal_source.hpp"
 #include "monitor/task_queue.hpp"
 #include "monitor/timer_queue.hpp"
 
@@ -41,7 +42,10 @@ struct monitor_state {
     timer_queue timers;
     fd_watches fds;
     task_queue tasks;
-    std::unique_ptr<sigchld_source> sigchld;  // only with report_stops or init_of_tree
+    // With report_stops or init_of_tree (SIGCHLD), or receive_signals.
+    std::unique_ptr<signal_source> signals;
+    std::shared_ptr<monitor::signal_callback> on_signal;  // receive_signals' callback
+    std::vector<monitor::signal_info> signals_read;       // this turn's, for on_signal
     std::deque<monitor::event> queue;         // gathered, not yet handed out
     std::shared_ptr<monitor::handler> handler;
     std::optional<std::chrono::steady_clock::time_point> sigchld_work_due;  // deferred SIGCHLD work

@@ -9,8 +9,6 @@
 
 namespace brood::cli {
 
-namespace {
-
 sigset_t forwarded_signals() {
     sigset_t set;
     ::sigemptyset(&set);
@@ -26,8 +24,6 @@ sigset_t forwarded_signals() {
     for (int sig = SIGRTMIN; sig <= SIGRTMAX; ++sig) ::sigaddset(&set, sig);
     return set;
 }
-
-}  // namespace
 
 signal_inbox::signal_inbox() : signal_inbox(forwarded_signals()) {}
 

@@ -12,15 +12,16 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <brood/monitor.hpp>
 #include <brood/unique_fd.hpp>
 
 namespace brood::cli {
 
-struct received_signal {
-    int signal;
-    int code;     // si_code: SI_USER, SI_QUEUE, SI_TKILL, SI_KERNEL...
-    pid_t sender; // 0 from the kernel or from outside brood's PID namespace
-};
+// sender is 0 from the kernel or from outside brood's PID namespace.
+using received_signal = monitor::signal_info;
+
+// Every catchable signal but SIGCHLD and the synchronous faults: what brood run passes on.
+sigset_t forwarded_signals();
 
 class signal_inbox {
 public:

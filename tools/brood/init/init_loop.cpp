@@ -38,8 +38,11 @@ class init_loop {
 public:
     explicit init_loop(const init_options& options)
         : options_(options),
-          adopts_orphans_(options.subreaper || ::getpid() == 1),
-          monitor_(make_monitor(options, adopts_orphans_)) {
+          pid_one_(::getpid() == 1),
+          adopts_orphans_(options.subreaper || pid_one_),
+          monitor_(make_monitor(options, pid_one_, adopts_orphans_)) {
+        // Blocked from here on, before the spawn, and read through the monitor's own signalfd.
+        monitor_.receive_signals(forwarded_signals(), [this](const received_signal& s) { forward(s); });
         if (options.track_tree && options.log != nullptr) tree_.emplace(*options.log);
     }
 
@@ -64,7 +67,6 @@ public:
         if (tree_) tree_->track_program(program_pid_);
         program_watch_ = monitor_.watch(std::move(program));
 
-        monitor_.add_fd(inbox_.fd(), EPOLLIN, [this](int, std::uint32_t) { forward_signals(); });
         if (tree_ && tree_->fd() >= 0)
             monitor_.add_fd(tree_->fd(), EPOLLIN, [this](int, std::uint32_t) { tree_->read_events(); });
         monitor_.on_event([this](const monitor::event& e) { handle(e); });
@@ -74,8 +76,8 @@ public:
     }
 
 private:
-    static monitor_options make_monitor(const init_options& options, bool adopts_orphans) {
-        if (options.subreaper && ::getpid() != 1) become_subreaper();
+    static monitor_options make_monitor(const init_options& options, bool pid_one, bool adopts_orphans) {
+        if (options.subreaper && !pid_one) become_subreaper();
         monitor_options m;
         m.report_stops = options.report_stops;
         m.init_of_tree = adopts_orphans;  // as a subreaper or PID 1, brood is the init of its tree
@@ -98,7 +100,7 @@ private:
         if (!options_.to_group || !::isatty(STDIN_FILENO)) return;
         terminal_pgrp_ = ::tcgetpgrp(STDIN_FILENO);
         if (terminal_pgrp_ != ::getpgrp()) return;
-        // SIGTTOU is blocked (the inbox holds it), so a background brood would not be stopped here.
+        // SIGTTOU is blocked (the monitor receives it), so a background brood would not be stopped here.
         if (::tcsetpgrp(STDIN_FILENO, program_pid_) != 0) terminal_pgrp_ = -1;
     }
     void take_terminal_back() {
@@ -106,36 +108,34 @@ private:
         terminal_pgrp_ = -1;
     }
 
-    void forward_signals() {
-        while (std::optional<received_signal> s = inbox_.next()) {
-            if (!should_forward(*s) || result_) continue;  // the program has ended: nothing to do
-            bool sent = false;
-            child* program = monitor_.find(program_watch_);
-            // Reaped this turn, its exit not handled yet: the group id may name another group now.
-            if (program == nullptr || program->exit_status()) continue;
-            if (options_.to_group) {
-                sent = ::kill(-program_pid_, s->signal) == 0;
-            } else {
-                try {
-                    sent = program->send_signal(s->signal);
-                } catch (const std::system_error&) {
-                    // EPERM: the program became another user (a setuid program). Not brood's end.
-                }
+    void forward(const received_signal& s) {
+        if (!should_forward(s) || result_) return;  // the program has ended: nothing to do
+        bool sent = false;
+        child* program = monitor_.find(program_watch_);
+        // Reaped this turn, its exit not handled yet: the group id may name another group now.
+        if (program == nullptr || program->exit_status()) return;
+        if (options_.to_group) {
+            sent = ::kill(-program_pid_, s.signal) == 0;
+        } else {
+            try {
+                sent = program->send_signal(s.signal);
+            } catch (const std::system_error&) {
+                // EPERM: the program became another user (a setuid program). Not brood's end.
             }
-            // A container's stop is a SIGTERM: a program that ignores it is killed --grace later, so
-            // that brood ends with a status of its own before the runtime's SIGKILL takes everyone.
-            if (sent && s->signal == SIGTERM && !stop_grace_armed_) {
-                stop_grace_armed_ = true;
-                monitor_.add_timer(options_.grace, static_cast<std::uint64_t>(timer_tag::stop_grace));
-            }
-            if (sent && options_.report_forwarding) {
-                lifecycle_event e;
-                e.what = lifecycle_event::kind::forwarded;
-                e.pid = program_pid_;
-                e.signal = s->signal;
-                e.group = options_.to_group;
-                options_.log->write(e);
-            }
+        }
+        // A container's stop is a SIGTERM: a program that ignores it is killed --grace later, so
+        // that brood ends with a status of its own before the runtime's SIGKILL takes everyone.
+        if (sent && s.signal == SIGTERM && !stop_grace_armed_) {
+            stop_grace_armed_ = true;
+            monitor_.add_timer(options_.grace, static_cast<std::uint64_t>(timer_tag::stop_grace));
+        }
+        if (sent && options_.report_forwarding) {
+            lifecycle_event e;
+            e.what = lifecycle_event::kind::forwarded;
+            e.pid = program_pid_;
+            e.signal = s.signal;
+            e.group = options_.to_group;
+            options_.log->write(e);
         }
     }
 
@@ -245,8 +245,8 @@ private:
     }
 
     const init_options& options_;
+    const bool pid_one_;
     const bool adopts_orphans_;
-    signal_inbox inbox_;  // before the monitor and the spawn: signals are blocked from the start
     std::optional<descendant_tracker> tree_;
     monitor monitor_;
     monitor::watch_id program_watch_ = monitor::watch_id::none;
