@@ -710,6 +710,24 @@ TEST(monitor, receives_a_programs_signals_without_reading_sigchld) {
     EXPECT_EQ(received->sender, sender.pid());
 }
 
+TEST(monitor, run_waits_for_signals_when_nothing_else_is_watched) {
+    monitor mon;
+    mon.on_event([](const monitor::event&) {});
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    std::optional<monitor::signal_info> received;
+    mon.receive_signals(set, [&](const monitor::signal_info& info) {
+        received = info;
+        mon.stop();
+    });
+    const child sender = command("sh").arg("-c").arg("sleep 0.2; kill -USR2 $PPID").spawn();
+    mon.run();  // returns at stop(): the signal callback alone keeps the loop going
+    ASSERT_TRUE(received);
+    EXPECT_EQ(received->signal, SIGUSR2);
+    EXPECT_EQ(received->sender, sender.pid());
+}
+
 TEST(monitor, only_one_monitor_per_process_may_read_sigchld) {
     const subreaper_for_a_test subreaper;  // so that init_of_tree is refused for reading SIGCHLD only
     monitor first({.report_stops = true});

@@ -156,8 +156,8 @@ public:
 
     // Callback API: run_once waits up to timeout for something to happen, runs fd callbacks and
     // gives every event to the handler; returns the number of events handled. Without a handler
-    // the events stay queued for next_event. run() loops until stop() or until no child, timer or
-    // fd is watched any more.
+    // the events stay queued for next_event. run() loops until stop() or until no child, timer,
+    // fd or signal (receive_signals) is watched any more.
     void on_event(handler h);
     std::size_t run_once(std::chrono::milliseconds timeout = forever);
     void run();

@@ -200,7 +200,8 @@ void monitor::run() {
     if (!s.handler) throw std::logic_error("brood::monitor::run: no handler; call on_event() first, or use next_event()");
     for (;;) {
         if (s.stop_requested.exchange(false)) return;
-        if (s.queue.empty() && s.children.size() == 0 && s.timers.size() == 0 && s.fds.size() == 0) return;
+        if (s.queue.empty() && s.children.size() == 0 && s.timers.size() == 0 && s.fds.size() == 0 && !s.on_signal)
+            return;
         run_once(forever);
     }
 }
