@@ -569,7 +569,8 @@ void instance::leader_ended(const wait_status& status) {
 // The exit, with what brood knows of its cause: the OOM killer's kills in the run's cgroup.
 event instance::end_of_run(const wait_status& status) {
     event ended{event_kind::exited, status};
-    if (!group_) return ended;
+    // No count at the start (no memory controller in the cgroup): none to compare with at the end.
+    if (!group_ || !oom_kills_at_start_) return ended;
     const std::optional<std::uint64_t> after = oom_kills(group_->path());
     ended.why = out_of_memory_cause(oom_kills_at_start_, after, *program_);
     if (!ended.why.empty()) host_.out_of_memory(*this, *after - *oom_kills_at_start_, ended.why);
