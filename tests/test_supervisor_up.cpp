@@ -1855,9 +1855,14 @@ TEST_F(up, a_check_from_a_brood_with_many_fds_comes_from_its_spawner_yet_is_its_
 // health.exec: healthy once the check passes, its output in the log marked "health"; retries
 // failures in a row make it unhealthy, shown in status, --check and the events, and restart it.
 TEST_F(up, an_exec_health_check_makes_it_healthy_then_unhealthy_and_restarts_it) {
+    // The check passes while "ok" is there. Once "failures" is, it counts its failures there and
+    // passes after two: the restarted run's checks pass, whenever they come.
     const std::string ok = file("ok").string();
+    const std::string failures = file("failures").string();
     start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n"
-          "health = { exec = \"sh -c 'echo checking; test -e " + ok + "'\", interval = \"100ms\", retries = 2 }\n");
+          "health = { exec = \"sh -c 'echo checking; test -e " + ok + " && exit 0; test -e " + failures +
+          " || exit 1; n=$(($(cat " + failures + ") + 1)); echo $n > " + failures + "; test $n -gt 2'\", "
+          "interval = \"100ms\", retries = 2 }\n");
     ASSERT_TRUE(saw("web.0: health check failed: exit code 1, 1 in a row (unhealthy at 2)"));
     const brood::process_output starting = client("status", {"--check"});
     EXPECT_EQ(starting.out, "not ready: web.0 ready, starting\n");
@@ -1876,10 +1881,13 @@ TEST_F(up, an_exec_health_check_makes_it_healthy_then_unhealthy_and_restarts_it)
     EXPECT_EQ(log.front(), "health: checking");
     EXPECT_TRUE(children_named(brood().pid(), "brood-spawner").empty()) << "a spawner for a brood with few fds";
 
+    std::ofstream(file("failures")) << "0";
     std::filesystem::remove(file("ok"));
     ASSERT_TRUE(saw("web.0 ready -> stopping (health check failed: exit code 1, 2 in a row: unhealthy: SIGTERM, then a restart)"));
     ASSERT_TRUE(saw("web.0 health: healthy -> unhealthy (exit code 1)"));
     ASSERT_TRUE(saw("web.0 stopping -> starting (killed by SIGTERM; unhealthy: exit code 1; restarted at once: it had started)"));
+    // The restarted run's (the first run's line was read already: until reads on from here).
+    ASSERT_TRUE(brood().err().until("web.0 health: starting -> healthy")) << errors();
     EXPECT_EQ(status_json()["instances"][0]["restarts"], 1);
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
