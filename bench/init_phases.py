@@ -28,6 +28,9 @@ import shlex
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from supervisor_compare import load  # noqa: E402
+
 TRACEFS = "/sys/kernel/tracing"
 EVENTS = ["sched_process_fork", "sched_process_exec", "sched_process_exit", "sched_wakeup", "sched_switch"]
 LINE = re.compile(r"^\s*.+?-(\d+)\s+\[(\d+)\].*?\s([\d.]+): (\w+): (.*)$")
@@ -124,9 +127,7 @@ def main():
     order, trace = run_traced(commands, args.runs)
     tasks, children = parse(trace)
     rows, other_cpu = phases(order, tasks, children, len(commands))
-    with open("/proc/loadavg") as f:
-        load = " ".join(f.read().split()[:3])
-    print(f"init_phases.py --runs {args.runs}; load average {load} at the end\n")
+    print(f"init_phases.py --runs {args.runs}; load average {load()} at the end\n")
     print("| init | " + " | ".join(PHASES) + " | total | program and init ended on different CPUs | runs traced |")
     print("|---|" + "---:|" * (len(PHASES) + 3))
     for command, phase_rows, moved in zip(args.commands, rows, other_cpu):
