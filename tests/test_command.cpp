@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <fcntl.h>
@@ -434,6 +435,83 @@ TEST(command, closes_every_other_fd) {
         command(helper("print_fds")).set_stdin(stdio::null()).close_other_fds(false).output().out;
     EXPECT_TRUE(contains(kept, " " + std::to_string(leaky.read.get()))) << kept;
     EXPECT_TRUE(contains(kept, " " + std::to_string(leaky.write.get()))) << kept;
+}
+
+// The identity of every open fd of this process: its file, and whether it is close-on-exec.
+std::map<int, std::tuple<dev_t, ino_t, int>> fd_identities() {
+    std::map<int, std::tuple<dev_t, ino_t, int>> result;
+    for (const int fd : brood::testing::open_fds()) {
+        struct stat st{};
+        if (::fstat(fd, &st) != 0) continue;  // the directory listing's own fd, closed since
+        result[fd] = {st.st_dev, st.st_ino, ::fcntl(fd, F_GETFD) & FD_CLOEXEC};
+    }
+    return result;
+}
+
+// The child shares this process's fd table until it has copied the fds it needs into one of its
+// own: its dup3 onto 0, 1, 2 and its targets, and its closing of every other fd, must change only
+// its own. 600 fds here (within the usual limit of 1,024), with sources above and targets below.
+TEST(command, the_childs_redirections_leave_the_parents_fds_as_they_were) {
+    std::vector<unique_fd> held;
+    for (int i = 0; i < 600; ++i) held.emplace_back(::open("/dev/null", O_RDONLY | (i % 2 == 0 ? O_CLOEXEC : 0)));
+    pipe_pair out;
+    const auto before = fd_identities();
+    const int source = held.back().get();  // far above the targets
+    const int target = held[5].get();       // an fd the parent holds
+    auto r = command(helper("print_fds"))
+                 .set_stdin(stdio::fd(held[300].get()))
+                 .set_stdout(stdio::fd(out.write.get()))
+                 .set_stderr(stdio::null())
+                 .inherit_fd(target, source)
+                 .spawn();
+    const auto after_spawn = fd_identities();
+    EXPECT_TRUE(r.wait().success());
+    out.write.reset();
+    EXPECT_EQ(read_all(out.read.get()), "0 1 2 " + std::to_string(target) + "\n");
+    EXPECT_EQ(after_spawn.size(), before.size() + 1);  // the child's pidfd, and nothing else changed
+    for (const auto& [fd, identity] : before) {
+        const auto found = after_spawn.find(fd);
+        ASSERT_NE(found, after_spawn.end()) << "fd " << fd << " was closed";
+        EXPECT_EQ(found->second, identity) << "fd " << fd << " was changed";
+    }
+}
+
+// Given only fds below 64, a child copies no more of a parent's 600: its table is as small as any
+// new process's, not one it would have to fill and empty again before its exec.
+TEST(command, a_child_given_low_fds_copies_only_those_from_a_long_table) {
+    std::vector<unique_fd> held;
+    for (int i = 0; i < 600; ++i) held.emplace_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    brood::child c = command(helper("pause")).set_stdout(stdio::fd(held[10].get())).spawn();
+    EXPECT_EQ(brood::testing::fd_table_size(c.pid()), 64u);
+    EXPECT_GE(brood::testing::fd_table_size(::getpid()), 1024u);  // the parent's, for contrast
+    c.kill();
+    c.wait();
+}
+
+// Another thread opens fds that are not close-on-exec while children are made: a child sees the
+// table at the moment it copies it, and keeps none of them.
+TEST(command, fds_opened_by_another_thread_during_spawns_stay_out_of_the_children) {
+    std::atomic<bool> stop{false};
+    std::thread opener([&] {
+        std::vector<int> open;
+        while (!stop.load()) {
+            for (int i = 0; i < 64; ++i) open.push_back(::open("/dev/null", O_RDONLY));  // no O_CLOEXEC
+            for (const int fd : open) ::close(fd);
+            open.clear();
+        }
+    });
+    int wrong = 0;
+    std::string last;
+    for (int i = 0; i < 200; ++i) {
+        const auto r = command(helper("print_fds")).set_stdin(stdio::null()).output();
+        if (r.out != "0 1 2\n" || !r.status.success()) {
+            ++wrong;
+            last = r.out;
+        }
+    }
+    stop = true;
+    opener.join();
+    EXPECT_EQ(wrong, 0) << last;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ using brood::command;
 using brood::spawn_error;
 using brood::spawn_stage;
 using brood::stdio;
+using brood::testing::fd_table_size;
 using brood::testing::helper;
 
 // The child's stdout, once it has exited with code 0.
@@ -80,14 +81,6 @@ TEST(spawner, its_child_is_ours_and_gets_only_the_fds_it_is_given) {
                                           .inherit_fd(7, held.fds[0])
                                           .inherit_fd(4, held.fds.back()))),
               "0 1 2 4 7\n");
-}
-
-// The slots of a process's fd table (FDSize in /proc/PID/status); 0 when it cannot be read.
-unsigned fd_table_size(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind("FDSize:", 0) == 0) return static_cast<unsigned>(std::stoul(line.substr(7)));
-    return 0;
 }
 
 // A spawner made once its owner holds a thousand fds: its socket is numbered above them there. The

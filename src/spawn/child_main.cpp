@@ -13,6 +13,8 @@
 //   - no sanitizer instrumentation (ASan, UBSan, TSan): their runtimes keep per-thread state in the
 //     parent thread's TLS, which the child shares; every function here is built without it;
 //   - write nothing in the parent's memory but the report (and the fd moves, scratch for the child);
+//   - change no fd before the table is the child's own (unshare_fds): a child made with CLONE_FILES
+//     shares the parent's;
 //   - never return: exec, or exit_group(127) after filling the report.
 //
 // Signals are all blocked when the child starts, glibc's internal 32 and 33 included (the parent
@@ -27,7 +29,9 @@
 #include <cstdint>
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <linux/prctl.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -165,6 +169,18 @@ BROOD_CHILD_INLINE void redirect_fds(const child_plan& plan) noexcept {
     }
 }
 
+// A child made with CLONE_FILES writes to the parent's own fd table until it has one of its own:
+// close_range's CLOSE_RANGE_UNSHARE copies only the fds below unshare_fds_from into it (Linux 5.9),
+// where unshare copies them all. The highest fd that may still be open in the copy.
+BROOD_CHILD_INLINE unsigned unshare_fds(const child_plan& plan) noexcept {
+    const auto from = static_cast<unsigned>(plan.unshare_fds_from);
+    long r = sys(SYS_close_range, from, ~0u, CLOSE_RANGE_UNSHARE);
+    if (r == 0) return from - 1;
+    if (r == -ENOSYS || r == -EINVAL) r = sys(SYS_unshare, CLONE_FILES);
+    if (r < 0) fail(plan, spawn_stage::close_fds, r);
+    return ~0u;
+}
+
 // Closes [first, last] except nothing (the caller passes gaps between kept fds).
 BROOD_CHILD_INLINE void close_fd_range(const child_plan& plan, unsigned first, unsigned last,
                                        unsigned& loop_limit) noexcept {
@@ -184,15 +200,17 @@ BROOD_CHILD_INLINE void close_fd_range(const child_plan& plan, unsigned first, u
     for (unsigned fd = first; fd <= last && fd < loop_limit; ++fd) sys(SYS_close, fd);
 }
 
-BROOD_CHILD_INLINE void close_other_fds(const child_plan& plan) noexcept {
+// Every fd up to highest_open but those kept. Above it, the only fds are the kept targets and
+// redirect_fds's close-on-exec copies, which the exec closes.
+BROOD_CHILD_INLINE void close_other_fds(const child_plan& plan, unsigned highest_open) noexcept {
     unsigned next = 0;  // lowest fd not yet decided
     unsigned loop_limit = 0;
-    for (std::size_t i = 0; i < plan.keep_count; ++i) {
+    for (std::size_t i = 0; i < plan.keep_count && next <= highest_open; ++i) {
         const unsigned kept = static_cast<unsigned>(plan.keep[i]);
-        if (kept > next) close_fd_range(plan, next, kept - 1, loop_limit);
+        if (kept > next) close_fd_range(plan, next, kept - 1 < highest_open ? kept - 1 : highest_open, loop_limit);
         next = kept + 1;
     }
-    close_fd_range(plan, next, ~0u, loop_limit);
+    close_fd_range(plan, next, highest_open, loop_limit);
 }
 
 // Like execvp, over candidates the parent prepared: a missing file or directory moves on to the
@@ -223,6 +241,8 @@ BROOD_CHILD_INLINE void close_other_fds(const child_plan& plan) noexcept {
 __attribute__((noinline)) BROOD_CHILD_CODE int child_main(void* arg) noexcept {
     const child_plan& plan = *static_cast<const child_plan*>(arg);
     long r;
+
+    const unsigned highest_open = plan.unshare_fds_from > 0 ? unshare_fds(plan) : ~0u;
 
     reset_signals(plan);
 
@@ -263,7 +283,7 @@ __attribute__((noinline)) BROOD_CHILD_CODE int child_main(void* arg) noexcept {
     if (plan.set_umask) sys(SYS_umask, plan.umask);  // cannot fail
 
     redirect_fds(plan);
-    if (plan.close_other_fds) close_other_fds(plan);
+    if (plan.close_other_fds) close_other_fds(plan, highest_open);
 
     if ((r = unblock_all_signals()) < 0) fail(plan, spawn_stage::signals, r);
     exec_program(plan);

@@ -77,6 +77,9 @@ struct child_plan {
     int max_target = 2;
 
     bool close_other_fds = true;
+    // > 0: the child shares the parent's fd table (CLONE_FILES) and first copies fds below this one
+    // into a table of its own, before it changes any fd. Set by launch_child.
+    int unshare_fds_from = 0;
     const int* keep = nullptr;  // ascending, distinct: 0, 1, 2 and every move's target
     std::size_t keep_count = 0;
 

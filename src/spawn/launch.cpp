@@ -1,5 +1,10 @@
 // Creating the child: clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) through our trampoline, else glibc's
 // clone() where clone3 is refused (old kernels, container seccomp profiles). Probed once, cached.
+//
+// A child that closes the fds it is not given shares the parent's fd table (CLONE_FILES) until its
+// first step copies the few it needs (child_main): a clone without it copies the whole table, one
+// slot per fd the parent holds, and the child closes them all again before exec.
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -58,6 +63,15 @@ long brood_clone3_missing(void*, std::size_t, int (*)(void*), void*) { return -E
 
 bool refused(long result) noexcept { return result == -ENOSYS || result == -EPERM; }
 
+// The fds below which the child's table must be copied: every fd it reads before exec. 0 when it
+// keeps every fd, and so needs a whole copy of the table from the clone.
+int shared_fds_until(const child_plan& plan) noexcept {
+    if (!plan.close_other_fds) return 0;
+    int until = std::max(3, plan.terminal_fd + 1);
+    for (std::size_t i = 0; i < plan.move_count; ++i) until = std::max(until, plan.moves[i].source + 1);
+    return until;
+}
+
 }  // namespace
 
 __attribute__((noinline)) pid_t launch_child(child_plan& plan, int cgroup_fd, int& pidfd, bool as_sibling) noexcept {
@@ -72,10 +86,12 @@ __attribute__((noinline)) pid_t launch_child(child_plan& plan, int cgroup_fd, in
     std::uint64_t all = ~std::uint64_t{0}, saved = 0;
     ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, sizeof all);
 
+    plan.unshare_fds_from = shared_fds_until(plan);
+    const std::uint64_t share_files = plan.unshare_fds_from > 0 ? CLONE_FILES : 0;
     const bool into_cgroup = cgroup_fd >= 0;
     if (have_trampoline && (into_cgroup || clone3_support.load(std::memory_order_relaxed) != support::no)) {
         clone_args_v2 args{};
-        args.flags = CLONE_VM | CLONE_VFORK | flag_pidfd | (into_cgroup ? flag_into_cgroup : 0) |
+        args.flags = CLONE_VM | CLONE_VFORK | share_files | flag_pidfd | (into_cgroup ? flag_into_cgroup : 0) |
                      (as_sibling ? CLONE_PARENT : 0);
         args.pidfd = reinterpret_cast<std::uintptr_t>(&fd);
         // A sibling's exit signal is its parent's choice, our own exit signal: clone3 wants 0 here.
@@ -109,7 +125,7 @@ __attribute__((noinline)) pid_t launch_child(child_plan& plan, int cgroup_fd, in
         // glibc's clone() (the legacy system call): the pidfd comes back through parent_tid.
         char* const top = stack + sizeof stack;
         plan.reset_handlers = true;
-        const int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (as_sibling ? CLONE_PARENT : 0);
+        const int flags = CLONE_VM | CLONE_VFORK | static_cast<int>(share_files) | SIGCHLD | (as_sibling ? CLONE_PARENT : 0);
         result = -EINVAL;
         if (clone_pidfd_support.load(std::memory_order_relaxed) != support::no) {
             result = ::clone(child_main, top, flags | static_cast<int>(flag_pidfd), &plan,

@@ -36,6 +36,13 @@ std::size_t fd_count(pid_t pid) {
     return count;
 }
 
+unsigned fd_table_size(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("FDSize:", 0) == 0) return static_cast<unsigned>(std::stoul(line.substr(7)));
+    return 0;
+}
+
 std::vector<pid_t> own_children() {
     std::vector<pid_t> children;
     DIR* dir = ::opendir("/proc/self/task");

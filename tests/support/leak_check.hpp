@@ -17,6 +17,9 @@ namespace brood::testing {
 std::set<int> open_fds();
 // How many fds another process has open, from /proc/PID/fd (0 when it cannot be read).
 std::size_t fd_count(pid_t pid);
+// The slots of a process's fd table (FDSize in /proc/PID/status): 64 for a table copied from a
+// few fds, more for a copy of a longer one. 0 when it cannot be read.
+unsigned fd_table_size(pid_t pid);
 // Direct children of this process (any thread's), zombies included.
 std::vector<pid_t> own_children();
 
