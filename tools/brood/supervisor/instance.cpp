@@ -190,8 +190,6 @@ void instance::launch() {
         terminal.emplace(name_);
         if (program.user) terminal->give_to(*program.user);
         terminal->resize(window_);
-        const stdio slave = stdio::fd(terminal->slave());
-        cmd.set_stdin(slave).set_stdout(slave).set_stderr(slave).controlling_terminal(terminal->slave());
         terminal_read = terminal->reader();
     } else {
         int out[2];
@@ -202,11 +200,20 @@ void instance::launch() {
         if (::pipe2(err, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the errors of " + name_);
         err_read.reset(err[0]);
         err_write.reset(err[1]);
-        cmd.set_stdin(stdio::null()).set_stdout(stdio::fd(out_write.get())).set_stderr(stdio::fd(err_write.get()));
     }
     if (group_) cmd.into_cgroup(group_->fd());
     oom_kills_at_start_ = group_ ? oom_kills(group_->path()) : std::nullopt;
-    child process = cmd.spawn();
+    // The terminal or the pipes are given from low slots: the child then copies few of brood's fds.
+    child process = [&] {
+        const stdio_slots& slots = host_.child_stdio();
+        if (terminal) {
+            const stdio_slots::lease lent = slots.lend(terminal->slave(), terminal->slave());
+            const stdio slave = stdio::fd(lent.out());
+            return cmd.set_stdin(slave).set_stdout(slave).set_stderr(slave).controlling_terminal(lent.out()).spawn();
+        }
+        const stdio_slots::lease lent = slots.lend(out_write.get(), err_write.get());
+        return cmd.set_stdin(stdio::fd(slots.null())).set_stdout(stdio::fd(lent.out())).set_stderr(stdio::fd(lent.err())).spawn();
+    }();
     const pid_t pid = process.pid();
     if (terminal) {
         // brood must not hold the slave: the master reads EIO once the program's side is closed.

@@ -39,7 +39,6 @@
 #include <brood/command.hpp>
 #include <brood/monitor.hpp>
 #include <brood/status.hpp>
-#include <brood/spawner.hpp>
 
 #include "supervisor/config.hpp"
 #include "supervisor/health_socket_probe.hpp"
@@ -50,6 +49,7 @@
 #include "supervisor/output_relay.hpp"
 #include "supervisor/pseudo_terminal.hpp"
 #include "supervisor/state_machine.hpp"
+#include "supervisor/stdio_slots.hpp"
 #include "supervisor/tcp_probe.hpp"
 #include "supervisor/terminal_client.hpp"
 
@@ -78,12 +78,9 @@ public:
     virtual void changed(instance& which, const state_change& change) = 0;
     // Its health (health_status) went from one to another; why: the last failure, for unhealthy.
     virtual void health_changed(instance& which, health_status from, health_status to) = 0;
-    // What starts health.exec checks once brood holds many fds: a helper process that holds few, so
-    // that a check costs the same with 50 programs as with 500 (brood::spawner). Made when first used.
-    virtual brood::spawner& check_spawner() = 0;
-    // /dev/null, opened when first asked for and kept: every health.exec check's stdin, without an
-    // open and a close per check. Throws std::system_error when it cannot be opened.
-    virtual int null_device() = 0;
+    // Low fds for a child's stdio, so that a start or a check costs the same with 50 programs as with
+    // 500 (stdio_slots).
+    virtual const stdio_slots& child_stdio() const = 0;
     // A health.exec check has ended (its process reaped): the code that ran it may be given back.
     virtual void health_check_done() = 0;
     // Its log could not be written (resumed false), or is written again (log_file::loss_listener).

@@ -24,13 +24,6 @@ namespace {
 // Checks run while the process runs and can answer: not while it is paused or being stopped.
 bool checked_in(state s) { return s == state::starting || s == state::running || s == state::ready; }
 
-// A check cloned from brood copies brood's whole fd table and closes it again before its exec: about
-// 80 ns per fd, all told. Through the spawner it costs a round trip and the helper's clone instead,
-// and the helper's memory (about 0.4 MiB). The two cost the same at a little under 500 fds, some 40
-// to 50 programs (benchmarks.md, health checks). fds are given lowest first, so the number of a new
-// one tells how full the table is.
-constexpr int spawner_from_fd = 512;
-
 }  // namespace
 
 // One timer for the next check, from the start and from the end of each check, so that checks never
@@ -82,8 +75,8 @@ void instance::begin_health_check() {
 // health.exec: the command as the program runs, in a process group of its own and, with cgroup
 // isolation, in <instance's cgroup>/health (its memory and pids count as the instance's). Its
 // stdout and stderr go to the instance's log as stream "health".
-// No probe for free fds first: the pipe, /dev/null and the pidfd are all it takes, and each one's
-// EMFILE says so as it comes.
+// No probe for free fds first: the pipe and the pidfd are all it takes, and each one's EMFILE says
+// so as it comes. The pipe's end is given to the check from a low slot (stdio_slots).
 void instance::spawn_health_check() {
     join_health_cgroup();
     command cmd = command_like_program(program_->health->argv);
@@ -91,9 +84,12 @@ void instance::spawn_health_check() {
     if (::pipe2(output, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the health check of " + name_);
     unique_fd read_end(output[0]);
     const unique_fd write_end(output[1]);
-    cmd.set_stdin(stdio::fd(host_.null_device())).set_stdout(stdio::fd(write_end.get())).set_stderr(stdio::fd(write_end.get()));
     if (health_group_) cmd.into_cgroup(health_group_->fd());
-    child process = read_end.get() >= spawner_from_fd ? host_.check_spawner().spawn(cmd) : cmd.spawn();
+    const stdio_slots& slots = host_.child_stdio();
+    child process = [&] {
+        const stdio_slots::lease lent = slots.lend(write_end.get(), write_end.get());
+        return cmd.set_stdin(stdio::fd(slots.null())).set_stdout(stdio::fd(lent.out())).set_stderr(stdio::fd(lent.err())).spawn();
+    }();
     const pid_t pid = process.pid();
     // In brood's output only where the log itself goes there, in the log's format, marked "health".
     relay_output(std::move(read_end), output_stream::health, program_->log.to == log_destination::standard_output);

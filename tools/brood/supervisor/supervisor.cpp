@@ -198,18 +198,7 @@ private:
     // doubles at 10 programs. It is given back once checks have stopped ending for a moment, as the
     // start-up code is, at the cost of faulting it in again at the next round.
     // One timer for a whole round, not one per check: when it fires, it waits on if a check ended since.
-    brood::spawner& check_spawner() override {
-        if (!check_spawner_) check_spawner_.emplace();
-        return *check_spawner_;
-    }
-
-    int null_device() override {
-        if (!null_device_) {
-            null_device_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-            if (!null_device_) throw_errno(errno, "open /dev/null");
-        }
-        return null_device_.get();
-    }
+    const stdio_slots& child_stdio() const override { return child_stdio_; }
 
     void health_check_done() override {
         last_check_end_ = std::chrono::steady_clock::now();
@@ -602,7 +591,6 @@ private:
         phase_ = phase::reaping;
         if (!essential_code_ && !budget_spent_) exit_code_ = essential_stop_code();
         end_guard();
-        check_spawner_.reset();  // no more checks; it is no process left behind either
         if (finish_if_alone()) return;
         if (budget_spent_) {
             kill_leftovers();
@@ -970,8 +958,7 @@ private:
     bool start_up_code_held_ = true;  // see give_back_start_up_code
     monitor::timer_id check_code_timer_ = monitor::timer_id::none;  // see health_check_done
     std::chrono::steady_clock::time_point last_check_end_{};
-    std::optional<brood::spawner> check_spawner_;  // see check_spawner
-    unique_fd null_device_;                          // see null_device
+    stdio_slots child_stdio_;  // made with the supervisor, while brood holds few fds
     // Last: destroyed first, while the loop they are registered in still exists.
     std::optional<control::server> control_;
     std::optional<http::server> http_;
