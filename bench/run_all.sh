@@ -7,7 +7,7 @@
 #
 #   bench/run_all.sh [--build DIR] [--quick] [--max-load L] [--wait-quiet SECONDS] [SECTION...]
 #
-# SECTIONs (default: all): spawn (spawn_compare, spawn_memory, fork_compare, fd_limit), monitor
+# SECTIONs (default: all): spawn (spawn_compare, spawn_memory, fork_compare, fd_limit, spawn_held_fds), monitor
 # (monitor_storm, monitor_latency), init (init_compare), runc (init_runc.py: the inits as PID 1
 # of a runc container; root), pool (pool_compare, pool_parallel_map, pool_fork_cost), supervisor
 # (supervisor_compare.py: brood up, when the build has it, against supervisord, s6 and runit;
@@ -49,7 +49,7 @@ wants() { case " $sections " in *" $1 "*) return 0 ;; esac; return 1; }
 
 bin="$build/bench"
 needed=""
-wants spawn && needed="$needed noop_static spawn_floor spawn_compare spawn_memory fork_compare fd_limit"
+wants spawn && needed="$needed noop_static spawn_floor spawn_compare spawn_memory fork_compare fd_limit spawn_held_fds"
 wants monitor && needed="$needed monitor_storm monitor_latency"
 wants init && needed="$needed init_compare"
 wants runc && needed="$needed ../tools/brood/brood"
@@ -147,6 +147,7 @@ if wants spawn; then
         --data "$build/spawn_memory.dat" "$bin/noop_static"
     run "fork_compare" wrap "$bin/fork_compare" $fork_args
     run "fd_limit" wrap "$bin/fd_limit" $fd_args "$bin/noop_static"
+    run "spawn_held_fds" wrap "$bin/spawn_held_fds" $fd_args "$bin/noop_static"
 fi
 if wants monitor; then
     run "monitor_storm" wrap "$bin/monitor_storm" $storm_args
