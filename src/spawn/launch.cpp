@@ -1,9 +1,9 @@
 // Creating the child: clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) through our trampoline, else glibc's
 // clone() where clone3 is refused (old kernels, container seccomp profiles). Probed once, cached.
 //
-// A child that closes the fds it is not given shares the parent's fd table (CLONE_FILES) until its
-// first step copies the few it needs (child_main): a clone without it copies the whole table, one
-// slot per fd the parent holds, and the child closes them all again before exec.
+// Through clone3, a child that closes the fds it is not given shares the parent's fd table
+// (CLONE_FILES) until its first step copies the few it needs (child_main): a clone without it copies
+// the whole table, one slot per fd the parent holds, and the child closes them all again before exec.
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -125,7 +125,10 @@ __attribute__((noinline)) pid_t launch_child(child_plan& plan, int cgroup_fd, in
         // glibc's clone() (the legacy system call): the pidfd comes back through parent_tid.
         char* const top = stack + sizeof stack;
         plan.reset_handlers = true;
-        const int flags = CLONE_VM | CLONE_VFORK | static_cast<int>(share_files) | SIGCHLD | (as_sibling ? CLONE_PARENT : 0);
+        // Without CLONE_FILES: valgrind, which refuses clone3, runs only fork-like flag sets through
+        // clone() and ends the whole process at any other.
+        plan.unshare_fds_from = 0;
+        const int flags = CLONE_VM | CLONE_VFORK | SIGCHLD | (as_sibling ? CLONE_PARENT : 0);
         result = -EINVAL;
         if (clone_pidfd_support.load(std::memory_order_relaxed) != support::no) {
             result = ::clone(child_main, top, flags | static_cast<int>(flag_pidfd), &plan,
