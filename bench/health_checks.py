@@ -14,7 +14,8 @@
           checks is measured the same way. The floors are bench/exec_check_floor.c running CHECK
           as many times as brood ran checks (programs × seconds / interval), with posix_spawn +
           waitpid and nothing else, and with a vfork-style clone3 into a cgroup (as brood starts a
-          check in its instance's cgroup) + waitpid: their own CPU time (RUSAGE_SELF) is what the
+          check in its instance's cgroup) + waitpid, into one cgroup and into one per program in
+          turn (nested as brood's): their own CPU time (RUSAGE_SELF) is what the
           checks' fork+exec+wait costs a parent at the least, their children's (RUSAGE_CHILDREN)
           what the checks cost themselves when their parent holds 3 fds.
   wakeups brood's context switches, sampled every 100 ms over the same --seconds: the samples with
@@ -168,23 +169,32 @@ def usage_ns(cpu_stat):
     return 0
 
 
-def floor_cpu(args, checks, into_cgroup):
-    """exec_check_floor's own and its children's CPU ns for checks spawns: plainly, or each into a
-    cgroup of its own."""
+def floor_cpu(args, checks, cgroups):
+    """exec_check_floor's own and its children's CPU ns for checks spawns: plainly (cgroups 0), or
+    into cgroups made for it, in turn. With one, into one cgroup; with several, into one per program,
+    each nested as brood nests a check's (<floor's>/<program>/health)."""
     argv = [args.floor, str(checks), args.check]
-    group = None
-    if into_cgroup:
+    made = []
+    if cgroups:
         base = own_cgroup2()
         if base is None:
             return None
-        group = os.path.join(base, f"exec-check-floor-{os.getpid()}")
-        os.mkdir(group)
-        argv.append(group)
+        top = os.path.join(base, f"exec-check-floor-{os.getpid()}")
+        os.mkdir(top)
+        made.append(top)
+        if cgroups == 1:
+            argv.append(top)
+        for k in range(cgroups if cgroups > 1 else 0):
+            program = os.path.join(top, f"p{k}")
+            os.mkdir(program)
+            os.mkdir(os.path.join(program, "health"))
+            made += [program, os.path.join(program, "health")]
+            argv.append(os.path.join(program, "health"))
     try:
         own, children = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
         return int(own), int(children)
     finally:
-        if group:
+        for group in reversed(made):
             os.rmdir(group)
 
 
@@ -226,16 +236,19 @@ def main():
     checks = args.programs * args.seconds // args.interval
     with_cpu, with_instances, samples, with_processes = cpu_trial(args, args.check)
     without_cpu, without_instances, quiet_samples, without_processes = cpu_trial(args, None)
-    floor_plain = floor_cpu(args, checks, False)
-    floor_cgroup = floor_cpu(args, checks, True)
+    floor_plain = floor_cpu(args, checks, 0)
+    floor_cgroup = floor_cpu(args, checks, 1)
+    floor_cgroups = floor_cpu(args, checks, args.programs)
 
     print(f"\n### {args.programs} programs, an exec check each every {args.interval} s: "
           f"CPU over {args.seconds} s (~{checks} checks)\n")
     print(f"brood's processes counted: with checks {', '.join(with_processes)}; "
           f"without {', '.join(without_processes)}\n")
-    # The floor the ratios are taken to: a vfork-style clone3 into a cgroup, as brood starts a
-    # check (plain posix_spawn where there is no cgroup v2 here).
-    floor_own, floor_children = floor_cgroup or floor_plain
+    # The floor the ratios are taken to: a vfork-style clone3 into a cgroup per program, as brood
+    # starts a check in its instance's (plain posix_spawn where there is no cgroup v2 here). A check
+    # cloned into an empty cgroup costs more than one cloned into a cgroup that holds a process: the
+    # kernel makes the set of cgroups it belongs to anew, and drops it at its exit.
+    floor_own, floor_children = floor_cgroups or floor_cgroup or floor_plain
     print("| | CPU ms | µs per check | against the floor's parent | against the floor's parent + checks |")
     print("|---|---:|---:|---:|---:|")
 
@@ -255,8 +268,10 @@ def main():
     checks_own = with_instances - without_instances if with_instances is not None else None
     row("the checks themselves (brood's cgroup, with − without)", checks_own, "")
     row("brood up's share and the checks together", share + checks_own if checks_own is not None else None, "both")
+    cgroup_floors = [("vfork-style clone3 into a cgroup + waitpid", floor_cgroup),
+                     (f"vfork-style clone3 into {args.programs} cgroups in turn + waitpid", floor_cgroups)]
     for name, cost in [("posix_spawn + waitpid", floor_plain)] + \
-                      ([("vfork-style clone3 into a cgroup + waitpid", floor_cgroup)] if floor_cgroup else []):
+                      [(name, cost) for name, cost in cgroup_floors if cost]:
         row(f"floor, {name}: the parent", cost[0], "parent")
         row(f"floor, {name}: the checks", cost[1], "")
         row(f"floor, {name}: both", cost[0] + cost[1], "both")
