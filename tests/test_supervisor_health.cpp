@@ -17,6 +17,7 @@
 #include <brood/brood.hpp>
 
 #include "support/running_brood.hpp"
+#include "supervisor/health_schedule.hpp"
 #include "supervisor/health_socket_probe.hpp"
 #include "supervisor/program_diff.hpp"
 #include "supervisor/toml_config.hpp"
@@ -45,6 +46,31 @@ health_config health_of(std::string_view text) {
 }  // namespace
 
 // ---- the health table ----
+
+// A check is due an interval after now, rounded up to a hundredth of the interval (at most 100 ms):
+// never early, never more than that late, and the same for every instance whose check falls due
+// within the same hundredth.
+TEST(health_schedule, checks_due_within_a_hundredth_of_the_interval_fall_due_together) {
+    using clock = std::chrono::steady_clock;
+    EXPECT_EQ(health_check_grid(10s), 100ms);
+    EXPECT_EQ(health_check_grid(1s), 10ms);
+    EXPECT_EQ(health_check_grid(1h), 100ms);
+    EXPECT_EQ(health_check_grid(50ns), 1ns);
+    for (const std::chrono::nanoseconds interval : {std::chrono::nanoseconds(10s), std::chrono::nanoseconds(1s),
+                                                    std::chrono::nanoseconds(250ms), std::chrono::nanoseconds(1h)}) {
+        const std::chrono::nanoseconds grid = health_check_grid(interval);
+        for (const clock::time_point now : {clock::time_point(123456789ns), clock::time_point(5s), clock::now()}) {
+            const clock::time_point due = next_check_due(now, interval);
+            EXPECT_GE(due, now + interval);
+            EXPECT_LT(due, now + interval + grid);
+            EXPECT_EQ(due.time_since_epoch() % grid, 0ns);
+        }
+    }
+    // Two instances 3 ms apart, one grid step of 100 ms: due together; 150 ms apart: not.
+    const clock::time_point first = next_check_due(clock::time_point(10'000'001'000ns), 10s);
+    EXPECT_EQ(next_check_due(clock::time_point(10'003'000'000ns), 10s), first);
+    EXPECT_EQ(next_check_due(clock::time_point(10'150'000'000ns), 10s), first + 100ms);
+}
 
 TEST(health_config, each_kind_with_its_defaults_or_the_values_given) {
     const health_config exec = health_of("[programs.db]\ncommand = \"db\"\nhealth = { exec = \"pg_isready -h 'a b'\" }\n");

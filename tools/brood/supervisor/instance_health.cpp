@@ -15,6 +15,7 @@
 #include <brood/error.hpp>
 
 #include "supervisor/duration.hpp"
+#include "supervisor/health_schedule.hpp"
 #include "supervisor/instance.hpp"
 
 namespace brood::supervisor {
@@ -37,7 +38,7 @@ void instance::update_health() {
     const bool check_runs = health_watch_ != monitor::watch_id::none || health_socket_;
     monitor::timer_id& next = timers_[health_interval_kind];
     if (!check_runs && next == monitor::timer_id::none)
-        next = host_.loop().add_timer(program_->health->interval, timer_tag(health_interval_kind));
+        next = host_.loop().add_timer(next_check_due(monitor::clock::now(), program_->health->interval), timer_tag(health_interval_kind));
 }
 
 void instance::begin_health_check() {
