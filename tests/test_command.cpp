@@ -340,6 +340,15 @@ TEST(command, stdio_pipes) {
     EXPECT_TRUE(c.wait().success());
 }
 
+// The child opens /dev/null before its limits: one limited to 3 fds still gets it, and is spawned.
+// (It then fails to run: the dynamic loader has no fd left to open libc with. That is the
+// program's failure, after the exec, not the spawn's.)
+TEST(command, stdio_null_with_room_for_three_fds) {
+    brood::child c =
+        command(helper("noop")).rlimit(RLIMIT_NOFILE, 3, 3).set_stdin(stdio::null()).set_stderr(stdio::null()).spawn();
+    EXPECT_EQ(c.wait(), brood::wait_status(brood::exited{127}));
+}
+
 TEST(command, stdio_files) {
     temp_dir dir;
     const fs::path in = dir.path() / "in", out = dir.path() / "out";
@@ -481,7 +490,8 @@ TEST(command, the_childs_redirections_leave_the_parents_fds_as_they_were) {
 TEST(command, a_child_given_low_fds_copies_only_those_from_a_long_table) {
     std::vector<unique_fd> held;
     for (int i = 0; i < 600; ++i) held.emplace_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    brood::child c = command(helper("pause")).set_stdout(stdio::fd(held[10].get())).spawn();
+    // stdin from /dev/null too: the child opens it itself, where the parent's open would be fd 600.
+    brood::child c = command(helper("pause")).set_stdin(stdio::null()).set_stdout(stdio::fd(held[10].get())).spawn();
     EXPECT_EQ(brood::testing::fd_table_size(c.pid()), 64u);
     EXPECT_GE(brood::testing::fd_table_size(::getpid()), 1024u);  // the parent's, for contrast
     c.kill();
@@ -974,6 +984,24 @@ void in_forked_process(F body) {
     ASSERT_EQ(::waitpid(pid, &raw, 0), pid);
     ASSERT_TRUE(WIFEXITED(raw)) << "forked test body was killed by signal " << WTERMSIG(raw);
     EXPECT_EQ(WEXITSTATUS(raw), 0) << "forked test body failed at check " << WEXITSTATUS(raw);
+}
+
+// Where there is no /dev/null (an empty /dev in a mount namespace of its own), the child says so.
+TEST(command_errors, no_dev_null_is_a_redirect_error_naming_it) {
+    in_forked_process([] {
+        if (::unshare(CLONE_NEWNS) != 0) return 1;
+        if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return 2;
+        if (::mount("tmpfs", "/dev", "tmpfs", 0, nullptr) != 0) return 3;
+        try {
+            command(helper("noop")).set_stdin(stdio::null()).spawn().wait();
+            return 4;
+        } catch (const spawn_error& e) {
+            if (e.stage() != spawn_stage::redirect) return 5;
+            if (e.error() != ENOENT) return 6;
+            if (!contains(e.what(), "\"/dev/null\" to stdin")) return 7;
+        }
+        return brood::testing::own_children().empty() ? 0 : 8;
+    });
 }
 
 TEST(command_errors, fd_limit_reached) {

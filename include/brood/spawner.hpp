@@ -6,7 +6,7 @@
 //
 // command::spawn()'s child copies the parent's fd table up to the highest fd it is given, and
 // closes those copies again before it runs the program: one step per slot. Given only low fds, that
-// is a few. Given an fd opened late in a process that holds 5,000 (a fresh pipe, stdio::null()),
+// is a few. Given an fd opened late in a process that holds 5,000 (a fresh pipe, stdio::file()),
 // it is about 400 µs per spawn, several times the spawn itself. A spawner is a process forked at
 // its construction that keeps only a socket. spawn() prepares the
 // child in this process as command::spawn() does (environment, user, limits, paths to try), sends

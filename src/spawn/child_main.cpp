@@ -181,6 +181,18 @@ BROOD_CHILD_INLINE unsigned unshare_fds(const child_plan& plan) noexcept {
     return ~0u;
 }
 
+// /dev/null for each move that asks for it, as its source: opened before the limits (a child limited
+// to 3 fds still gets it) and close-on-exec, then moved as any other source.
+BROOD_CHILD_INLINE void open_null_sources(const child_plan& plan) noexcept {
+    for (std::size_t i = 0; i < plan.move_count; ++i) {
+        fd_move& m = plan.moves[i];
+        if (m.source != fd_move::open_null) continue;
+        const long r = sys(SYS_openat, AT_FDCWD, reinterpret_cast<long>("/dev/null"), O_RDWR | O_CLOEXEC);
+        if (r < 0) fail(plan, spawn_stage::redirect, r, static_cast<int>(i));
+        m.source = static_cast<int>(r);
+    }
+}
+
 // Closes [first, last] except nothing (the caller passes gaps between kept fds).
 BROOD_CHILD_INLINE void close_fd_range(const child_plan& plan, unsigned first, unsigned last,
                                        unsigned& loop_limit) noexcept {
@@ -200,8 +212,8 @@ BROOD_CHILD_INLINE void close_fd_range(const child_plan& plan, unsigned first, u
     for (unsigned fd = first; fd <= last && fd < loop_limit; ++fd) sys(SYS_close, fd);
 }
 
-// Every fd up to highest_open but those kept. Above it, the only fds are the kept targets and
-// redirect_fds's close-on-exec copies, which the exec closes.
+// Every fd up to highest_open but those kept. Above it, the only fds are the kept targets, and
+// /dev/null and redirect_fds's copies, which are close-on-exec.
 BROOD_CHILD_INLINE void close_other_fds(const child_plan& plan, unsigned highest_open) noexcept {
     unsigned next = 0;  // lowest fd not yet decided
     unsigned loop_limit = 0;
@@ -243,6 +255,7 @@ __attribute__((noinline)) BROOD_CHILD_CODE int child_main(void* arg) noexcept {
     long r;
 
     const unsigned highest_open = plan.unshare_fds_from > 0 ? unshare_fds(plan) : ~0u;
+    open_null_sources(plan);
 
     reset_signals(plan);
 

@@ -14,9 +14,11 @@ namespace brood::detail {
 
 // One fd the child must have: source (an fd of the parent, inherited by the child) becomes target.
 // A source of no_source closes target instead: a spawner's child must not keep the spawner's own fd
-// where its owner had none.
+// where its owner had none. A source of open_null opens /dev/null there: opened by the parent, it
+// would be a new fd numbered above all of the parent's, and the child would copy them all.
 struct fd_move {
     static constexpr int no_source = -1;
+    static constexpr int open_null = -2;
     int source;
     int target;
 };

@@ -59,7 +59,8 @@ bool write_plan_message(const child_plan& plan, int cgroup_fd, plan_message& mes
     message.fds.clear();
     std::vector<fd_move>& moves = message.moves;
     moves.assign(plan.moves, plan.moves + plan.move_count);
-    for (fd_move& m : moves) m.source = index_of(message.fds, m.source);
+    for (fd_move& m : moves)
+        if (m.source != fd_move::open_null) m.source = index_of(message.fds, m.source);
     for (std::size_t i = 0; i < plan.keep_count; ++i) {
         const int kept = plan.keep[i];
         if (has_move_onto(plan, kept)) continue;
@@ -179,8 +180,8 @@ int read_plan_message(const char* message, std::size_t size, const int* fds, std
     for (std::uint32_t i = 0; i < h->move_count; ++i) {
         storage.moves[i].target = moves[i].target;
         if (moves[i].target < 0 || moves[i].target > h->max_target) return EINVAL;
-        if (moves[i].source == fd_move::no_source)
-            storage.moves[i].source = fd_move::no_source;
+        if (moves[i].source == fd_move::no_source || moves[i].source == fd_move::open_null)
+            storage.moves[i].source = moves[i].source;
         else if (!fd_at(moves[i].source, storage.moves[i].source) || moves[i].source < 0)
             return EINVAL;
     }

@@ -218,13 +218,7 @@ void spawn_plan::prepare_stdio(int stream, const stdio& s) {
     int source = -1;
     switch (s.type()) {
         case stdio::kind::inherit: return;
-        case stdio::kind::null:
-            if (!null_fd_) {
-                null_fd_.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
-                if (!null_fd_) fail(errno, "open \"/dev/null\"");
-            }
-            source = null_fd_.get();
-            break;
+        case stdio::kind::null: source = fd_move::open_null; break;
         case stdio::kind::pipe: {
             int fds[2];
             if (::pipe2(fds, O_CLOEXEC) != 0) fail(errno, "pipe for " + std::string(stream_names[stream]));
@@ -328,7 +322,6 @@ void spawn_plan::prepare_credentials() {
 
 void spawn_plan::close_child_ends() noexcept {
     for (auto& fd : child_ends_) fd.reset();
-    null_fd_.reset();
 }
 
 std::string spawn_plan::failure_detail(const child_report& report) const {
@@ -360,6 +353,7 @@ std::string spawn_plan::failure_detail(const child_report& report) const {
                     const stdio& s = *stdio_[target];
                     if (s.type() == stdio::kind::fd)
                         return "of fd " + std::to_string(s.parent_fd()) + " to " + std::string(stream_names[target]);
+                    if (s.type() == stdio::kind::null) return "of \"/dev/null\" to " + std::string(stream_names[target]);
                     return "of " + std::string(stream_names[target]);
                 }
                 for (const auto& [child_fd, parent_fd] : detail_spawn_access::extra_fds(cmd_))

@@ -82,7 +82,6 @@ private:
     child_plan plan_;
     const std::string& path_var_;   // PATH searched, when the program has no '/' (in buf_)
     std::vector<gid_t> user_groups_;  // the user's groups from the user database, when they apply
-    unique_fd null_fd_;
     unique_fd child_ends_[3];
     unique_fd parent_ends_[3];
     const stdio* stdio_[3];
