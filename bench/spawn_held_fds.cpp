@@ -8,6 +8,7 @@
 // no-op) with, in an order rotated every round:
 //   floor                              bench/spawn_floor.c: raw clone3(CLONE_VM|CLONE_VFORK), execve
 //   brood::command                     the program with this process's stdio, every other fd closed
+//   brood::command, stdin /dev/null    the same with stdio::null() as stdin (opened by the child)
 //   brood::spawner                     the same command through a helper made before any fd is held
 //   glibc posix_spawn + closefrom(3)   glibc's own vfork-style clone and close_range
 // A batch is about --batch-ms of one method. Reports, per method and count, the median over rounds
@@ -64,6 +65,7 @@ double cpu_us(pid_t helper) {
 }
 
 struct method {
+    method(std::string name_, std::function<void()> spawn_wait_) : name(std::move(name_)), spawn_wait(std::move(spawn_wait_)) {}
     std::string name;
     std::function<void()> spawn_wait;
     int n = 0;
@@ -114,6 +116,8 @@ int main(int argc, char** argv) {
                       if (floor_spawn_wait(program.c_str(), child_argv, environ) != 0) die("floor failed");
                   }});
     ms.push_back({"brood::command", [&] { check(cmd.spawn().wait(), "brood::command"); }});
+    const brood::command quiet = brood::command(program).set_stdin(brood::stdio::null());
+    ms.push_back({"brood::command, stdin /dev/null", [&] { check(quiet.spawn().wait(), "brood::command"); }});
     ms.push_back({"brood::spawner", [&] { check(helper.spawn(cmd).wait(), "brood::spawner"); }});
     ms.push_back({"glibc posix_spawn + closefrom(3)", [&] {
                       posix_spawn_file_actions_t fa;
@@ -155,7 +159,7 @@ int main(int argc, char** argv) {
             hold(held[c]);
             for (std::size_t k = 0; k < ms.size(); ++k) {
                 method& m = ms[(k + static_cast<std::size_t>(r)) % ms.size()];
-                const pid_t helper_pid = &m == &ms[2] ? helper.pid() : 0;
+                const pid_t helper_pid = m.name == "brood::spawner" ? helper.pid() : 0;
                 const double cpu0 = cpu_us(helper_pid);
                 m.wall[c].push_back(brood_bench::timed(m.n, m.spawn_wait));
                 m.cpu[c].push_back((cpu_us(helper_pid) - cpu0) / m.n);
