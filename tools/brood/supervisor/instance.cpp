@@ -204,16 +204,8 @@ void instance::launch() {
     if (group_) cmd.into_cgroup(group_->fd());
     oom_kills_at_start_ = group_ ? oom_kills(group_->path()) : std::nullopt;
     // The terminal or the pipes are given from low slots: the child then copies few of brood's fds.
-    child process = [&] {
-        const stdio_slots& slots = host_.child_stdio();
-        if (terminal) {
-            const stdio_slots::lease lent = slots.lend(terminal->slave(), terminal->slave());
-            const stdio slave = stdio::fd(lent.out());
-            return cmd.set_stdin(slave).set_stdout(slave).set_stderr(slave).controlling_terminal(lent.out()).spawn();
-        }
-        const stdio_slots::lease lent = slots.lend(out_write.get(), err_write.get());
-        return cmd.set_stdin(stdio::fd(slots.null())).set_stdout(stdio::fd(lent.out())).set_stderr(stdio::fd(lent.err())).spawn();
-    }();
+    const stdio_slots& slots = host_.child_stdio();
+    child process = terminal ? slots.spawn_on_terminal(cmd, terminal->slave()) : slots.spawn(cmd, out_write.get(), err_write.get());
     const pid_t pid = process.pid();
     if (terminal) {
         // brood must not hold the slave: the master reads EIO once the program's side is closed.

@@ -86,11 +86,7 @@ void instance::spawn_health_check() {
     unique_fd read_end(output[0]);
     const unique_fd write_end(output[1]);
     if (health_group_) cmd.into_cgroup(health_group_->fd());
-    const stdio_slots& slots = host_.child_stdio();
-    child process = [&] {
-        const stdio_slots::lease lent = slots.lend(write_end.get(), write_end.get());
-        return cmd.set_stdin(stdio::fd(slots.null())).set_stdout(stdio::fd(lent.out())).set_stderr(stdio::fd(lent.err())).spawn();
-    }();
+    child process = host_.child_stdio().spawn(cmd, write_end.get(), write_end.get());
     const pid_t pid = process.pid();
     // In brood's output only where the log itself goes there, in the log's format, marked "health".
     relay_output(std::move(read_end), output_stream::health, program_->log.to == log_destination::standard_output);

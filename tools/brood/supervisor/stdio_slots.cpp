@@ -21,22 +21,40 @@ unique_fd duplicate(int fd) {
 
 }  // namespace
 
+class stdio_slots::lease {
+public:
+    // Throws std::system_error when an fd cannot be placed (it then places none).
+    lease(const stdio_slots& slots, int out, int err) : slots_(slots) {
+        if (::dup3(out, slots.out_.get(), O_CLOEXEC) < 0 || ::dup3(err, slots.err_.get(), O_CLOEXEC) < 0) {
+            const int error = errno;
+            slots.clear();
+            throw_errno(error, "place a child's output at a low fd");
+        }
+    }
+    lease(const lease&) = delete;
+    lease& operator=(const lease&) = delete;
+    ~lease() { slots_.clear(); }
+
+private:
+    const stdio_slots& slots_;
+};
+
 stdio_slots::stdio_slots() : null_(::open("/dev/null", O_RDWR | O_CLOEXEC)) {
     if (!null_) throw_errno(errno, "open /dev/null");
     out_ = duplicate(null_.get());
     err_ = duplicate(null_.get());
 }
 
-stdio_slots::lease stdio_slots::lend(int out, int err) const {
-    if (::dup3(out, out_.get(), O_CLOEXEC) < 0 || ::dup3(err, err_.get(), O_CLOEXEC) < 0) {
-        const int error = errno;
-        clear();
-        throw_errno(error, "place a child's output at a low fd");
-    }
-    return lease(*this);
+child stdio_slots::spawn(command& cmd, int out, int err) const {
+    const lease placed(*this, out, err);
+    return cmd.set_stdin(stdio::fd(null_.get())).set_stdout(stdio::fd(out_.get())).set_stderr(stdio::fd(err_.get())).spawn();
 }
 
-stdio_slots::lease::~lease() { slots_.clear(); }
+child stdio_slots::spawn_on_terminal(command& cmd, int slave) const {
+    const lease placed(*this, slave, slave);
+    const stdio terminal = stdio::fd(out_.get());
+    return cmd.set_stdin(terminal).set_stdout(terminal).set_stderr(terminal).controlling_terminal(out_.get()).spawn();
+}
 
 // Cannot fail: both fds are open, and a slot's number is never free for an open to be racing for.
 void stdio_slots::clear() const noexcept {

@@ -2,15 +2,15 @@
 // stderr. A child shares brood's fd table until it copies the fds below the highest one it is given
 // into a table of its own (libbrood's spawn). An output pipe made once brood holds thousands of fds
 // is numbered in the thousands, and a child given it would copy thousands of slots and close them
-// again before its exec: several times what a health check costs itself. Lent to a slot for the
+// again before its exec: several times what a health check costs itself. Placed at a slot for the
 // length of the spawn, the pipe end is given to the child at a number below 64.
 //
-//   stdio_slots slots;                                 // early, while brood holds few fds
-//   const stdio_slots::lease lent = slots.lend(out_write, err_write);
-//   cmd.set_stdin(stdio::fd(slots.null())).set_stdout(stdio::fd(lent.out())).set_stderr(stdio::fd(lent.err()));
-//   cmd.spawn();                                        // then lent goes: the slots hold /dev/null again
+//   stdio_slots slots;                                  // early, while brood holds few fds
+//   child c = slots.spawn(cmd, out_write, err_write);   // the slots hold /dev/null again after it
 #pragma once
 
+#include <brood/child.hpp>
+#include <brood/command.hpp>
 #include <brood/unique_fd.hpp>
 
 namespace brood::supervisor {
@@ -20,27 +20,15 @@ public:
     // Opens /dev/null into three fds. Throws std::system_error when it cannot.
     stdio_slots();
 
-    // /dev/null, read and write: a child's stdin. Never lent.
-    int null() const noexcept { return null_.get(); }
-
-    // Two fds placed at the output slots until the lease goes; both may be the same fd.
-    class lease {
-    public:
-        lease(const lease&) = delete;
-        lease& operator=(const lease&) = delete;
-        ~lease();
-        int out() const noexcept { return slots_.out_.get(); }
-        int err() const noexcept { return slots_.err_.get(); }
-
-    private:
-        friend class stdio_slots;
-        explicit lease(const stdio_slots& slots) : slots_(slots) {}
-        const stdio_slots& slots_;
-    };
-    // Throws std::system_error when an fd cannot be placed (it then places none).
-    [[nodiscard]] lease lend(int out, int err) const;
+    // cmd.spawn() with stdin from /dev/null, stdout from out and stderr from err (which may be the
+    // same fd). Throws what the spawn throws, or std::system_error when an fd cannot be placed.
+    child spawn(command& cmd, int out, int err) const;
+    // cmd.spawn() with the terminal's slave as stdin, stdout, stderr and controlling terminal.
+    child spawn_on_terminal(command& cmd, int slave) const;
 
 private:
+    // out and err placed at the output slots until it goes.
+    class lease;
     void clear() const noexcept;
     unique_fd null_, out_, err_;
 };
