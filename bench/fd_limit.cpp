@@ -35,10 +35,6 @@
 extern "C" int naive_close_exec_wait(const char* path, char* const argv[], char* const envp[]);
 extern char** environ;
 
-#ifndef BENCH_NOOP_PATH
-#define BENCH_NOOP_PATH "noop_static"
-#endif
-
 namespace {
 
 using brood_bench::die;

@@ -1,5 +1,6 @@
 // What the bench drivers share: leaving with a message, timing a batch, quantiles of samples,
-// reading a comma-separated list of sizes from the command line, and a field of /proc/PID/status.
+// reading a comma-separated list of sizes from the command line, a field of /proc/PID/status, and
+// where the no-op child is (CMake gives its path; outside it, noop_static in the current directory).
 #pragma once
 
 #include <algorithm>
@@ -13,6 +14,10 @@
 
 #include <errno.h>  // program_invocation_short_name
 #include <sys/types.h>
+
+#ifndef BENCH_NOOP_PATH
+#define BENCH_NOOP_PATH "noop_static"
+#endif
 
 namespace brood_bench {
 

@@ -56,9 +56,6 @@ int raw_vfork_exec_wait(const char* path, char* const argv[], char* const envp[]
 }
 extern char** environ;
 
-#ifndef BENCH_NOOP_PATH
-#define BENCH_NOOP_PATH "noop_static"
-#endif
 #ifndef BENCH_PYTHON_SCRIPT
 #define BENCH_PYTHON_SCRIPT "spawn_python.py"
 #endif

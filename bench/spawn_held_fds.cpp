@@ -40,10 +40,6 @@
 extern "C" int floor_spawn_wait(const char* path, char* const argv[], char* const envp[]);
 extern char** environ;
 
-#ifndef BENCH_NOOP_PATH
-#define BENCH_NOOP_PATH "noop_static"
-#endif
-
 namespace {
 
 using brood_bench::die;

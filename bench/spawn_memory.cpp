@@ -44,10 +44,6 @@ int raw_posix_spawn_wait(const char* path, char* const argv[], char* const envp[
 int raw_fork_exec_wait(const char* path, char* const argv[], char* const envp[]);
 }
 extern char** environ;
-
-#ifndef BENCH_NOOP_PATH
-#define BENCH_NOOP_PATH "noop_static"
-#endif
 #ifndef BENCH_PYTHON_SCRIPT
 #define BENCH_PYTHON_SCRIPT "spawn_python.py"
 #endif
