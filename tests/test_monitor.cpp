@@ -398,6 +398,29 @@ TEST(monitor, times_its_own_waits_without_a_timerfd_until_its_fd_is_asked_for) {
     EXPECT_EQ(mon.pending(), 1u);
 }
 
+// precise_timers: the timerfd stands for the timers from the start, re-armed as the earliest
+// deadline comes and goes; each timer fires once, in deadline order, never early.
+TEST(monitor, with_precise_timers_a_timerfd_times_its_own_waits_from_the_start) {
+    const std::set<int> before = brood::testing::open_fds();
+    monitor_options options;
+    options.precise_timers = true;
+    monitor mon(options);
+    EXPECT_EQ(brood::testing::open_fds().size(), before.size() + 3) << "an epoll fd, the wake-up eventfd, the timerfd";
+    const auto start = monitor::clock::now();
+    const monitor::timer_id cancelled = mon.add_timer(start + 5ms, 1);
+    mon.add_timer(start + 40ms, 3);
+    mon.add_timer(start + 20ms, 2);
+    ASSERT_TRUE(mon.cancel_timer(cancelled));  // the timerfd was armed for this one
+    std::vector<std::pair<std::uint64_t, monitor::clock::time_point>> fired;
+    mon.on_event([&](const event& e) { fired.emplace_back(e.tag, monitor::clock::now()); });
+    mon.run();
+    ASSERT_EQ(fired.size(), 2u);
+    EXPECT_EQ(fired[0].first, 2u);
+    EXPECT_GE(fired[0].second, start + 20ms);
+    EXPECT_EQ(fired[1].first, 3u);
+    EXPECT_GE(fired[1].second, start + 40ms);
+}
+
 TEST(monitor, run_delivers_child_events_to_the_handler_until_nothing_is_watched) {
     monitor mon;
     test_pipe p;

@@ -75,6 +75,11 @@ struct monitor_options {
     // source::orphan. Only for a process whose other code starts no children (reaper.hpp says why).
     bool init_of_tree = false;
     unwatched_stops unwatched = unwatched_stops::leave;
+    // Timers fire on time however far off they are: a timerfd stands for them from the start. The
+    // monitor's own waits otherwise end at the earliest timer with the kernel's timer slack, which
+    // grows with the wait (0.1 %: a 1 s timer up to 1 ms late). It costs an fd and one system call
+    // whenever the earliest deadline changes.
+    bool precise_timers = false;
 };
 
 class monitor;

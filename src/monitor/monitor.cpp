@@ -21,6 +21,13 @@ monitor_state::monitor_state(monitor_options opts)
         signals = std::make_unique<signal_source>(true);
         epoll.add(signals->fd(), EPOLLIN, make_key(source_kind::signal, 0));
     }
+    if (options.precise_timers) watch_timerfd();
+}
+
+void monitor_state::watch_timerfd() {
+    if (timerfd_watched) return;
+    epoll.add(timers.timerfd(), EPOLLIN, make_key(source_kind::timer, 0));
+    timerfd_watched = true;
 }
 
 }  // namespace detail
@@ -78,10 +85,7 @@ int monitor::fd() const {
     detail::monitor_state& s = *state_;
     check_thread(s, "fd");
     // An embedding loop waits on the epoll fd alone: from now on a due timer must make it readable.
-    if (!s.timerfd_watched) {
-        s.epoll.add(s.timers.timerfd(), EPOLLIN, detail::make_key(detail::source_kind::timer, 0));
-        s.timerfd_watched = true;
-    }
+    s.watch_timerfd();
     return s.epoll.fd();
 }
 

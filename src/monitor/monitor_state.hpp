@@ -51,7 +51,9 @@ struct monitor_state {
     std::optional<std::chrono::steady_clock::time_point> sigchld_work_due;  // deferred SIGCHLD work
     std::atomic<bool> stop_requested{false};
     bool busy = false;       // inside run_once / next_event, which do not nest
-    bool timerfd_watched = false;  // monitor::fd() was asked for: the timers' timerfd is in the epoll set
+    bool timerfd_watched = false;  // the timers' timerfd is in the epoll set (watch_timerfd)
+    // From now on a due timer makes the epoll fd readable by itself (monitor::fd, precise_timers).
+    void watch_timerfd();
     bool wake_rung = false;  // tasks' eventfd rung by the loop: events remain queued, or orphans
     bool orphans_pending = false;  // the last batch of orphans was full: more may wait
     // Filled by epoll_wait and read up to the count it returns: not zeroed (6 KiB written for

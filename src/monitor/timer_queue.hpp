@@ -1,6 +1,7 @@
 // The monitor's timers: a min-heap of deadlines. The monitor's own waits end at the earliest; a
 // timerfd armed for it exists only once an embedding loop asks for the monitor's fd (monitor::fd),
-// which must then become readable by itself. A start (brood run's) saves the fd and four calls.
+// which must then become readable by itself, or when timers must not be late (precise_timers). A
+// start (brood run's) saves the fd and four calls.
 //
 // Cancelling only forgets the id; its heap entry is skipped when it surfaces, and the heap is
 // rebuilt when such dead entries outnumber the live ones, so memory stays O(live timers).
