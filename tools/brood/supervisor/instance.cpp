@@ -337,6 +337,8 @@ void instance::read_notifications() {
 // that learned it may not. The process group is looked at before the cgroup: cgroup.procs no
 // longer lists a process that is exiting and not yet a zombie, as a helper that has just sent is.
 bool instance::may_notify(pid_t sender) const {
+    // The leader itself, the usual sender, needs no look in /proc: its pid is its own until reaped.
+    if (sender == pid_ && leader_unreaped()) return true;
     const std::optional<proc::process_info> info = proc::read_process(sender);
     if (!info || info->state == 'Z' || info->state == 'X' || info->pgid == pid_) return true;
     if (!group_) return false;
@@ -451,9 +453,12 @@ bool instance::send(int signal) {
     // still holds the id, a reaped one lets it go to a new process. The monitor may reap the leader
     // in the turn in which a control request asks for a signal, before the exit reaches the state
     // machine; then nothing is sent, and the exit that is on its way decides what happens next.
+    return leader_unreaped() && ::kill(-pid_, signal) == 0;
+}
+
+bool instance::leader_unreaped() const {
     const child* leader = host_.loop().find(watch_);
-    if (pid_ == 0 || leader == nullptr || leader->exit_status()) return false;
-    return ::kill(-pid_, signal) == 0;
+    return pid_ != 0 && leader != nullptr && !leader->exit_status();
 }
 
 // cgroup.events changed: reading it (frozen(), populated()) is what clears the fd's readiness.

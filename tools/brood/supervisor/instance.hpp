@@ -223,6 +223,8 @@ private:
     void open_notify_socket();
     void read_notifications();
     bool may_notify(pid_t sender) const;
+    // The leader's pid still names it (and its process group): the monitor has not reaped it.
+    bool leader_unreaped() const;
     // live: to brood's own output too (behind the instance's prefix), as the program's own output goes.
     void relay_output(unique_fd pipe_read_end, output_stream stream, bool live = true);
     void watch_relay(std::list<std::unique_ptr<output_relay>>::iterator relay);
