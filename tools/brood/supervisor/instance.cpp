@@ -69,6 +69,7 @@ void instance::leave_cgroup() noexcept {
     }
     group_.reset();
     group_killed_ = false;
+    froze_group_ = false;
 }
 
 bool instance::down() const {
@@ -439,9 +440,15 @@ void instance::signal_for_state_machine(int signal, pending& p) {
     }
     const bool freeze = signal == SIGSTOP;
     if (!freeze) send(SIGCONT);  // a process stopped by a signal from outside needs it still
-    group_->freeze(freeze);
+    // A thaw is written only to a group that brood froze or that is frozen: the SIGCONT that follows
+    // every stop signal then costs a read of cgroup.events, not an open and a write of cgroup.freeze.
+    const bool write = freeze || froze_group_ || group_->frozen();
+    if (write) {
+        group_->freeze(freeze);
+        froze_group_ = freeze;
+    }
     freeze_wanted_ = freeze;
-    if (group_->frozen() == freeze) {
+    if (!write || group_->frozen() == freeze) {
         freeze_wanted_.reset();
         p.events.push_back(freeze ? event{event_kind::stopped_by_signal, brood::stopped{SIGSTOP}}
                                   : event{event_kind::continued});
@@ -561,7 +568,8 @@ void instance::leader_ended(const wait_status& status) {
     usage_.process_ended();
     freeze_wanted_.reset();
     if (group_ && group_->populated()) {
-        if (group_->frozen()) group_->freeze(false);
+        if (froze_group_ || group_->frozen()) group_->freeze(false);
+        froze_group_ = false;
         group_->kill();
         group_killed_ = true;
         exit_pending_ = status;

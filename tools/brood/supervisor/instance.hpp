@@ -263,6 +263,7 @@ private:
     instance_usage usage_;  // opened with each process and cgroup, closed when they end
     bool group_killed_ = false;  // cgroup.kill was written to group_: not to be used for another run
     std::optional<bool> freeze_wanted_;        // a pause or resume done by cgroup.freeze, not yet in effect
+    bool froze_group_ = false;                 // brood's last write to cgroup.freeze was "1"
     std::optional<wait_status> exit_pending_;  // the leader is gone, its cgroup not yet empty
     std::optional<std::uint64_t> oom_kills_at_start_;  // memory.events' oom_kill when the run started
     // The health check that runs now: a process (health.exec) or a socket (tcp, http), none between checks.
