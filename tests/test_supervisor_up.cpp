@@ -1882,6 +1882,20 @@ TEST_F(up, an_exec_health_check_makes_it_healthy_then_unhealthy_and_restarts_it)
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
+// A run's checks write to one pipe, one after another: the last line of each, ended with a
+// newline or not, is a line of its own in the log, and the next check's output starts a new one.
+TEST_F(up, each_health_check_s_last_line_is_a_line_of_its_own) {
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n"
+          "health = { exec = \"printf 'one\\\\ntwo'\", interval = \"100ms\" }\n");
+    const std::vector<std::string> log = log_lines("web.0.log", 6);
+    ASSERT_GE(log.size(), 6u);
+    for (std::size_t i = 0; i < 6; i += 2) {
+        EXPECT_EQ(log[i], "health: one") << "line " << i;
+        EXPECT_EQ(log[i + 1], "health: two") << "line " << i + 1;
+    }
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
 // A check that hangs is killed at its timeout, and counts as failed; the event says why.
 TEST_F(up, a_health_check_that_hangs_is_killed_at_its_timeout) {
     start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n"

@@ -403,6 +403,7 @@ void instance::flush_output() {
 // The terminal's output has ended: no process has it open any more.
 void instance::relay_ended(const output_relay* relay) {
     if (relay == terminal_relay_) end_terminal("its program ended");
+    if (relay == health_relay_) health_relay_ = nullptr;
 }
 
 void instance::end_terminal(std::string_view why) {

@@ -217,6 +217,8 @@ private:
     void kill_health_check();
     void kill_health_process();
     void kill_health_group();
+    void open_health_output();
+    void end_health_output();
     void join_health_cgroup();
     void leave_health_cgroup() noexcept;
     void leave_cgroup() noexcept;
@@ -272,6 +274,11 @@ private:
     std::optional<health_socket_probe> health_socket_;
     bool health_timed_out_ = false;  // killed at its timeout: its end is reported as the timeout
     bool health_abandoned_ = false;  // killed as no longer wanted (stop, pause, reload): its end says nothing
+    // health.exec: one pipe for the checks of a run, one check after another, so that a check costs
+    // no pipe, no watch of it and no wake-up for its end of file. Its relay ends once the write end
+    // is closed (kill_health_check) and no check holds it any more.
+    unique_fd health_output_;
+    output_relay* health_relay_ = nullptr;
     // health.exec with cgroup isolation: <instance's cgroup>/health, so that what a check forks can
     // be killed with it; a new one after cgroup.kill was written to it (see launch()).
     std::optional<cgroup> health_group_;

@@ -81,17 +81,35 @@ void instance::begin_health_check() {
 void instance::spawn_health_check() {
     join_health_cgroup();
     command cmd = command_like_program(program_->health->argv);
-    int output[2];
-    if (::pipe2(output, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the health check of " + name_);
-    unique_fd read_end(output[0]);
-    const unique_fd write_end(output[1]);
+    if (!health_output_) open_health_output();
     if (health_group_) cmd.into_cgroup(health_group_->fd());
-    child process = host_.child_stdio().spawn(cmd, write_end.get(), write_end.get());
+    child process = host_.child_stdio().spawn(cmd, health_output_.get(), health_output_.get());
     const pid_t pid = process.pid();
-    // In brood's output only where the log itself goes there, in the log's format, marked "health".
-    relay_output(std::move(read_end), output_stream::health, program_->log.to == log_destination::standard_output);
     health_watch_ = host_.loop().watch(std::move(process), health_check_tag());
     health_pid_ = pid;
+}
+
+// In brood's output only where the log itself goes there, in the log's format, marked "health".
+void instance::open_health_output() {
+    int output[2];
+    if (::pipe2(output, O_CLOEXEC) != 0) throw_errno(errno, "pipe for the health checks of " + name_);
+    unique_fd read_end(output[0]);
+    unique_fd write_end(output[1]);
+    relay_output(std::move(read_end), output_stream::health, program_->log.to == log_destination::standard_output);
+    health_relay_ = relays_.back().get();
+    health_output_ = std::move(write_end);
+}
+
+// A check has ended: what it wrote and brood has not read yet is read now, and a last line it did
+// not end is passed on as one, so that the next check's output starts a line of its own.
+void instance::end_health_output() {
+    if (health_relay_ == nullptr) return;
+    try {
+        if (!health_relay_->should_wait()) health_relay_->drain();
+    } catch (const std::system_error& error) {
+        host_.say(name_ + ": output lost: " + error.what());
+    }
+    health_relay_->end_line();
 }
 
 void instance::watch_health_socket() {
@@ -124,6 +142,7 @@ void instance::health_check_changed(const wait_status& status) {
     if (!status.terminal()) return;  // stopped or continued: its timeout runs on
     health_watch_ = monitor::watch_id::none;
     health_pid_ = 0;
+    end_health_output();
     host_.health_check_done();
     if (health_group_ && health_group_->populated()) kill_health_group();
     // A check killed because it was no longer wanted, or killed with the whole instance (its leader
@@ -189,6 +208,7 @@ void instance::kill_health_process() {
 // reaped by the monitor as any child, its end ignored.
 void instance::kill_health_check() {
     release_health_check();
+    health_output_.reset();
     if (health_watch_ != monitor::watch_id::none && !health_abandoned_) {
         health_abandoned_ = true;
         kill_health_process();

@@ -46,19 +46,23 @@ bool output_relay::drain() {
         // A terminal's master reads EIO once no process has its slave open: its end of file.
         if (error != 0 && !(error == EIO && to_.stream == output_stream::tty))
             throw_errno(error, "read " + std::string(stream_name(to_.stream)) + " of " + to_.instance);
-        if (held_return_) {
-            held_return_ = false;
-            take("\r");
-        }
-        if (inside_long_line_ || !pending_.empty()) {
-            pending_ += '\n';
-            pass_on(pending_);
-            pending_.clear();
-            inside_long_line_ = false;
-        }
+        end_line();
         return false;
     }
     return true;
+}
+
+void output_relay::end_line() {
+    if (held_return_) {
+        held_return_ = false;
+        take("\r");
+    }
+    if (inside_long_line_ || !pending_.empty()) {
+        pending_ += '\n';
+        pass_on(pending_);
+        pending_.clear();
+        inside_long_line_ = false;
+    }
 }
 
 // The terminal ends lines with "\r\n" (its ONLCR): the log keeps "\n", as from a pipe. A '\r'

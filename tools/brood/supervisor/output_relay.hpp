@@ -69,6 +69,9 @@ public:
     // std::system_error only when the pipe cannot be read: a log that cannot be written counts its
     // loss itself (log_file), and so does brood's output (stdout_queue).
     bool drain();
+    // What has been read ends here: a last partial line is passed on as a whole one. drain() does
+    // this at end of file; a pipe that outlives its writer (each health check in turn) calls it.
+    void end_line();
     // brood's output is full: stop watching fd() until resume is called (stdout_queue::when_room).
     bool should_wait() const { return to_.live && to_.out->full(); }
     void wait(std::function<void()> resume);
