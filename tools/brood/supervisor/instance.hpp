@@ -279,6 +279,9 @@ private:
     // is closed (kill_health_check) and no check holds it any more.
     unique_fd health_output_;
     output_relay* health_relay_ = nullptr;
+    // health.exec: the check's command, made once a run, as the output pipe is (the configuration a
+    // run has cannot change under it: a reload that changes more than the check restarts the run).
+    std::optional<command> health_command_;
     // health.exec with cgroup isolation: <instance's cgroup>/health, so that what a check forks can
     // be killed with it; a new one after cgroup.kill was written to it (see launch()).
     std::optional<cgroup> health_group_;

@@ -80,10 +80,10 @@ void instance::begin_health_check() {
 // so as it comes. The pipe's end is given to the check from a low slot (stdio_slots).
 void instance::spawn_health_check() {
     join_health_cgroup();
-    command cmd = command_like_program(program_->health->argv);
+    if (!health_command_) health_command_.emplace(command_like_program(program_->health->argv));
     if (!health_output_) open_health_output();
-    if (health_group_) cmd.into_cgroup(health_group_->fd());
-    child process = host_.child_stdio().spawn(cmd, health_output_.get(), health_output_.get());
+    health_command_->into_cgroup(health_group_ ? health_group_->fd() : -1);  // -1: none; a killed one is replaced
+    child process = host_.child_stdio().spawn(*health_command_, health_output_.get(), health_output_.get());
     const pid_t pid = process.pid();
     health_watch_ = host_.loop().watch(std::move(process), health_check_tag());
     health_pid_ = pid;
@@ -209,6 +209,7 @@ void instance::kill_health_process() {
 void instance::kill_health_check() {
     release_health_check();
     health_output_.reset();
+    health_command_.reset();
     if (health_watch_ != monitor::watch_id::none && !health_abandoned_) {
         health_abandoned_ = true;
         kill_health_process();
