@@ -128,6 +128,11 @@ void server::publish(const nlohmann::json& event) {
     close_finished();
 }
 
+bool server::has_subscribers() const {
+    return std::any_of(connections_.begin(), connections_.end(),
+                       [](const auto& entry) { return entry.second->subscribed && !entry.second->finished; });
+}
+
 void server::accept_pending() {
     ++serving_;
     control::accept_pending(listener_.get(), spare_, [this](unique_fd client) { accept_one(std::move(client)); });

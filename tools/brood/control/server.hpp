@@ -71,6 +71,8 @@ public:
 
     // Sends {"event":event} to every connection that sent "events".
     void publish(const nlohmann::json& event);
+    // A connection follows the events: publish has someone to send to.
+    bool has_subscribers() const;
     // A timer event of the loop that carried timer_tag: closes the connections idle too long.
     void timer_fired(brood::monitor::timer_id id);
     const std::filesystem::path& path() const { return path_; }

@@ -105,6 +105,12 @@ server::~server() {
     loop_.remove_fd(listener_.get());
 }
 
+bool server::has_event_streams() const {
+    return std::any_of(connections_.begin(), connections_.end(), [](const auto& entry) {
+        return entry.second->stage == connection::phase::streaming && !entry.second->finished;
+    });
+}
+
 void server::publish(const json& event) {
     ++counters_.events;
     std::string message;

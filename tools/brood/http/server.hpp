@@ -52,8 +52,12 @@ public:
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
-    // Sends event to every client of /api/v1/events.
+    // Sends event to every client of /api/v1/events, and counts it (brood_events_total).
     void publish(const nlohmann::json& event);
+    // A client follows /api/v1/events: publish has someone to send to.
+    bool has_event_streams() const;
+    // Counts an event that nobody follows, made by nobody, as publish would have.
+    void count_event() { ++counters_.events; }
     // A timer event of the loop that carried timer_tag: closes the connections past their time.
     void timer_fired(brood::monitor::timer_id id);
     // Where it listens, the port the kernel chose included: "127.0.0.1:9180", "[::1]:9180".

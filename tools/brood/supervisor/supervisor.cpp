@@ -169,15 +169,17 @@ private:
     void changed(instance& which, const state_change& change) override {
         const std::string note = change.note.empty() ? "" : " (" + change.note + ")";
         say(fmt::format("{} {} -> {}{}", which.name(), to_string(change.from), to_string(change.to), note));
-        json event = event_about(which);
-        event["from"] = to_string(change.from);
-        event["to"] = to_string(change.to);
-        event["pid"] = which.pid() != 0 ? json(which.pid()) : json(nullptr);
-        event["note"] = change.note;
-        // What a view (brood top) shows beside the state, so that it follows events alone.
-        event["restarts"] = which.restarts();
-        event["last_exit"] = which.last_end() ? json(which.last_end()->to_string()) : json(nullptr);
-        publish(event);
+        publish([&] {
+            json event = event_about(which);
+            event["from"] = to_string(change.from);
+            event["to"] = to_string(change.to);
+            event["pid"] = which.pid() != 0 ? json(which.pid()) : json(nullptr);
+            event["note"] = change.note;
+            // What a view (brood top) shows beside the state, so that it follows events alone.
+            event["restarts"] = which.restarts();
+            event["last_exit"] = which.last_end() ? json(which.last_end()->to_string()) : json(nullptr);
+            return event;
+        });
         settle_soon();
     }
 
@@ -187,11 +189,13 @@ private:
         // Health comes and goes with the process, as its state changes say already: not said again.
         if (from != health_status::none && to != health_status::none)
             say(fmt::format("{} health: {} -> {}{}", which.name(), to_string(from), to_string(to), why));
-        json event = event_about(which);
-        event["health_from"] = to_string(from);
-        event["health"] = to_string(to);
-        event["health_failure"] = failed ? json(which.health_failure()) : json(nullptr);
-        publish(event);
+        publish([&] {
+            json event = event_about(which);
+            event["health_from"] = to_string(from);
+            event["health"] = to_string(to);
+            event["health_failure"] = failed ? json(which.health_failure()) : json(nullptr);
+            return event;
+        });
         settle_soon();  // dependants waiting for it to be healthy
     }
 
@@ -227,16 +231,27 @@ private:
             say(fmt::format("{}: output lost: {}; its output is dropped until its log can be written", which.name(),
                             loss.error));
         }
-        json event = event_about(which);
-        event["log"] = resumed ? "resumed" : "failing";
-        event["lost_bytes"] = loss.bytes;
-        event["error"] = loss.error;
-        publish(event);
+        publish([&] {
+            json event = event_about(which);
+            event["log"] = resumed ? "resumed" : "failing";
+            event["lost_bytes"] = loss.bytes;
+            event["error"] = loss.error;
+            return event;
+        });
     }
 
-    void publish(const json& event) {
-        if (control_) control_->publish(event);
-        if (http_) http_->publish(event);
+    // An event is made only when someone follows the events: with nobody, a change of state costs
+    // its line in brood's output and a count (brood_events_total), not a JSON object and its text.
+    template <class Make>
+    void publish(Make&& make) {
+        const bool to_control = control_ && control_->has_subscribers();
+        if (!to_control && !(http_ && http_->has_event_streams())) {
+            if (http_) http_->count_event();
+            return;
+        }
+        const json event = make();
+        if (to_control) control_->publish(event);
+        if (http_) http_->publish(event);  // counts it, and sends it to the streams there are
     }
 
     // The API's token: the configured file's, else a new one each start, where only brood's user
@@ -259,10 +274,12 @@ private:
     // The run has ended, its end says why; this event counts the kills, for those who follow them.
     void out_of_memory(instance& which, std::uint64_t kills, const std::string& why) override {
         say(fmt::format("{}: {}: the OOM killer killed {} of its processes", which.name(), why, kills));
-        json event = event_about(which);
-        event["out_of_memory"] = why;
-        event["oom_kills"] = kills;
-        publish(event);
+        publish([&] {
+            json event = event_about(which);
+            event["out_of_memory"] = why;
+            event["oom_kills"] = kills;
+            return event;
+        });
     }
 
     static json event_about(const instance& which) {
