@@ -9,6 +9,7 @@
 #include <tuple>
 #include <vector>
 
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -19,6 +20,7 @@
 
 #include <brood/error.hpp>
 #include <brood/fork.hpp>
+#include <brood/unique_fd.hpp>
 
 #include <brood/cgroup.hpp>
 
@@ -475,9 +477,11 @@ TEST(cgroup_limits, are_read_and_checked_against_brood_s_cgroup) {
 // machine's cgroup v2 has no memory controller, so no cgroup of it has the file.
 TEST(out_of_memory, the_oom_kill_count_is_read_from_memory_events) {
     temp_dir cgroup;
-    EXPECT_EQ(oom_kills(cgroup.path()), std::nullopt);  // no memory controller: no file
+    const brood::unique_fd dir(::open(cgroup.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(dir);
+    EXPECT_EQ(oom_kills(dir.get()), std::nullopt);  // no memory controller: no file
     cgroup.write("memory.events", "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\noom_group_kill 0\n");
-    EXPECT_EQ(oom_kills(cgroup.path()), 1u);
+    EXPECT_EQ(oom_kills(dir.get()), 1u);
     EXPECT_EQ(oom_kills_in("low 0\nhigh 0\nmax 0\noom 0\noom_kill 12"), 12u);  // no final newline
     EXPECT_EQ(oom_kills_in("low 0\noom_group_kill 3\n"), std::nullopt);      // only a longer key
     EXPECT_EQ(oom_kills_in("oom_kill x\n"), std::nullopt);

@@ -203,7 +203,7 @@ void instance::launch() {
         err_write.reset(err[1]);
     }
     if (group_) cmd.into_cgroup(group_->fd());
-    oom_kills_at_start_ = group_ ? oom_kills(group_->path()) : std::nullopt;
+    oom_kills_at_start_ = group_ ? oom_kills(group_->fd()) : std::nullopt;
     // The terminal or the pipes are given from low slots: the child then copies few of brood's fds.
     const stdio_slots& slots = host_.child_stdio();
     child process = terminal ? slots.spawn_on_terminal(cmd, terminal->slave()) : slots.spawn(cmd, out_write.get(), err_write.get());
@@ -584,7 +584,7 @@ event instance::end_of_run(const wait_status& status) {
     event ended{event_kind::exited, status};
     // No count at the start (no memory controller in the cgroup): none to compare with at the end.
     if (!group_ || !oom_kills_at_start_) return ended;
-    const std::optional<std::uint64_t> after = oom_kills(group_->path());
+    const std::optional<std::uint64_t> after = oom_kills(group_->fd());
     ended.why = out_of_memory_cause(oom_kills_at_start_, after, *program_);
     if (!ended.why.empty()) host_.out_of_memory(*this, *after - *oom_kills_at_start_, ended.why);
     return ended;

@@ -1,8 +1,12 @@
 #include "supervisor/out_of_memory.hpp"
 
+#include <cerrno>
 #include <charconv>
-#include <fstream>
-#include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <brood/unique_fd.hpp>
 
 #include "common/human_units.hpp"
 
@@ -26,12 +30,15 @@ std::optional<std::uint64_t> oom_kills_in(std::string_view memory_events) {
     return std::nullopt;
 }
 
-std::optional<std::uint64_t> oom_kills(const std::filesystem::path& cgroup_dir) {
-    std::ifstream in(cgroup_dir / "memory.events");
-    if (!in) return std::nullopt;
-    std::ostringstream text;
-    text << in.rdbuf();
-    return oom_kills_in(text.str());
+std::optional<std::uint64_t> oom_kills(int cgroup_dir_fd) {
+    const unique_fd file(::openat(cgroup_dir_fd, "memory.events", O_RDONLY | O_CLOEXEC));
+    if (!file) return std::nullopt;
+    char text[4096];  // a dozen short lines
+    ssize_t n;
+    do n = ::read(file.get(), text, sizeof text);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) return std::nullopt;
+    return oom_kills_in(std::string_view(text, static_cast<std::size_t>(n)));
 }
 
 std::string out_of_memory_cause(std::optional<std::uint64_t> before, std::optional<std::uint64_t> after,

@@ -3,14 +3,13 @@
 // count only grows while the cgroup lives, and an instance keeps its cgroup across runs until a
 // cgroup.kill, so the difference is this run's.
 //
-//   const auto before = oom_kills(group.path());      // at the start
+//   const auto before = oom_kills(group.fd());        // at the start
 //   ...
-//   const std::string why = out_of_memory_cause(before, oom_kills(group.path()), program);
+//   const std::string why = out_of_memory_cause(before, oom_kills(group.fd()), program);
 //   // "out of memory: memory_max 256M", or "" when no process of the run was killed for memory
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,9 +18,10 @@
 
 namespace brood::supervisor {
 
-// The oom_kill count in cgroup_dir/memory.events; nullopt when there is no such file (no memory
+// The oom_kill count in memory.events of the cgroup directory open at cgroup_dir_fd (opened from
+// it: no walk of the whole path at each start); nullopt when there is no such file (no memory
 // controller there) or no such line.
-std::optional<std::uint64_t> oom_kills(const std::filesystem::path& cgroup_dir);
+std::optional<std::uint64_t> oom_kills(int cgroup_dir_fd);
 // The same, from the file's text ("low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\n...").
 std::optional<std::uint64_t> oom_kills_in(std::string_view memory_events);
 
