@@ -21,22 +21,26 @@ unique_fd duplicate(int fd) {
 
 }  // namespace
 
+// One fd for both streams (a health check's, a terminal) takes the out slot alone.
 class stdio_slots::lease {
 public:
     // Throws std::system_error when an fd cannot be placed (it then places none).
-    lease(const stdio_slots& slots, int out, int err) : slots_(slots) {
-        if (::dup3(out, slots.out_.get(), O_CLOEXEC) < 0 || ::dup3(err, slots.err_.get(), O_CLOEXEC) < 0) {
+    lease(const stdio_slots& slots, int out, int err) : slots_(slots), both_(out != err) {
+        if (::dup3(out, slots.out_.get(), O_CLOEXEC) < 0 || (both_ && ::dup3(err, slots.err_.get(), O_CLOEXEC) < 0)) {
             const int error = errno;
-            slots.clear();
+            slots.clear(both_);
             throw_errno(error, "place a child's output at a low fd");
         }
     }
     lease(const lease&) = delete;
     lease& operator=(const lease&) = delete;
-    ~lease() { slots_.clear(); }
+    ~lease() { slots_.clear(both_); }
+    // The slot that holds err.
+    int err_slot() const { return both_ ? slots_.err_.get() : slots_.out_.get(); }
 
 private:
     const stdio_slots& slots_;
+    bool both_;
 };
 
 stdio_slots::stdio_slots() : null_(::open("/dev/null", O_RDWR | O_CLOEXEC)) {
@@ -47,7 +51,7 @@ stdio_slots::stdio_slots() : null_(::open("/dev/null", O_RDWR | O_CLOEXEC)) {
 
 child stdio_slots::spawn(command& cmd, int out, int err) const {
     const lease placed(*this, out, err);
-    return cmd.set_stdin(stdio::fd(null_.get())).set_stdout(stdio::fd(out_.get())).set_stderr(stdio::fd(err_.get())).spawn();
+    return cmd.set_stdin(stdio::fd(null_.get())).set_stdout(stdio::fd(out_.get())).set_stderr(stdio::fd(placed.err_slot())).spawn();
 }
 
 child stdio_slots::spawn_on_terminal(command& cmd, int slave) const {
@@ -57,8 +61,9 @@ child stdio_slots::spawn_on_terminal(command& cmd, int slave) const {
 }
 
 // Cannot fail: both fds are open, and a slot's number is never free for an open to be racing for.
-void stdio_slots::clear() const noexcept {
-    for (const int slot : {out_.get(), err_.get()}) ::dup3(null_.get(), slot, O_CLOEXEC);
+void stdio_slots::clear(bool both) const noexcept {
+    ::dup3(null_.get(), out_.get(), O_CLOEXEC);
+    if (both) ::dup3(null_.get(), err_.get(), O_CLOEXEC);
 }
 
 }  // namespace brood::supervisor

@@ -29,7 +29,8 @@ public:
 private:
     // out and err placed at the output slots until it goes.
     class lease;
-    void clear() const noexcept;
+    // Puts /dev/null back at the out slot, and at the err slot with both.
+    void clear(bool both) const noexcept;
     unique_fd null_, out_, err_;
 };
 
