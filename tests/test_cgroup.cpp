@@ -239,6 +239,29 @@ TEST(cgroup, freeze_and_thaw) {
     EXPECT_EQ(child.wait().signal(), SIGTERM);
 }
 
+// events(): both flags from the one read that clears the POLLPRI, so that a loop waiting on
+// events_fd() sees every change in what it read.
+TEST(cgroup, events_gives_both_flags_from_the_read_that_clears_the_readiness) {
+    SCRATCH_CGROUP(scratch);
+    cgroup& group = scratch->group;
+    auto child = spawn_pause(group);
+    const cgroup::events_state running = group.events();
+    EXPECT_TRUE(running.populated);
+    EXPECT_FALSE(running.frozen);
+    pollfd ready{group.events_fd(), POLLPRI, 0};
+    EXPECT_EQ(::poll(&ready, 1, 0), 0) << "read, so not ready";
+    group.freeze(true);
+    ASSERT_EQ(::poll(&ready, 1, 5000), 1) << "frozen: ready";
+    const cgroup::events_state frozen = group.events();
+    EXPECT_TRUE(frozen.populated);
+    EXPECT_TRUE(frozen.frozen);
+    EXPECT_EQ(::poll(&ready, 1, 0), 0) << "one read cleared it";
+    group.kill();
+    EXPECT_EQ(child.wait().signal(), SIGKILL);
+    ASSERT_EQ(::poll(&ready, 1, 5000), 1) << "emptied: ready";
+    EXPECT_FALSE(group.events().populated);
+}
+
 TEST(cgroup, kill_ends_a_frozen_cgroup) {
     SCRATCH_CGROUP(scratch);
     cgroup& group = scratch->group;

@@ -19,6 +19,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include <sys/types.h>
@@ -57,8 +58,16 @@ public:
     bool populated() const;
     // cgroup.events, open for reading: poll it for POLLPRI (epoll: EPOLLPRI), which the kernel
     // raises when populated or frozen changes. The fd stays ready until the file is read again,
-    // which populated() and frozen() do. -1 for the root cgroup, which has no cgroup.events.
+    // which populated(), frozen() and events() do. -1 for the root cgroup, which has no cgroup.events.
     int events_fd() const { return events_.get(); }
+    // Both flags from one read. A loop that waits on events_fd() must take what it needs from
+    // the read that cleared the POLLPRI: a second read can take away the POLLPRI of a change that
+    // came between the two, and the first read's flags would never be seen to change.
+    struct events_state {
+        bool populated = false;
+        bool frozen = false;
+    };
+    events_state events() const;
 
     // SIGKILL to every process in it and below, through cgroup.kill (Linux 5.14); on older kernels
     // by signalling every listed pid until no new one appears. Returns at once: the processes are
@@ -75,7 +84,9 @@ public:
 
 private:
     cgroup(std::filesystem::path path, unique_fd dir, unique_fd events);
-    bool event_flag(const char* key) const;
+    // cgroup.events' text, read into buffer (256 bytes: two short lines).
+    std::string_view read_events(char* buffer, std::size_t size) const;
+    bool event_flag(std::string_view text, const char* key) const;
 
     std::filesystem::path path_;
     unique_fd dir_;

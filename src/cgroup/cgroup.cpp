@@ -53,30 +53,37 @@ cgroup cgroup::open(const std::filesystem::path& dir) {
 
 std::vector<pid_t> cgroup::pids() const { return detail::read_cgroup_procs(dir_.get(), path_); }
 
-bool cgroup::event_flag(const char* key) const {
-    const std::filesystem::path file = path_ / "cgroup.events";
-    if (!events_) throw_errno(ENOENT, "read " + quoted(file));
+std::string_view cgroup::read_events(char* buffer, std::size_t size) const {
+    if (!events_) throw_errno(ENOENT, "read " + quoted(path_ / "cgroup.events"));
     // Read through the fd that is polled: reading it is what clears its POLLPRI.
-    char text[256];
     ssize_t n;
-    while ((n = ::pread(events_.get(), text, sizeof text - 1, 0)) < 0 && errno == EINTR) {
+    while ((n = ::pread(events_.get(), buffer, size, 0)) < 0 && errno == EINTR) {
     }
-    if (n < 0) throw_errno(errno, "read " + quoted(file));
-    std::string_view rest(text, static_cast<std::size_t>(n));
+    if (n < 0) throw_errno(errno, "read " + quoted(path_ / "cgroup.events"));
+    return std::string_view(buffer, static_cast<std::size_t>(n));
+}
+
+bool cgroup::event_flag(std::string_view text, const char* key) const {
     const std::string_view name(key);
-    while (!rest.empty()) {
+    for (std::string_view rest = text; !rest.empty();) {
         const std::size_t end = rest.find('\n');
         const std::string_view line = rest.substr(0, end);
         rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
         if (line.size() == name.size() + 2 && line.starts_with(name) && line[name.size()] == ' ')
             return line.back() == '1';
     }
-    throw_errno(EINVAL, "read " + quoted(file) + ": no \"" + std::string(name) + "\" line");
+    throw_errno(EINVAL, "read " + quoted(path_ / "cgroup.events") + ": no \"" + std::string(name) + "\" line");
 }
 
-bool cgroup::populated() const { return event_flag("populated"); }
+bool cgroup::populated() const { return events().populated; }
 
-bool cgroup::frozen() const { return event_flag("frozen"); }
+bool cgroup::frozen() const { return events().frozen; }
+
+cgroup::events_state cgroup::events() const {
+    char buffer[256];
+    const std::string_view text = read_events(buffer, sizeof buffer);
+    return {event_flag(text, "populated"), event_flag(text, "frozen")};
+}
 
 namespace {
 

@@ -469,10 +469,10 @@ bool instance::leader_unreaped() const {
     return pid_ != 0 && leader != nullptr && !leader->exit_status();
 }
 
-// cgroup.events changed: reading it (frozen(), populated()) is what clears the fd's readiness.
+// cgroup.events changed: reading it is what clears the fd's readiness, so both flags come from
+// the one read (a second could take the readiness of a change that came between them).
 void instance::group_changed() {
-    const bool frozen = group_->frozen();
-    const bool populated = group_->populated();
+    const auto [populated, frozen] = group_->events();
     if (freeze_wanted_ && *freeze_wanted_ == frozen) {
         freeze_wanted_.reset();
         handle(frozen ? event{event_kind::stopped_by_signal, brood::stopped{SIGSTOP}} : event{event_kind::continued});
@@ -568,8 +568,11 @@ void instance::leader_ended(const wait_status& status) {
     pid_ = 0;
     usage_.process_ended();
     freeze_wanted_.reset();
-    if (group_ && group_->populated()) {
-        if (froze_group_ || group_->frozen()) group_->freeze(false);
+    // One read: a second one (for frozen) could take the readiness of the cgroup's emptying, which
+    // is what the exit now waits for (group_changed), and brood would wait for ever.
+    const cgroup::events_state now = group_ ? group_->events() : cgroup::events_state{};
+    if (now.populated) {
+        if (froze_group_ || now.frozen) group_->freeze(false);
         froze_group_ = false;
         group_->kill();
         group_killed_ = true;
