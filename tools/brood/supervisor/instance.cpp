@@ -339,7 +339,7 @@ void instance::read_notifications() {
 // longer lists a process that is exiting and not yet a zombie, as a helper that has just sent is.
 bool instance::may_notify(pid_t sender) const {
     // The leader itself, the usual sender, needs no look in /proc: its pid is its own until reaped.
-    if (sender == pid_ && leader_unreaped()) return true;
+    if (sender == pid_ && unreaped(pid_, watch_)) return true;
     const std::optional<proc::process_info> info = proc::read_process(sender);
     if (!info || info->state == 'Z' || info->state == 'X' || info->pgid == pid_) return true;
     if (!group_) return false;
@@ -367,12 +367,7 @@ void instance::relay_output(unique_fd pipe_read_end, output_stream stream, bool 
 // While brood's own output is full, the relay's pipe is not watched: the program waits on it.
 void instance::watch_relay(std::list<std::unique_ptr<output_relay>>::iterator where) {
     const auto drain = [this, where](int fd, std::uint32_t) {
-        bool open = false;
-        try {
-            open = (*where)->drain();
-        } catch (const std::system_error& error) {  // the pipe cannot be read: nothing more comes
-            host_.say(name_ + ": output lost: " + error.what());
-        }
+        const bool open = drain_relay(**where);
         if (open && !(*where)->should_wait()) return;
         host_.loop().remove_fd(fd);
         if (open) {
@@ -388,16 +383,21 @@ void instance::watch_relay(std::list<std::unique_ptr<output_relay>>::iterator wh
 void instance::flush_output() {
     for (const auto& relay : relays_) {
         host_.loop().remove_fd(relay->fd());
-        try {
-            // Bounded: a writer that escaped brood could keep the pipe open for ever.
-            for (int round = 0; round < 64 && relay->drain(); ++round) {
-            }
-        } catch (const std::system_error& error) {
-            host_.say(name_ + ": output lost: " + error.what());
+        // Bounded: a writer that escaped brood could keep the pipe open for ever.
+        for (int round = 0; round < 64 && drain_relay(*relay); ++round) {
         }
         relay_ended(relay.get());
     }
     relays_.clear();
+}
+
+bool instance::drain_relay(output_relay& relay) {
+    try {
+        return relay.drain();
+    } catch (const std::system_error& error) {  // the pipe cannot be read: nothing more comes
+        host_.say(name_ + ": output lost: " + error.what());
+        return false;
+    }
 }
 
 // The terminal's output has ended: no process has it open any more.
@@ -461,12 +461,12 @@ bool instance::send(int signal) {
     // still holds the id, a reaped one lets it go to a new process. The monitor may reap the leader
     // in the turn in which a control request asks for a signal, before the exit reaches the state
     // machine; then nothing is sent, and the exit that is on its way decides what happens next.
-    return leader_unreaped() && ::kill(-pid_, signal) == 0;
+    return unreaped(pid_, watch_) && ::kill(-pid_, signal) == 0;
 }
 
-bool instance::leader_unreaped() const {
-    const child* leader = host_.loop().find(watch_);
-    return pid_ != 0 && leader != nullptr && !leader->exit_status();
+bool instance::unreaped(pid_t pid, monitor::watch_id watch) const {
+    const child* process = host_.loop().find(watch);
+    return pid != 0 && process != nullptr && !process->exit_status();
 }
 
 // cgroup.events changed: reading it is what clears the fd's readiness, so both flags come from

@@ -225,11 +225,14 @@ private:
     void open_notify_socket();
     void read_notifications();
     bool may_notify(pid_t sender) const;
-    // The leader's pid still names it (and its process group): the monitor has not reaped it.
-    bool leader_unreaped() const;
+    // pid, of the process watched as watch, still names it (and its process group): the monitor
+    // has not reaped it. The leader's (pid_, watch_) and a health check's.
+    bool unreaped(pid_t pid, monitor::watch_id watch) const;
     // live: to brood's own output too (behind the instance's prefix), as the program's own output goes.
     void relay_output(unique_fd pipe_read_end, output_stream stream, bool live = true);
     void watch_relay(std::list<std::unique_ptr<output_relay>>::iterator relay);
+    // relay.drain(), said in brood's output and taken as its end when the pipe cannot be read.
+    bool drain_relay(output_relay& relay);
     void relay_ended(const output_relay* relay);
     void end_terminal(std::string_view why);
 

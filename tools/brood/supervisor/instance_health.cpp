@@ -104,11 +104,7 @@ void instance::open_health_output() {
 // not end is passed on as one, so that the next check's output starts a line of its own.
 void instance::end_health_output() {
     if (health_relay_ == nullptr) return;
-    try {
-        if (!health_relay_->should_wait()) health_relay_->drain();
-    } catch (const std::system_error& error) {
-        host_.say(name_ + ": output lost: " + error.what());
-    }
+    if (!health_relay_->should_wait()) drain_relay(*health_relay_);
     health_relay_->end_line();
 }
 
@@ -200,8 +196,7 @@ void instance::kill_health_process() {
         kill_health_group();
         return;
     }
-    const child* leader = host_.loop().find(health_watch_);
-    if (health_pid_ != 0 && leader != nullptr && !leader->exit_status()) ::kill(-health_pid_, SIGKILL);
+    if (unreaped(health_pid_, health_watch_)) ::kill(-health_pid_, SIGKILL);
 }
 
 // The check that runs is no longer wanted: a socket is closed at once; a process is killed, and
