@@ -1,26 +1,16 @@
 #include "supervisor/cgroup_usage.hpp"
 
-#include <cerrno>
 #include <charconv>
 #include <string_view>
 
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <brood/unique_fd.hpp>
 
+#include "supervisor/small_file.hpp"
+
 namespace brood::supervisor {
 namespace {
-
-// The file's first 4 KiB, or empty when it cannot be read: both files are a few lines. The kernel
-// writes them anew for each read from offset 0.
-std::string_view read_small(const unique_fd& file, char (&buffer)[4096]) {
-    if (!file) return {};
-    ssize_t n;
-    do n = ::pread(file.get(), buffer, sizeof buffer, 0);
-    while (n < 0 && errno == EINTR);
-    return n > 0 ? std::string_view(buffer, static_cast<std::size_t>(n)) : std::string_view();
-}
 
 std::optional<std::uint64_t> number_at(std::string_view text) {
     std::uint64_t value = 0;
@@ -37,9 +27,9 @@ cgroup_usage_files::cgroup_usage_files(const cgroup& group)
 
 cgroup_usage cgroup_usage_files::read() const {
     cgroup_usage usage;
-    char buffer[4096];
-    usage.memory_bytes = number_at(read_small(memory_current_, buffer));
-    const std::string_view stat = read_small(cpu_stat_, buffer);
+    char buffer[small_file_size];
+    usage.memory_bytes = number_at(read_small_file(memory_current_, buffer));
+    const std::string_view stat = read_small_file(cpu_stat_, buffer);
     constexpr std::string_view key = "usage_usec ";
     if (stat.substr(0, key.size()) == key)
         if (const auto usec = number_at(stat.substr(key.size()))) usage.cpu_time = std::chrono::microseconds(*usec);

@@ -1,14 +1,13 @@
 #include "supervisor/out_of_memory.hpp"
 
-#include <cerrno>
 #include <charconv>
 
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <brood/unique_fd.hpp>
 
 #include "common/human_units.hpp"
+#include "supervisor/small_file.hpp"
 
 namespace brood::supervisor {
 
@@ -32,13 +31,8 @@ std::optional<std::uint64_t> oom_kills_in(std::string_view memory_events) {
 
 std::optional<std::uint64_t> oom_kills(int cgroup_dir_fd) {
     const unique_fd file(::openat(cgroup_dir_fd, "memory.events", O_RDONLY | O_CLOEXEC));
-    if (!file) return std::nullopt;
-    char text[4096];  // a dozen short lines
-    ssize_t n;
-    do n = ::read(file.get(), text, sizeof text);
-    while (n < 0 && errno == EINTR);
-    if (n <= 0) return std::nullopt;
-    return oom_kills_in(std::string_view(text, static_cast<std::size_t>(n)));
+    char text[small_file_size];
+    return oom_kills_in(read_small_file(file, text));  // no file: empty, none
 }
 
 std::string out_of_memory_cause(std::optional<std::uint64_t> before, std::optional<std::uint64_t> after,
