@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -529,6 +530,77 @@ TEST(monitor, post_hands_a_child_over_from_another_thread) {
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0].tag, 9u);
     EXPECT_EQ(events[0].status->code(), 9);
+}
+
+// Readable now: the monitor's fd, which an embedding loop waits on, says a turn is due.
+bool turn_due(monitor& mon) {
+    pollfd p{mon.fd(), POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1;
+}
+
+TEST(monitor, a_task_posted_from_a_handler_runs_before_run_once_returns_without_a_wake_up) {
+    monitor mon;
+    (void)mon.fd();
+    std::vector<std::string> order;
+    mon.on_event([&](const event& e) {
+        order.push_back("event " + std::to_string(e.tag));
+        mon.post([&](monitor&) { order.push_back("task"); });
+    });
+    mon.watch(exiting(3), 1);
+    mon.watch(exiting(4), 2);
+    std::size_t handled = 0;
+    while (handled < 2) handled += mon.run_once(60s);
+    // Each task after the events of its turn, none left for a later one.
+    ASSERT_GE(order.size(), 4u);
+    EXPECT_EQ(order.back(), "task");
+    EXPECT_EQ(std::count(order.begin(), order.end(), "task"), 2);
+    EXPECT_NE(order.front(), "task");
+    EXPECT_FALSE(turn_due(mon));
+    EXPECT_EQ(mon.run_once(0ms), 0u);
+    EXPECT_EQ(std::count(order.begin(), order.end(), "task"), 2);
+}
+
+TEST(monitor, a_task_posted_from_an_fd_callback_runs_in_that_turn_and_one_that_posts_itself_once_a_turn) {
+    monitor mon;
+    (void)mon.fd();
+    test_pipe p;
+    int runs = 0;
+    std::function<void(monitor&)> again = [&](monitor& loop) {
+        if (++runs < 3) loop.post(again);
+    };
+    mon.add_fd(p.read_end.get(), EPOLLIN, [&](int fd, std::uint32_t) {
+        char byte;
+        ASSERT_EQ(::read(fd, &byte, 1), 1);
+        mon.post(again);
+    });
+    ASSERT_EQ(::write(p.write_end.get(), "x", 1), 1);
+    mon.run_once(60s);
+    EXPECT_EQ(runs, 1);
+    // What a task posts is for the next turn, which the loop is woken for.
+    EXPECT_TRUE(turn_due(mon));
+    mon.run_once(0ms);
+    EXPECT_EQ(runs, 2);
+    mon.run_once(0ms);
+    EXPECT_EQ(runs, 3);
+    EXPECT_FALSE(turn_due(mon));
+    mon.run_once(0ms);
+    EXPECT_EQ(runs, 3);
+}
+
+TEST(monitor, a_task_posted_by_a_handler_that_then_throws_still_runs_in_the_next_turn) {
+    monitor mon;
+    bool ran = false;
+    mon.on_event([&](const event&) {
+        mon.post([&](monitor&) { ran = true; });
+        throw std::runtime_error("handler failed");
+    });
+    mon.watch(exiting(0), 1);
+    EXPECT_THROW(while (mon.run_once(60s) == 0) {}, std::runtime_error);
+    EXPECT_FALSE(ran);
+    EXPECT_TRUE(turn_due(mon));
+    mon.on_event([](const event&) {});
+    mon.run_once(60s);
+    EXPECT_TRUE(ran);
 }
 
 TEST(monitor, stop_from_another_thread_ends_run_and_next_event) {

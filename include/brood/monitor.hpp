@@ -35,7 +35,8 @@
 //
 // Thread safety: one monitor belongs to the thread that created it. Every member function called
 // from another thread throws std::logic_error, except post() and stop(), which are made for that:
-// post(fn) queues fn to run on the monitor's thread and wakes it (eventfd). Destroy it on its thread.
+// post(fn) queues fn to run on the monitor's thread and wakes it (eventfd); from the loop's own
+// callbacks it runs at the end of the turn. Destroy it on its thread.
 #pragma once
 
 #include <chrono>
@@ -175,7 +176,9 @@ public:
     std::size_t pending() const;
 
     // Safe from any thread: runs fn(*this) on the monitor's thread, from run / run_once /
-    // next_event, and wakes the loop. Tasks still queued when the monitor is destroyed are dropped.
+    // next_event, and wakes the loop. Posted on the monitor's thread while the loop runs a callback
+    // or a task, fn runs at the end of that turn instead, without a wake-up; what those end-of-turn
+    // tasks post waits for the next turn. Tasks still queued when the monitor is destroyed are dropped.
     template <class F>
         requires std::invocable<std::decay_t<F>&, monitor&>
     void post(F&& fn) {

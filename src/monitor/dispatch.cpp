@@ -88,17 +88,6 @@ std::optional<std::chrono::nanoseconds> wait_limit(monitor_state& state, int tim
     return limit;
 }
 
-void run_tasks(monitor& loop, monitor_state& state) {
-    state.tasks.clear();
-    state.wake_rung = false;
-    try {
-        while (auto task = state.tasks.pop()) task->run(loop);
-    } catch (...) {
-        state.tasks.wake();  // the tasks behind the one that threw still need a turn
-        throw;
-    }
-}
-
 // The program's signals, to receive_signals' callback. Taken from the list first: the callback may
 // throw (the rest are then lost, as an exception from an fd callback loses that turn's others).
 void deliver_signals(monitor_state& state) {
@@ -109,6 +98,25 @@ void deliver_signals(monitor_state& state) {
 }
 
 }  // namespace
+
+// The tasks queued when it starts, not those they post: a task that posts itself again would
+// otherwise keep the turn from ending. Those are pushed with a wake-up (post_task) for the next turn.
+void run_tasks(monitor& loop, monitor_state& state) {
+    state.turn_tasks = false;
+    state.in_task = true;
+    try {
+        for (std::size_t n = state.tasks.size(); n > 0; --n) {
+            auto task = state.tasks.pop();
+            if (!task) break;
+            task->run(loop);
+        }
+    } catch (...) {
+        state.in_task = false;
+        state.tasks.wake();  // the tasks behind the one that threw still need a turn
+        throw;
+    }
+    state.in_task = false;
+}
 
 void report_child(monitor_state& state, std::uint64_t id, const wait_status& status) {
     const watched_child* w = state.children.find(id);
@@ -152,7 +160,11 @@ void poll_sources(monitor& loop, monitor_state& state, int timeout_ms) {
             (*callback)(static_cast<int>(static_cast<std::uint32_t>(key)), state.ready[i].events);
     }
     if (!state.signals_read.empty()) deliver_signals(state);
-    if (wake) run_tasks(loop, state);
+    if (wake) {
+        state.tasks.clear();
+        state.wake_rung = false;
+    }
+    if (wake || state.turn_tasks) run_tasks(loop, state);
     // Orphans left to reap: the next turn must not sleep, and fd() stays readable for an embedding loop.
     if (state.orphans_pending && !state.wake_rung) {
         state.tasks.wake();

@@ -51,7 +51,14 @@ public:
                                    ": called from inside a callback of the same monitor; the loop does not nest");
         state.busy = true;
     }
-    ~busy_guard() { state_.busy = false; }
+    ~busy_guard() {
+        state_.busy = false;
+        // Left by a callback that threw before the turn's end: the next turn must not sleep on them.
+        if (state_.turn_tasks) {
+            state_.turn_tasks = false;
+            state_.tasks.wake();
+        }
+    }
     busy_guard(const busy_guard&) = delete;
     busy_guard& operator=(const busy_guard&) = delete;
 
@@ -195,6 +202,7 @@ std::size_t monitor::run_once(std::chrono::milliseconds timeout) {
         (*h)(e);
         ++handled;
     }
+    if (s.turn_tasks) detail::run_tasks(*this, s);
     return handled;
 }
 
@@ -244,6 +252,16 @@ std::size_t monitor::pending() const {
     return state_->queue.size();
 }
 
-void monitor::post_task(std::unique_ptr<detail::posted_task> task) { state_->tasks.push(std::move(task)); }
+// From one of the loop's own callbacks, the task waits for the end of the turn, which is near:
+// waking the loop through the eventfd would cost a write, a read and a turn of its own.
+void monitor::post_task(std::unique_ptr<detail::posted_task> task) {
+    detail::monitor_state& s = *state_;
+    if (std::this_thread::get_id() == s.owner && s.busy && !s.in_task) {
+        s.tasks.push_quietly(std::move(task));
+        s.turn_tasks = true;
+        return;
+    }
+    s.tasks.push(std::move(task));
+}
 
 }  // namespace brood

@@ -56,6 +56,10 @@ struct monitor_state {
     void watch_timerfd();
     bool wake_rung = false;  // tasks' eventfd rung by the loop: events remain queued, or orphans
     bool orphans_pending = false;  // the last batch of orphans was full: more may wait
+    // A task was posted from the loop's own callbacks: it runs at the end of this turn, with no
+    // wake-up (post_task, run_tasks).
+    bool turn_tasks = false;
+    bool in_task = false;  // running posted tasks: what they post waits for the next turn
     // Filled by epoll_wait and read up to the count it returns: not zeroed (6 KiB written for
     // nothing at each monitor's construction).
     std::array<epoll_event, 512> ready;
@@ -64,6 +68,9 @@ struct monitor_state {
 // Waits up to timeout_ms (-1: forever) for ready sources, queues their events, and runs the fd
 // callbacks and posted tasks that are due.
 void poll_sources(monitor& loop, monitor_state& state, int timeout_ms);
+
+// Runs the posted tasks queued now: those this turn's callbacks posted, and those that woke it.
+void run_tasks(monitor& loop, monitor_state& state);
 
 // Queues an event for a watched child; a terminal status also ends the watch (the child is reaped).
 void report_child(monitor_state& state, std::uint64_t id, const wait_status& status);

@@ -15,11 +15,18 @@ task_queue::task_queue() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
 }
 
 void task_queue::push(std::unique_ptr<posted_task> task) {
-    {
-        std::lock_guard lock(mutex_);
-        tasks_.push_back(std::move(task));
-    }
+    push_quietly(std::move(task));
     wake();
+}
+
+void task_queue::push_quietly(std::unique_ptr<posted_task> task) {
+    std::lock_guard lock(mutex_);
+    tasks_.push_back(std::move(task));
+}
+
+std::size_t task_queue::size() {
+    std::lock_guard lock(mutex_);
+    return tasks_.size();
 }
 
 void task_queue::wake() noexcept {
