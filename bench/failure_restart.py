@@ -13,6 +13,12 @@ replacement's start note (both CLOCK_MONOTONIC, the programs' own notes). Cases:
                  "hang" and writes its pid to the floor's pipe; the floor sends SIGTERM, waits for
                  that program's end and starts another: the least a failure that the supervisor
                  must end itself (a missed watchdog, a failed check) can cost, from the note
+  floor, watchdog  restart_floor --watchdog running bench/watchdog_program.c: the least a missed
+                 watchdog costs, found as systemd and brood find it (each WATCHDOG=1 moves the
+                 deadline; a timer without slack at the deadline; SIGABRT, waitpid, posix_spawn)
+  floor, check   restart_floor --check running bench/health_program.c and its check every 100 ms:
+                 the least a failed check costs (the check's exit and reaping, SIGTERM, waitpid,
+                 posix_spawn), from the failing check's note
   exit           brood up running the same program: from its exit note (its plain restart)
   watchdog       brood up, watchdog = --watchdog-ms, running bench/watchdog_program.c, which stops
                  sending WATCHDOG=1: from its last WATCHDOG=1 plus the watchdog's period, when
@@ -29,8 +35,8 @@ counts as due.
 The cases take turns, one failure at a time (the order rotating each round), so that the machine's
 load falls on each alike. Every victim has run for over 1.5 s, past brood's start_seconds (1 s):
 its run had started.
-Prints a Markdown table (median, p90, max; the median's ratio to the two floors' and to brood up's
-plain restart; how many programs ended before their turn, a watchdog missed under load, which a
+Prints a Markdown table (median, p90, max; the median's ratio to the plain floor's, to the floor
+with a stop, to the floor that finds the same failure the same way, and to brood up's plain restart; how many programs ended before their turn, a watchdog missed under load, which a
 longer --watchdog-ms avoids) and the load.
 Run as root (the driver is a subreaper that ends whatever is left, as supervisor_compare.py's).
 """
@@ -156,26 +162,32 @@ def main():
     # failure is due)
     check = (f'health = {{ exec = ["{built["health_program"]}", "check"], interval = "100ms", retries = 1 }}\n'
              'environment = { BENCH_PROGRAM = "{name}" }')
+    # Each with the index in CASES of the floor that finds the same failure the same way.
     brood_cases = [
-        ("exit → restart", "", built["supervised_program"], 0),
+        ("exit → restart", "", built["supervised_program"], 0, 0),
         (f"missed watchdog ({args.watchdog_ms} ms) → restart", f'watchdog = "{args.watchdog_ms}ms"',
-         built["watchdog_program"], watchdog_ns),
-        ("failed health check → restart", check, built["health_program"], 0),
+         built["watchdog_program"], watchdog_ns, 2),
+        ("failed health check → restart", check, built["health_program"], 0, 3),
     ]
     builds = [(brood, "brood up")] + ([(os.path.abspath(args.brood_before), "brood up, before")]
                                       if args.brood_before else [])
-    CASES = [("floor: exit → waitpid + posix_spawn", floor_case(built["restart_floor"]), built["supervised_program"], 0),
-             ("floor, stop: failure → SIGTERM + waitpid + posix_spawn", floor_case(built["restart_floor"], "--stop"),
-              built["health_program"], 0)]
-    CASES += [(f"{who}: {what}", brood_case(path, lines), program, due)
-              for path, who in builds for what, lines, program, due in brood_cases]
+    floor = built["restart_floor"]
+    CASES = [("floor: exit → waitpid + posix_spawn", floor_case(floor), built["supervised_program"], 0, 0),
+             ("floor, stop: failure → SIGTERM + waitpid + posix_spawn", floor_case(floor, "--stop"),
+              built["health_program"], 0, 1),
+             (f"floor, watchdog: missed watchdog ({args.watchdog_ms} ms) → SIGABRT + waitpid + posix_spawn",
+              floor_case(floor, "--watchdog", str(args.watchdog_ms * 1000)), built["watchdog_program"], watchdog_ns, 2),
+             ("floor, check: failed check → SIGTERM + waitpid + posix_spawn", floor_case(floor, "--check", "100000"),
+              built["health_program"], 0, 3)]
+    CASES += [(f"{who}: {what}", brood_case(path, lines), program, due, own_floor)
+              for path, who in builds for what, lines, program, due, own_floor in brood_cases]
 
     u = os.uname()
     print(f"Machine: Linux {u.release}, {os.cpu_count()} CPUs, load average {load()} at the start")
     print(f"Settings: --programs {args.programs} --tries {args.tries} --watchdog-ms {args.watchdog_ms}\n")
     running = []
     try:
-        for name, setup, program, due in CASES:
+        for name, setup, program, due, _ in CASES:
             running.append(running_case(name, setup, program, args.programs, due))
         for case in running:
             case.started()
@@ -191,14 +203,17 @@ def main():
             stop_and_clean(case.sup, case.root)
     results = [(case.name, case.latencies) for case in running]
 
-    floor_median, stop_floor_median, restart_median = (statistics.median(results[i][1]) for i in range(3))
+    medians = [statistics.median(v) for _, v in results]
+    floor_median, stop_floor_median, restart_median = medians[0], medians[1], medians[4]
     print("| from the failure to the replacement's start | median µs | p90 µs | max µs | median vs floor "
-          "| median vs floor, stop | median vs brood up's restart | ended unplanned |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for (name, v), case in zip(results, running):
+          "| median vs floor, stop | median vs the floor of its kind | median vs brood up's restart "
+          "| ended unplanned |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (name, v), case, (*_, own_floor) in zip(results, running, CASES):
         median = statistics.median(v)
         print(f"| {name} | {median:.0f} | {quantile(v, 0.9):.0f} | {max(v):.0f} | {median / floor_median:.2f}× | "
-              f"{median / stop_floor_median:.2f}× | {median / restart_median:.2f}× | {case.unplanned} |")
+              f"{median / stop_floor_median:.2f}× | {median / medians[own_floor]:.2f}× | "
+              f"{median / restart_median:.2f}× | {case.unplanned} |")
     print(f"\nLoad average at the end: {load()}")
     return 0
 
