@@ -16,8 +16,9 @@ constexpr std::size_t read_size = 64 * 1024;
 }  // namespace
 
 output_relay::output_relay(unique_fd pipe_read_end, relay_destination to) : pipe_(std::move(pipe_read_end)), to_(std::move(to)) {
-    const int flags = ::fcntl(pipe_.get(), F_GETFL);
-    if (flags < 0 || ::fcntl(pipe_.get(), F_SETFL, flags | O_NONBLOCK) != 0)
+    // A pipe or a terminal's master that brood has just made: no other status flag to keep, so no
+    // F_GETFL first (F_SETFL leaves the access mode as it is).
+    if (::fcntl(pipe_.get(), F_SETFL, O_NONBLOCK) != 0)
         throw_errno(errno, "make " + std::string(stream_name(to_.stream)) + " pipe of " + to_.instance + " non-blocking");
 }
 

@@ -55,7 +55,8 @@ public:
     // meanwhile waits in the pipe, which makes the program wait once the pipe is full.
     static constexpr std::size_t budget = 64 * 1024;
 
-    // Makes the pipe non-blocking.
+    // Makes the pipe non-blocking. A pipe or a terminal's master brood made: O_NONBLOCK is its only
+    // status flag afterwards.
     output_relay(unique_fd pipe_read_end, relay_destination to);
     ~output_relay();
     output_relay(const output_relay&) = delete;
