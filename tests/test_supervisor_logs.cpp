@@ -654,6 +654,52 @@ TEST(output_relay, reads_at_most_its_budget_per_drain_and_leaves_the_rest_in_the
     EXPECT_EQ(read_text(log.path()), flood);
 }
 
+// A pipe that outlives its writers (a health check's, shared by the checks of a run): a writer that
+// ended inside a line, its bytes still unread, has that line ended once they are read, and the
+// next writer's output starts a line of its own.
+TEST(output_relay, a_line_ended_after_the_unread_bytes_ends_there_when_they_are_read) {
+    temp_dir dir("logs");
+    log_file log(dir.path() / "health.0.log", {});
+    pipe_pair output;
+    output_relay relay(std::move(output.read), into(&log, plain_log, output_stream::health));
+    write_text(output.write.get(), "one\ntw");
+    relay.end_line_after_unread();  // the first writer has ended; nothing of it read yet
+    write_text(output.write.get(), "three\nfo");
+    relay.end_line_after_unread();
+    write_text(output.write.get(), "ur");
+    EXPECT_TRUE(relay.drain());
+    EXPECT_TRUE(relay.emptied());
+    relay.end_line();
+    const std::string logged = read_text(log.path());
+    EXPECT_NE(logged.find("one\n"), std::string::npos) << logged;
+    EXPECT_NE(logged.find("tw\n"), std::string::npos) << logged;
+    EXPECT_NE(logged.find("three\n"), std::string::npos) << logged;
+    EXPECT_NE(logged.find("fo\n"), std::string::npos) << logged;
+    EXPECT_NE(logged.find("ur\n"), std::string::npos) << logged;
+    EXPECT_EQ(logged.find("twthree"), std::string::npos) << logged;
+    EXPECT_EQ(logged.find("four"), std::string::npos) << logged;
+}
+
+// More than a drain's budget unread: the line ends in the drain that reaches the end of it.
+TEST(output_relay, a_line_ended_after_more_than_a_budget_of_unread_bytes_ends_in_a_later_drain) {
+    temp_dir dir("logs");
+    log_file log(dir.path() / "flood.0.log", {});
+    pipe_pair output;
+    const int pipe_size = 4 * output_relay::budget;
+    ASSERT_GE(::fcntl(output.write.get(), F_SETPIPE_SZ, pipe_size), pipe_size);
+    output_relay relay(std::move(output.read), into(&log));
+    std::string flood;
+    while (flood.size() < output_relay::budget + 10) flood += "y\n";
+    write_text(output.write.get(), flood + "last");
+    relay.end_line_after_unread();
+    write_text(output.write.get(), "next\n");
+    EXPECT_TRUE(relay.drain());
+    EXPECT_FALSE(relay.emptied()) << "one drain read more than its budget";
+    EXPECT_TRUE(relay.drain());
+    EXPECT_TRUE(relay.emptied());
+    EXPECT_EQ(read_text(log.path()), flood + "last\nnext\n");
+}
+
 TEST(output_relay, keeps_reading_its_pipe_while_the_log_cannot_be_written) {
     temp_dir dir("logs");
     std::vector<heard> calls;

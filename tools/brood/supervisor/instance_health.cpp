@@ -101,11 +101,16 @@ void instance::open_health_output() {
 }
 
 // A check has ended: what it wrote and brood has not read yet is read now, and a last line it did
-// not end is passed on as one, so that the next check's output starts a line of its own.
+// not end is passed on as one, so that the next check's output starts a line of its own. What
+// cannot be read now (brood's output is full, or it is more than a drain's budget) is read later,
+// and the line ends after it all the same.
 void instance::end_health_output() {
     if (health_relay_ == nullptr) return;
-    if (!health_relay_->should_wait()) drain_relay(*health_relay_);
-    health_relay_->end_line();
+    if (!health_relay_->should_wait() && drain_relay(*health_relay_) && health_relay_->emptied()) {
+        health_relay_->end_line();
+        return;
+    }
+    health_relay_->end_line_after_unread();
 }
 
 void instance::watch_health_socket() {

@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 
 #include <brood/error.hpp>
 
@@ -30,9 +31,20 @@ void output_relay::wait(std::function<void()> resume) { to_.out->when_room(this,
 
 bool output_relay::drain() {
     char buffer[read_size];
+    emptied_ = false;
     for (std::size_t taken = 0; taken < budget;) {
-        const ssize_t n = ::read(pipe_.get(), buffer, std::min(sizeof buffer, budget - taken));
+        std::size_t want = std::min(sizeof buffer, budget - taken);
+        if (!line_ends_.empty()) {
+            if (line_ends_.front() == read_total_) {
+                line_ends_.pop_front();
+                end_line();
+                continue;
+            }
+            want = static_cast<std::size_t>(std::min<std::uint64_t>(want, line_ends_.front() - read_total_));
+        }
+        const ssize_t n = ::read(pipe_.get(), buffer, want);
         if (n > 0) {
+            read_total_ += static_cast<std::uint64_t>(n);
             const std::string_view read(buffer, static_cast<std::size_t>(n));
             if (to_.stream == output_stream::tty)
                 take_from_terminal(read);
@@ -43,14 +55,27 @@ bool output_relay::drain() {
         }
         const int error = n < 0 ? errno : 0;
         if (error == EINTR) continue;
-        if (error == EAGAIN) return true;
+        if (error == EAGAIN) {
+            emptied_ = true;
+            return true;
+        }
         // A terminal's master reads EIO once no process has its slave open: its end of file.
         if (error != 0 && !(error == EIO && to_.stream == output_stream::tty))
             throw_errno(error, "read " + std::string(stream_name(to_.stream)) + " of " + to_.instance);
+        line_ends_.clear();
         end_line();
         return false;
     }
     return true;
+}
+
+void output_relay::end_line_after_unread() {
+    int unread = 0;
+    if (::ioctl(pipe_.get(), FIONREAD, &unread) != 0 || unread <= 0) {
+        end_line();  // nothing unread (or unknown: the line is ended where the reading stands)
+        return;
+    }
+    line_ends_.push_back(read_total_ + static_cast<std::uint64_t>(unread));
 }
 
 void output_relay::end_line() {

@@ -23,6 +23,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -73,6 +75,12 @@ public:
     // What has been read ends here: a last partial line is passed on as a whole one. drain() does
     // this at end of file; a pipe that outlives its writer (each health check in turn) calls it.
     void end_line();
+    // As end_line(), but after what is in the pipe now and has not been read yet: drain() ends the
+    // line once it has read that far, however many drains it takes (brood's output full, or more
+    // than one budget), and what a later writer adds starts a line of its own.
+    void end_line_after_unread();
+    // The last drain() read all there was: it stopped at an empty pipe, not at its budget.
+    bool emptied() const { return emptied_; }
     // brood's output is full: stop watching fd() until resume is called (stdout_queue::when_room).
     bool should_wait() const { return to_.live && to_.out->full(); }
     void wait(std::function<void()> resume);
@@ -89,6 +97,9 @@ private:
     bool inside_long_line_ = false;  // a line longer than max_line is being passed on
     bool line_open_ = false;         // what was passed on last ended inside a line
     bool held_return_ = false;       // stream tty: a read ended with '\r', maybe half of "\r\n"
+    bool emptied_ = false;           // see emptied()
+    std::uint64_t read_total_ = 0;   // bytes read from the pipe so far
+    std::deque<std::uint64_t> line_ends_;  // read_total_ values at which a line ends (end_line_after_unread)
 };
 
 }  // namespace brood::supervisor
