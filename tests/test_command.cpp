@@ -765,6 +765,52 @@ TEST(command, resets_signals_for_the_child) {
     EXPECT_EQ(std::stoull(info["SigIgn"], nullptr, 16) & (1ull << (SIGPIPE - 1)), 0u) << info["SigIgn"];
 }
 
+// A handler of the parent's never runs in a child before its exec, however signals come: the
+// child shares the parent's memory until then. A process group of its own, a thread that signals
+// the whole group without pause (the children are in it until their exec), and a handler that
+// notes any process but its own: a hundred spawns through the storm, and the note stays clear.
+namespace {
+std::atomic<pid_t> handler_owner{0};
+std::atomic<pid_t> handler_ran_in{0};
+void note_foreign_handler(int) {
+    if (const pid_t self = ::getpid(); self != handler_owner.load()) handler_ran_in.store(self);
+}
+}  // namespace
+
+TEST(command, no_handler_of_the_parent_s_runs_in_a_child_under_a_storm_of_signals) {
+    const pid_t tester = ::fork();
+    ASSERT_GE(tester, 0);
+    if (tester == 0) {
+        ::setpgid(0, 0);
+        handler_owner = ::getpid();
+        struct sigaction handler{};
+        handler.sa_handler = note_foreign_handler;
+        handler.sa_flags = SA_RESTART;
+        ::sigaction(SIGUSR1, &handler, nullptr);
+        std::atomic<bool> stop{false};
+        std::thread storm([&] {
+            while (!stop) ::kill(0, SIGUSR1);
+        });
+        int spawned = 0;
+        for (int i = 0; i < 100; ++i) {
+            try {
+                command(helper("noop")).set_stdin(stdio::null()).run();
+                ++spawned;
+            } catch (const std::exception&) {
+                // A child ended by the storm before its exec reports as a failed spawn: allowed.
+            }
+        }
+        stop = true;
+        storm.join();
+        ::_exit(handler_ran_in.load() != 0 ? 1 : spawned > 0 ? 0 : 2);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(tester, &status, 0), tester);
+    ASSERT_TRUE(WIFEXITED(status)) << status;
+    EXPECT_NE(WEXITSTATUS(status), 1) << "a handler of the parent's ran in a child before its exec";
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "no spawn went through";
+}
+
 TEST(command, into_cgroup) {
     // Needs a writable cgroup v2 hierarchy; skip where there is none (cgroup v1, no rights).
     const auto base = brood::current_cgroup();

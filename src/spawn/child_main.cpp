@@ -17,9 +17,10 @@
 //     shares the parent's;
 //   - never return: exec, or exit_group(127) after filling the report.
 //
-// Signals are all blocked when the child starts, glibc's internal 32 and 33 included (the parent
-// blocked all 64 around clone with a raw rt_sigprocmask): no handler of the parent's can run here.
-// They are reset to default first and unblocked just before exec.
+// No handler of the parent's can run here: through clone3 with CLONE_CLEAR_SIGHAND the kernel
+// leaves the child none; otherwise signals are all blocked when the child starts, glibc's internal
+// 32 and 33 included (the parent blocked all 64 around clone with a raw rt_sigprocmask), and
+// handlers are reset to default first. Signals are unblocked just before exec.
 #include "spawn/child_plan.hpp"
 
 #include <brood/error.hpp>
