@@ -51,13 +51,27 @@ std::optional<std::filesystem::path> find_config(const std::filesystem::path& di
     return std::nullopt;
 }
 
+namespace {
+
+// A configuration that is one problem about the whole file, and nothing else. Built a member at a
+// time: GCC 12 takes a temporary problem's strings for uninitialized (-Wmaybe-uninitialized).
+loaded_config only_problem(std::string file, std::string message) {
+    loaded_config config;
+    problem& found = config.problems.emplace_back();
+    found.where.file = std::move(file);
+    found.message = std::move(message);
+    return config;
+}
+
+}  // namespace
+
 loaded_config load_config(const std::filesystem::path& file, const load_options& options) {
     const file_text content = read_file(file);
     if (content.error != 0)
-        return {{}, {{{file.string()}, "cannot read: " + errno_name(content.error) + ": " + std::strerror(content.error)}}, std::nullopt, false, {}};
+        return only_problem(file.string(), "cannot read: " + errno_name(content.error) + ": " + std::strerror(content.error));
     const bool toml = file.extension() == ".toml";
     if (toml && options.env_file)
-        return {{}, {{{options.env_file->string()}, "--env is for a Procfile: in brood.toml, name env files with env_file"}}, std::nullopt, false, {}};
+        return only_problem(options.env_file->string(), "--env is for a Procfile: in brood.toml, name env files with env_file");
     loaded_config loaded = toml ? parse_toml_config(content.text, file.string(), current_environment())
                                 : parse_procfile(content.text, file.string());
     if (!toml) add_procfile_environment(loaded, file, options);

@@ -146,7 +146,12 @@ private:
 env_file_content parse_env_file(std::string_view text, const std::string& shown_name) {
     if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
         const auto line = static_cast<unsigned>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n') + 1);
-        return {{}, {{{shown_name, line, 0}, "a NUL byte: this is a binary file, not KEY=value lines"}}};
+        // Built a member at a time: GCC 12 takes a temporary problem's strings for uninitialized.
+        env_file_content binary;
+        problem& found = binary.problems.emplace_back();
+        found.where = {shown_name, line, 0};
+        found.message = "a NUL byte: this is a binary file, not KEY=value lines";
+        return binary;
     }
     return env_parser(text, shown_name).parse();
 }
