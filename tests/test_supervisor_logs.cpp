@@ -632,15 +632,30 @@ TEST(output_relay, a_fifty_megabyte_line_is_logged_whole_and_shown_in_bounded_pi
     EXPECT_GE(pieces, length / (2 * output_relay::max_line));
 }
 
+namespace {
+
+// A pipe that holds four drains' budgets, so that a test can write more than one drain reads.
+void hold_four_budgets(const pipe_pair& p) {
+    const int size = 4 * output_relay::budget;
+    ASSERT_GE(::fcntl(p.write.get(), F_SETPIPE_SZ, size), size);
+}
+
+// Lines "y", at least size bytes of them.
+std::string y_lines(std::size_t size) {
+    std::string lines;
+    while (lines.size() < size) lines += "y\n";
+    return lines;
+}
+
+}  // namespace
+
 TEST(output_relay, reads_at_most_its_budget_per_drain_and_leaves_the_rest_in_the_pipe) {
     temp_dir dir("logs");
     log_file log(dir.path() / "flood.0.log", {});
     pipe_pair output;
-    const int pipe_size = 4 * output_relay::budget;
-    ASSERT_GE(::fcntl(output.write.get(), F_SETPIPE_SZ, pipe_size), pipe_size);
+    hold_four_budgets(output);
     output_relay relay(std::move(output.read), into(&log));
-    std::string flood;
-    while (flood.size() < 2 * output_relay::budget) flood += "y\n";
+    const std::string flood = y_lines(2 * output_relay::budget);
     write_text(output.write.get(), flood);
 
     EXPECT_TRUE(relay.drain());
@@ -685,11 +700,9 @@ TEST(output_relay, a_line_ended_after_more_than_a_budget_of_unread_bytes_ends_in
     temp_dir dir("logs");
     log_file log(dir.path() / "flood.0.log", {});
     pipe_pair output;
-    const int pipe_size = 4 * output_relay::budget;
-    ASSERT_GE(::fcntl(output.write.get(), F_SETPIPE_SZ, pipe_size), pipe_size);
+    hold_four_budgets(output);
     output_relay relay(std::move(output.read), into(&log));
-    std::string flood;
-    while (flood.size() < output_relay::budget + 10) flood += "y\n";
+    const std::string flood = y_lines(output_relay::budget + 10);
     write_text(output.write.get(), flood + "last");
     relay.end_line_after_unread();
     write_text(output.write.get(), "next\n");
