@@ -176,9 +176,9 @@ public:
     std::size_t pending() const;
 
     // Safe from any thread: runs fn(*this) on the monitor's thread, from run / run_once /
-    // next_event, and wakes the loop. Posted on the monitor's thread while the loop runs a callback
-    // or a task, fn runs at the end of that turn instead, without a wake-up; what those end-of-turn
-    // tasks post waits for the next turn. Tasks still queued when the monitor is destroyed are dropped.
+    // next_event, and wakes the loop. Posted from one of the loop's callbacks (the handler, an fd
+    // or signal callback), fn runs at the end of that turn instead, without a wake-up; what a posted
+    // task posts waits for the next turn. Tasks still queued when the monitor is destroyed are dropped.
     template <class F>
         requires std::invocable<std::decay_t<F>&, monitor&>
     void post(F&& fn) {
