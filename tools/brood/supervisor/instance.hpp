@@ -81,10 +81,6 @@ public:
     // Low fds for a child's stdio, so that a start or a check costs the same with 50 programs as with
     // 500 (stdio_slots).
     virtual const stdio_slots& child_stdio() const = 0;
-    // Whether one more health.exec check may start in this turn of the loop. A turn starts a few at
-    // most, so that the exits that come meanwhile (a failed check's, a program's) are seen between
-    // them rather than after a whole round of checks.
-    virtual bool health_check_fits_this_turn() = 0;
     // A health.exec check has ended (its process reaped): the code that ran it may be given back.
     virtual void health_check_done() = 0;
     // Its log could not be written (resumed false), or is written again (log_file::loss_listener).

@@ -44,11 +44,6 @@ void instance::update_health() {
 void instance::begin_health_check() {
     if (!program_->health || !checked_in(state_.current)) return;
     const health_config& check = *program_->health;
-    if (check.kind == health_kind::exec && !host_.health_check_fits_this_turn()) {
-        // This turn has started its share of checks: this one starts in the next, a moment later.
-        timers_[health_interval_kind] = host_.loop().add_timer(monitor::clock::duration::zero(), timer_tag(health_interval_kind));
-        return;
-    }
     health_timed_out_ = false;
     health_abandoned_ = false;
     if (check.kind == health_kind::exec) {

@@ -59,13 +59,6 @@ static_assert(check_code_tag < instance::kinds);
 // How long after the last exec health check ended the code that ran it is given back: long enough
 // for a round of checks (programs started together are checked together) to end first.
 constexpr std::chrono::milliseconds check_code_linger{200};
-// health.exec checks started in one turn of the loop, at most. Checks that fall due together
-// (health_schedule.hpp) would otherwise all start before brood looks at anything else: each spawn
-// waits for its check's exec, and the check often runs its whole life on brood's CPU meanwhile, so
-// a check that failed early in a round of 80 was seen only once the other 79 had started. The rest
-// start in the next turns, after the exits that came meanwhile; a turn costs about three system
-// calls, shared by the checks it starts.
-constexpr unsigned health_checks_per_turn = 4;
 // Watch tag of the cgroup guard; an instance's leader is watched with its serial.
 constexpr std::uint64_t guard_tag = 0;
 // While brood kills what is left, a process forked in the instant of the /proc walk may have been
@@ -212,13 +205,6 @@ private:
     // start-up code is, at the cost of faulting it in again at the next round.
     // One timer for a whole round, not one per check: when it fires, it waits on if a check ended since.
     const stdio_slots& child_stdio() const override { return child_stdio_; }
-
-    bool health_check_fits_this_turn() override {
-        if (health_checks_this_turn_ == health_checks_per_turn) return false;
-        // Counted again from the next turn: the task runs at the end of this one.
-        if (health_checks_this_turn_++ == 0) loop_.post([this](monitor&) { health_checks_this_turn_ = 0; });
-        return true;
-    }
 
     void health_check_done() override {
         last_check_end_ = std::chrono::steady_clock::now();
@@ -989,7 +975,6 @@ private:
     monitor::watch_id guard_ = monitor::watch_id::none;
     bool settle_posted_ = false;
     bool start_up_code_held_ = true;  // see give_back_start_up_code
-    unsigned health_checks_this_turn_ = 0;  // see health_check_fits_this_turn
     monitor::timer_id check_code_timer_ = monitor::timer_id::none;  // see health_check_done
     std::chrono::steady_clock::time_point last_check_end_{};
     stdio_slots child_stdio_;  // made with the supervisor, while brood holds few fds
