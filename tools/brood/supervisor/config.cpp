@@ -53,13 +53,10 @@ std::optional<std::filesystem::path> find_config(const std::filesystem::path& di
 
 namespace {
 
-// A configuration that is one problem about the whole file, and nothing else. Built a member at a
-// time: GCC 12 takes a temporary problem's strings for uninitialized (-Wmaybe-uninitialized).
+// A configuration that is one problem about the whole file, and nothing else.
 loaded_config only_problem(std::string file, std::string message) {
     loaded_config config;
-    problem& found = config.problems.emplace_back();
-    found.where.file = std::move(file);
-    found.message = std::move(message);
+    config.problems.push_back(about_file(std::move(file), std::move(message)));
     return config;
 }
 

@@ -146,7 +146,8 @@ private:
 env_file_content parse_env_file(std::string_view text, const std::string& shown_name) {
     if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
         const auto line = static_cast<unsigned>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n') + 1);
-        // Built a member at a time: GCC 12 takes a temporary problem's strings for uninitialized.
+        // Built a member at a time, as about_file() is: GCC 12 takes a braced temporary problem's
+        // strings for uninitialized.
         env_file_content binary;
         problem& found = binary.problems.emplace_back();
         found.where = {shown_name, line, 0};
@@ -157,9 +158,12 @@ env_file_content parse_env_file(std::string_view text, const std::string& shown_
 }
 
 env_file_content read_env_file(const std::filesystem::path& file, const std::string& shown_name) {
-    auto failed = [&](int error) {
-        return env_file_content{{}, {{{shown_name}, "cannot read: " + errno_name(error) + ": " + std::strerror(error)}}};
+    auto only = [](problem found) {
+        env_file_content content;
+        content.problems.push_back(std::move(found));
+        return content;
     };
+    auto failed = [&](int error) { return only(about_file(shown_name, "cannot read: " + errno_name(error) + ": " + std::strerror(error))); };
     const unique_fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (!fd) return failed(errno);
     struct stat info {};
@@ -174,8 +178,8 @@ env_file_content read_env_file(const std::filesystem::path& file, const std::str
         if (got == 0) break;
         text.append(buffer, static_cast<std::size_t>(got));
         if (text.size() > max_env_file_size)
-            return {{}, {{{shown_name}, "larger than " + std::to_string(max_env_file_size / 1024 / 1024) +
-                                            " MiB: an environment file is a few KEY=value lines"}}};
+            return only(about_file(shown_name, "larger than " + std::to_string(max_env_file_size / 1024 / 1024) +
+                                                   " MiB: an environment file is a few KEY=value lines"));
     }
     return parse_env_file(text, shown_name);
 }

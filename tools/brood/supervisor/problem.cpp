@@ -5,6 +5,13 @@
 
 namespace brood::supervisor {
 
+problem about_file(std::string file, std::string message) {
+    problem found;
+    found.where.file = std::move(file);
+    found.message = std::move(message);
+    return found;
+}
+
 std::string to_string(const problem& p) {
     std::string text = p.where.file;
     if (p.where.line != 0) {

@@ -20,6 +20,11 @@ struct problem {
     friend bool operator==(const problem&, const problem&) = default;
 };
 
+// A problem about the whole file ("brood.toml: message"). Made out of line: GCC 12, inlining a
+// braced temporary problem whose position names only its file, takes its strings for
+// uninitialized (-Wmaybe-uninitialized).
+problem about_file(std::string file, std::string message);
+
 // "brood.toml:3:5: message", the form compilers use, so editors can jump to it;
 // "Procfile:3: message" without a column, "brood.toml: message" without a line.
 std::string to_string(const problem& p);

@@ -55,7 +55,7 @@ loaded_config parse_procfile(std::string_view text, const std::string& file_name
         result.programs.push_back(std::move(program));
     }
     if (result.programs.empty() && result.problems.empty())
-        result.problems.push_back({{file_name}, "no programs: add lines of the form \"name: command\""});
+        result.problems.push_back(about_file(file_name, "no programs: add lines of the form \"name: command\""));
     return result;
 }
 

@@ -834,7 +834,7 @@ loaded_config parse_toml_config(std::string_view text, const std::string& file_n
     });
     result.problems = read.take_problems();
     if (result.programs.empty() && result.problems.empty())
-        result.problems.push_back({{file_name}, "no programs: add a [programs.NAME] table with a command"});
+        result.problems.push_back(about_file(file_name, "no programs: add a [programs.NAME] table with a command"));
     const std::vector<problem> dependency_problems = check_dependencies(result.programs);
     result.problems.insert(result.problems.end(), dependency_problems.begin(), dependency_problems.end());
     sort_by_position(result.problems);
