@@ -2,6 +2,7 @@
 """From a failure brood up detects to the replacement running, against the restart floor, in one run.
 
   failure_restart.py --brood PATH [--brood-before PATH] [--bin DIR] [--programs 10] [--tries 100] [--watchdog-ms 1000]
+                     [--times]
 
 Every case runs, at once, --programs copies of a program that notes its start and, when told (SIGUSR1), fails
 in its own way; the driver takes the time from the moment the failure is due to be seen to the
@@ -35,6 +36,7 @@ counts as due.
 The cases take turns, one failure at a time (the order rotating each round), so that the machine's
 load falls on each alike. Every victim has run for over 1.5 s, past brood's start_seconds (1 s):
 its run had started.
+With --times it prints first, for each case, every time it took (µs, sorted), to show how they spread.
 Prints a Markdown table (median, p90, max; the median's ratio to the plain floor's, to the floor
 with a stop, to the floor that finds the same failure the same way, and to brood up's plain restart; how many programs ended before their turn, a watchdog missed under load, which a
 longer --watchdog-ms avoids) and the load.
@@ -143,6 +145,7 @@ def main():
     p.add_argument("--programs", type=int, default=10)
     p.add_argument("--tries", type=int, default=100)
     p.add_argument("--watchdog-ms", type=int, default=1000)
+    p.add_argument("--times", action="store_true", help="also every time of every case, sorted")
     args = p.parse_args()
     if not 1 <= args.programs <= 100 or not 1 <= args.tries <= 10000 or not 50 <= args.watchdog_ms <= 10000:
         p.error("--programs 1..100, --tries 1..10000, --watchdog-ms 50..10000")
@@ -202,6 +205,9 @@ def main():
         for case in running:
             stop_and_clean(case.sup, case.root)
     results = [(case.name, case.latencies) for case in running]
+    if args.times:
+        for name, v in results:
+            print(name, sorted(int(x) for x in v))
 
     medians = [statistics.median(v) for _, v in results]
     floor_median, stop_floor_median, restart_median = medians[0], medians[1], medians[4]
