@@ -617,8 +617,11 @@ private:
         }
         std::chrono::milliseconds grace{0};
         for (const auto& slot : slots_) grace = std::max(grace, slot->config.stop_timeout);
+        // Children may be left that no signal reaches: a process the last program's cgroup.kill
+        // ended, adopted by brood and not yet reaped. Their reaping ends brood up; nothing was left
+        // behind, and nothing is said.
         const std::size_t count = cli::signal_descendants(SIGTERM);
-        say(fmt::format("{} process{} left behind: SIGTERM", count, count == 1 ? "" : "es"));
+        if (count > 0) say(fmt::format("{} process{} left behind: SIGTERM", count, count == 1 ? "" : "es"));
         loop_.add_timer(grace, leftovers_tag);
     }
 
