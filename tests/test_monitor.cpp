@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
@@ -533,6 +535,19 @@ TEST(monitor, post_hands_a_child_over_from_another_thread) {
 }
 
 // Readable now: the monitor's fd, which an embedding loop waits on, says a turn is due.
+// What this process's eventfds count, summed (their fdinfo): a monitor's is its wake-ups not yet read.
+std::uint64_t eventfd_counts() {
+    std::uint64_t sum = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+        std::error_code error;
+        if (std::filesystem::read_symlink(entry.path(), error) != "anon_inode:[eventfd]") continue;
+        std::ifstream info("/proc/self/fdinfo/" + entry.path().filename().string());
+        for (std::string line; std::getline(info, line);)
+            if (line.starts_with("eventfd-count:")) sum += std::stoull(line.substr(line.find_first_not_of(" \t", 14)), nullptr, 16);
+    }
+    return sum;
+}
+
 bool turn_due(monitor& mon) {
     pollfd p{mon.fd(), POLLIN, 0};
     return ::poll(&p, 1, 0) == 1;
@@ -585,6 +600,30 @@ TEST(monitor, a_task_posted_from_an_fd_callback_runs_in_that_turn_and_one_that_p
     EXPECT_FALSE(turn_due(mon));
     mon.run_once(0ms);
     EXPECT_EQ(runs, 3);
+}
+
+// Run by its own loop (no fd() given out), a task that posts itself runs once a turn, and the turn
+// after it does not sleep: each run_once(60s) returns at once. Once fd() is given to an embedding
+// loop, a task still waiting makes it readable.
+TEST(monitor, a_task_that_posts_itself_runs_once_a_turn_and_the_next_turn_does_not_sleep) {
+    monitor mon;
+    mon.on_event([](const event&) {});
+    int runs = 0;
+    std::function<void(monitor&)> again = [&](monitor& loop) {
+        if (++runs < 4) loop.post(again);
+    };
+    mon.post(again);
+    const auto began = std::chrono::steady_clock::now();
+    for (int turn = 1; turn <= 3; ++turn) {
+        mon.run_once(60s);
+        EXPECT_EQ(runs, turn);
+        EXPECT_EQ(eventfd_counts(), 0u) << "the loop was woken for the task of turn " << turn + 1;
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - began, 30s) << "a turn slept with a task waiting";
+    EXPECT_TRUE(turn_due(mon)) << "the fourth run waits, and an embedding loop is not told";
+    mon.run_once(0ms);
+    EXPECT_EQ(runs, 4);
+    EXPECT_FALSE(turn_due(mon));
 }
 
 TEST(monitor, a_task_posted_by_a_handler_that_then_throws_still_runs_in_the_next_turn) {

@@ -178,7 +178,8 @@ public:
     // Safe from any thread: runs fn(*this) on the monitor's thread, from run / run_once /
     // next_event, and wakes the loop. Posted from one of the loop's callbacks (the handler, an fd
     // or signal callback), fn runs at the end of that turn instead, without a wake-up; what a posted
-    // task posts waits for the next turn. Tasks still queued when the monitor is destroyed are dropped.
+    // task posts waits for the next turn, which does not sleep (woken for through the eventfd only
+    // once fd() has been asked for). Tasks still queued when the monitor is destroyed are dropped.
     template <class F>
         requires std::invocable<std::decay_t<F>&, monitor&>
     void post(F&& fn) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <optional>
+#include <utility>
 
 #include <signal.h>
 
@@ -131,6 +132,11 @@ void report_child(monitor_state& state, std::uint64_t id, const wait_status& sta
 }
 
 void poll_sources(monitor& loop, monitor_state& state, int timeout_ms) {
+    // Tasks that tasks posted (post_task) are this turn's: it looks at its sources without sleeping.
+    if (std::exchange(state.next_turn_tasks, false)) {
+        state.turn_tasks = true;
+        timeout_ms = 0;
+    }
     const std::size_t n = state.epoll.wait(state.ready, wait_limit(state, timeout_ms));
     bool signal = false, timer = false, wake = false;
     for (std::size_t i = 0; i < n; ++i) {

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 
 #include "monitor/monitor_state.hpp"
 #include "reaper/reap_unowned.hpp"
@@ -91,8 +92,11 @@ monitor::~monitor() {
 int monitor::fd() const {
     detail::monitor_state& s = *state_;
     check_thread(s, "fd");
-    // An embedding loop waits on the epoll fd alone: from now on a due timer must make it readable.
+    // An embedding loop waits on the epoll fd alone: from now on a due timer must make it readable,
+    // and so must a task queued for the next turn.
     s.watch_timerfd();
+    s.fd_given = true;
+    if (std::exchange(s.next_turn_tasks, false)) s.tasks.wake();
     return s.epoll.fd();
 }
 
@@ -253,12 +257,14 @@ std::size_t monitor::pending() const {
 }
 
 // From one of the loop's own callbacks, the task waits for the end of the turn, which is near:
-// waking the loop through the eventfd would cost a write, a read and a turn of its own.
+// waking the loop through the eventfd would cost a write, a read and a turn of its own. From a
+// task, it waits for the next turn, which does not sleep: the eventfd is needed only when an
+// embedding loop waits on fd() rather than on this loop's own wait.
 void monitor::post_task(std::unique_ptr<detail::posted_task> task) {
     detail::monitor_state& s = *state_;
-    if (std::this_thread::get_id() == s.owner && s.busy && !s.in_task) {
+    if (std::this_thread::get_id() == s.owner && s.busy && (!s.in_task || !s.fd_given)) {
         s.tasks.push_quietly(std::move(task));
-        s.turn_tasks = true;
+        (s.in_task ? s.next_turn_tasks : s.turn_tasks) = true;
         return;
     }
     s.tasks.push(std::move(task));

@@ -60,6 +60,10 @@ struct monitor_state {
     // wake-up (post_task, run_tasks).
     bool turn_tasks = false;
     bool in_task = false;  // running posted tasks: what they post waits for the next turn
+    // A task posted by a task waits in the queue: the next turn does not sleep, and runs it, with no
+    // wake-up. Only while no embedding loop has the epoll fd (fd_given), which needs the eventfd.
+    bool next_turn_tasks = false;
+    bool fd_given = false;  // monitor::fd() was called
     // Filled by epoll_wait and read up to the count it returns: not zeroed (6 KiB written for
     // nothing at each monitor's construction).
     std::array<epoll_event, 512> ready;
