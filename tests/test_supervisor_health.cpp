@@ -4,7 +4,10 @@
 // The state table's part (failures, start_period, unhealthy, the restart) is in
 // test_supervisor_states.cpp; brood up running checks, in test_supervisor_up.cpp.
 #include <chrono>
+#include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -17,6 +20,7 @@
 #include <brood/brood.hpp>
 
 #include "support/running_brood.hpp"
+#include "supervisor/health_check_queue.hpp"
 #include "supervisor/health_schedule.hpp"
 #include "supervisor/health_socket_probe.hpp"
 #include "supervisor/program_diff.hpp"
@@ -70,6 +74,68 @@ TEST(health_schedule, checks_due_within_a_hundredth_of_the_interval_fall_due_tog
     const clock::time_point first = next_check_due(clock::time_point(10'000'001'000ns), 10s);
     EXPECT_EQ(next_check_due(clock::time_point(10'003'000'000ns), 10s), first);
     EXPECT_EQ(next_check_due(clock::time_point(10'150'000'000ns), 10s), first + 100ms);
+}
+
+// Due checks start in the order they fell due, a budget of a turn at a time and always one: with no
+// budget, one a turn; with an hour, all in one.
+TEST(health_check_queue, starts_checks_in_the_order_they_fell_due_a_budget_of_a_turn_at_a_time) {
+    for (const auto& [budget, per_turn] : {std::pair{brood::monitor::clock::duration::zero(), 1u}, std::pair{
+                                              std::chrono::duration_cast<brood::monitor::clock::duration>(1h), 3u}}) {
+        brood::monitor loop;
+        loop.on_event([](const brood::monitor::event&) {});
+        std::vector<std::uint64_t> started;
+        health_check_queue due(loop, budget, [&](std::uint64_t serial) { started.push_back(serial); });
+        for (std::uint64_t serial : {7, 3, 5}) due.push(serial);
+        std::vector<std::size_t> turns;
+        while (started.size() < 3 && turns.size() < 10) {
+            loop.run_once(1s);
+            turns.push_back(started.size());
+        }
+        EXPECT_EQ(started, (std::vector<std::uint64_t>{7, 3, 5}));
+        EXPECT_EQ(turns.size(), 3 / per_turn) << "turns to start three with a budget of " << budget.count() << " ns";
+        EXPECT_EQ(due.size(), 0u);
+        EXPECT_EQ(loop.run_once(0ms), 0u);
+        EXPECT_EQ(started.size(), 3u) << "a check started twice";
+    }
+}
+
+// A turn stops starting checks once its budget is spent: each start takes at least 3 ms and the
+// budget is 5 ms, so a turn starts one or two, never three.
+TEST(health_check_queue, a_turn_ends_once_its_budget_is_spent) {
+    brood::monitor loop;
+    loop.on_event([](const brood::monitor::event&) {});
+    std::size_t started = 0;
+    health_check_queue due(loop, std::chrono::duration_cast<brood::monitor::clock::duration>(5ms), [&](std::uint64_t) {
+        std::this_thread::sleep_for(3ms);
+        ++started;
+    });
+    for (std::uint64_t serial = 1; serial <= 6; ++serial) due.push(serial);
+    std::size_t turns = 0;
+    while (started < 6 && turns < 10) {
+        const std::size_t before = started;
+        loop.run_once(1s);
+        ++turns;
+        EXPECT_GE(started - before, 1u) << "turn " << turns << " started nothing";
+        EXPECT_LE(started - before, 2u) << "turn " << turns << " went on past its budget";
+    }
+    EXPECT_EQ(started, 6u);
+}
+
+// A start that throws ends its turn with the throw; the checks behind it start in the next turn.
+TEST(health_check_queue, the_checks_behind_one_that_throws_start_in_the_next_turn) {
+    brood::monitor loop;
+    loop.on_event([](const brood::monitor::event&) {});
+    std::vector<std::uint64_t> started;
+    health_check_queue due(loop, std::chrono::duration_cast<brood::monitor::clock::duration>(1h), [&](std::uint64_t serial) {
+        if (serial == 2) throw std::runtime_error("no check for 2");
+        started.push_back(serial);
+    });
+    for (std::uint64_t serial : {1, 2, 3}) due.push(serial);
+    EXPECT_THROW(loop.run_once(1s), std::runtime_error);
+    EXPECT_EQ(started, (std::vector<std::uint64_t>{1}));
+    loop.run_once(1s);
+    EXPECT_EQ(started, (std::vector<std::uint64_t>{1, 3}));
+    EXPECT_EQ(due.size(), 0u);
 }
 
 TEST(health_config, each_kind_with_its_defaults_or_the_values_given) {

@@ -1896,6 +1896,28 @@ TEST_F(up, each_health_check_s_last_line_is_a_line_of_its_own) {
     EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
 }
 
+// Checks that fall due together start a share of a turn of brood's loop at a time, in the order
+// they fell due (health_check_queue): none is lost, started twice or left behind. Twelve instances
+// checked every 100 ms, their checks due together: each is checked again and again, and the one
+// whose check fails is found unhealthy while the others are healthy.
+TEST_F(up, checks_that_fall_due_together_all_run_a_share_of_a_turn_at_a_time) {
+    constexpr int instances = 12;
+    start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\ninstances = " +
+          std::to_string(instances) + "\nhealth = { exec = \"sh -c 'echo checked; test $$BROOD_INSTANCE != 7'\", "
+          "interval = \"100ms\", retries = 1, on_unhealthy = \"none\" }\n");
+    for (int i = 0; i < instances; ++i) {
+        const std::vector<std::string> log = log_lines("web." + std::to_string(i) + ".log", 5);
+        EXPECT_GE(log.size(), 5u) << "web." << i << " was not checked five times";
+        for (const std::string& line : log) EXPECT_EQ(line, "health: checked") << "web." << i;
+    }
+    EXPECT_TRUE(saw("web.7 health: starting -> unhealthy (exit code 1)"));
+    const nlohmann::json status = status_json();
+    ASSERT_EQ(status["instances"].size(), static_cast<std::size_t>(instances));
+    for (const nlohmann::json& instance : status["instances"])
+        EXPECT_EQ(instance["health"], instance["name"] == "web.7" ? "unhealthy" : "healthy") << instance.dump();
+    EXPECT_EQ(shut_down(), brood::wait_status(brood::exited{0}));
+}
+
 // A check that hangs is killed at its timeout, and counts as failed; the event says why.
 TEST_F(up, a_health_check_that_hangs_is_killed_at_its_timeout) {
     start("[programs.web]\ncommand = \"" + helper("pause") + "\"\nstart_seconds = 0\n"

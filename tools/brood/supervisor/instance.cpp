@@ -506,7 +506,8 @@ void instance::timer_fired(monitor::timer_id id, std::uint64_t kind) {
         return;
     }
     if (kind == health_interval_kind) {
-        begin_health_check();
+        health_due_ = true;
+        host_.health_check_due(*this);
         return;
     }
     if (kind == health_timeout_kind) {

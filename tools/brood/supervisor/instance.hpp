@@ -81,6 +81,9 @@ public:
     // Low fds for a child's stdio, so that a start or a check costs the same with 50 programs as with
     // 500 (stdio_slots).
     virtual const stdio_slots& child_stdio() const = 0;
+    // A health check of which's has fallen due: it starts when the queue of due checks comes to it
+    // (health_check_queue), with start_due_health_check().
+    virtual void health_check_due(instance& which) = 0;
     // A health.exec check has ended (its process reaped): the code that ran it may be given back.
     virtual void health_check_done() = 0;
     // Its log could not be written (resumed false), or is written again (log_file::loss_listener).
@@ -114,6 +117,8 @@ public:
     void timer_fired(monitor::timer_id id, std::uint64_t kind);
     // From the monitor: the process of a health.exec check (watched with health_check_tag()) changed.
     void health_check_changed(const wait_status& status);
+    // The queue of due checks has come to this instance's: it starts, if it is still wanted.
+    void start_due_health_check();
     // A reload changed the program's health check only: its health starts again under the new one.
     void health_check_reconfigured();
     // Sends signal to the process group (and, with a cgroup, to every process in it).
@@ -207,7 +212,6 @@ private:
     void update_watchdog(bool fed = false);
     // instance_health.cpp: the health check's schedule and the check that runs.
     void update_health();
-    void begin_health_check();
     void spawn_health_check();
     void watch_health_socket();
     void health_check_timed_out();
@@ -277,6 +281,7 @@ private:
     std::optional<health_socket_probe> health_socket_;
     bool health_timed_out_ = false;  // killed at its timeout: its end is reported as the timeout
     bool health_abandoned_ = false;  // killed as no longer wanted (stop, pause, reload): its end says nothing
+    bool health_due_ = false;        // in the host's queue of due checks; cleared when no longer wanted
     // health.exec: one pipe for the checks of a run, one check after another, so that a check costs
     // no pipe, no watch of it and no wake-up for its end of file. Its relay ends once the write end
     // is closed (kill_health_check) and no check holds it any more.

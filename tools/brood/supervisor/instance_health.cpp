@@ -33,16 +33,21 @@ void instance::update_health() {
     if (!program_->health || !checked_in(state_.current)) {
         kill_health_check();
         cancel_timer_of(health_interval_kind);
+        health_due_ = false;
         return;
     }
-    const bool check_runs = health_watch_ != monitor::watch_id::none || health_socket_;
+    const bool check_runs = health_watch_ != monitor::watch_id::none || health_socket_ || health_due_;
     monitor::timer_id& next = timers_[health_interval_kind];
     if (!check_runs && next == monitor::timer_id::none)
         next = host_.loop().add_timer(next_check_due(monitor::clock::now(), program_->health->interval), timer_tag(health_interval_kind));
 }
 
-void instance::begin_health_check() {
-    if (!program_->health || !checked_in(state_.current)) return;
+// Its entry in the queue stays there when the check is no longer wanted (update_health); it then
+// starts nothing.
+void instance::start_due_health_check() {
+    const bool due = health_due_;
+    health_due_ = false;
+    if (!due || !program_->health || !checked_in(state_.current)) return;
     const health_config& check = *program_->health;
     health_timed_out_ = false;
     health_abandoned_ = false;

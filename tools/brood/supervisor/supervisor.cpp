@@ -31,6 +31,7 @@
 #include "supervisor/cgroup_guard.hpp"
 #include "supervisor/closest_word.hpp"
 #include "supervisor/fd_limit.hpp"
+#include "supervisor/health_check_queue.hpp"
 #include "supervisor/instance.hpp"
 #include "supervisor/duration.hpp"
 #include "supervisor/isolation.hpp"
@@ -59,6 +60,9 @@ static_assert(check_code_tag < instance::kinds);
 // How long after the last exec health check ended the code that ran it is given back: long enough
 // for a round of checks (programs started together are checked together) to end first.
 constexpr std::chrono::milliseconds check_code_linger{200};
+// How long a turn of the loop goes on starting health checks that fell due together (always one):
+// about two exec checks' spawns. The exits and requests that came meanwhile are seen before the rest.
+constexpr std::chrono::microseconds health_check_start_budget{200};
 // Watch tag of the cgroup guard; an instance's leader is watched with its serial.
 constexpr std::uint64_t guard_tag = 0;
 // While brood kills what is left, a process forked in the instant of the /proc walk may have been
@@ -205,6 +209,8 @@ private:
     // start-up code is, at the cost of faulting it in again at the next round.
     // One timer for a whole round, not one per check: when it fires, it waits on if a check ended since.
     const stdio_slots& child_stdio() const override { return child_stdio_; }
+
+    void health_check_due(instance& which) override { due_checks_.push(which.serial()); }
 
     void health_check_done() override {
         last_check_end_ = std::chrono::steady_clock::now();
@@ -981,6 +987,9 @@ private:
     monitor::timer_id check_code_timer_ = monitor::timer_id::none;  // see health_check_done
     std::chrono::steady_clock::time_point last_check_end_{};
     stdio_slots child_stdio_;  // made with the supervisor, while brood holds few fds
+    health_check_queue due_checks_{loop_, health_check_start_budget, [this](std::uint64_t serial) {
+                                       if (instance* i = find_serial(serial)) i->start_due_health_check();
+                                   }};
     // Last: destroyed first, while the loop they are registered in still exists.
     std::optional<control::server> control_;
     std::optional<http::server> http_;
