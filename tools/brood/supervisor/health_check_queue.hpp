@@ -6,7 +6,7 @@
 // had started. The queue starts checks for at most its budget of a turn (always one), then leaves
 // the rest to the next turn, which comes at once, after the exits and requests that came meanwhile.
 //
-//   health_check_queue due(loop, std::chrono::microseconds(200), [&](std::uint64_t serial) { ... });
+//   health_check_queue due(loop, std::chrono::microseconds(500), [&](std::uint64_t serial) { ... });
 //   due.push(serial);   // from a timer's event: the first starts at the end of this turn
 #pragma once
 
