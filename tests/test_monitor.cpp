@@ -218,6 +218,34 @@ TEST(monitor, a_stop_whose_sigchld_was_swallowed_by_an_exit_is_still_reported) {
     expect_quiet(mon);
 }
 
+// The same, with fd() given to an embedding loop, which wakes only when fd() is readable: the stop
+// must not wait for a deadline of the monitor's own, which would make nothing readable.
+TEST(monitor, a_stop_whose_sigchld_was_swallowed_by_an_exit_is_reported_to_an_embedding_loop) {
+    monitor mon({.report_stops = true});
+    const int fd = mon.fd();
+    test_pipe p;
+    const auto dying = mon.watch(waiter(p.read_end.get(), 0));
+    const auto stopping = mon.watch(waiter(p.read_end.get(), 0));
+    ASSERT_TRUE(mon.find(dying)->kill());
+    siginfo_t info{};
+    ASSERT_EQ(::waitid(P_PIDFD, mon.find(dying)->pidfd(), &info, WEXITED | WNOWAIT), 0);
+    ASSERT_TRUE(mon.find(stopping)->stop());
+    ASSERT_EQ(::waitid(P_PIDFD, mon.find(stopping)->pidfd(), &info, WSTOPPED | WNOWAIT), 0);
+
+    std::vector<event> events;
+    mon.on_event([&](const event& e) { events.push_back(e); });
+    for (pollfd ready{fd, POLLIN, 0}; events.size() < 2 && ::poll(&ready, 1, 5000) == 1;) mon.run_once(0ms);
+    ASSERT_EQ(events.size(), 2u) << "fd() was not readable for the stop";
+    // Two children: the order between their events is free.
+    const bool stop_first = events[0].watch == stopping;
+    EXPECT_EQ(events[stop_first ? 1 : 0].watch, dying);
+    EXPECT_EQ(events[stop_first ? 1 : 0].status->signal(), SIGKILL);
+    EXPECT_EQ(events[stop_first ? 0 : 1].watch, stopping);
+    EXPECT_EQ(events[stop_first ? 0 : 1].status->stopped_signal(), SIGSTOP);
+    mon.find(stopping)->kill();
+    mon.on_event([](const event&) {});
+}
+
 TEST(monitor, a_storm_of_stops_continues_and_deaths_loses_no_event_and_repeats_none) {
     constexpr int n = 1000;
     monitor mon({.report_stops = true});

@@ -66,7 +66,8 @@ void on_signals(monitor_state& state) {
     // Only the program's signals were read: no SIGCHLD work. Nothing at all: a SIGCHLD may have
     // been read elsewhere (a thread that did not block it), so the work is done to be sure.
     if (!state.signals->reads_sigchld() || (read == 0 && state.signals_read.size() > others)) return;
-    if (!only_watched_exits(state, notes, read)) {
+    // An embedding loop waits on fd(), which a deadline of the loop's own does not make readable.
+    if (state.fd_given || !only_watched_exits(state, notes, read)) {
         do_sigchld_work(state);
     } else if (!state.sigchld_work_due) {
         state.sigchld_work_due = std::chrono::steady_clock::now() + sigchld_deferral;
@@ -137,7 +138,14 @@ void poll_sources(monitor& loop, monitor_state& state, int timeout_ms) {
         state.turn_tasks = true;
         timeout_ms = 0;
     }
-    const std::size_t n = state.epoll.wait(state.ready, wait_limit(state, timeout_ms));
+    // SIGCHLD work put off (on_signals) is done once nothing is ready, before the loop would sleep.
+    const bool work_put_off = state.sigchld_work_due && timeout_ms != 0;
+    std::size_t n = state.epoll.wait(state.ready, work_put_off ? std::optional(std::chrono::nanoseconds(0))
+                                                               : wait_limit(state, timeout_ms));
+    if (work_put_off && n == 0) {
+        do_sigchld_work(state);
+        if (state.queue.empty()) n = state.epoll.wait(state.ready, wait_limit(state, timeout_ms));
+    }
     bool signal = false, timer = false, wake = false;
     for (std::size_t i = 0; i < n; ++i) {
         switch (key_kind(state.ready[i].data.u64)) {

@@ -25,9 +25,10 @@ namespace brood::detail {
 
 // How long the SIGCHLD work (finding stops, reaping orphans) may wait when the SIGCHLDs read were
 // all exits of watched children, which their pidfds report anyway. Such a SIGCHLD may still hide
-// a stop raised while it was pending, so the work is put off, not skipped: during a storm of exits
-// the kernel's walk of the children list then runs at most once per deferral, not once per turn.
-inline constexpr std::chrono::milliseconds sigchld_deferral{10};
+// a stop raised while it was pending, so the work is put off, not skipped: it is done as soon as
+// the loop has nothing ready (poll_sources), and during a storm of exits, which keeps the loop busy,
+// the kernel's walk of the children list runs at most once per deferral, not once per turn.
+inline constexpr std::chrono::milliseconds sigchld_deferral{100};
 
 // Orphans reaped per turn of the loop (dispatch.cpp).
 inline constexpr std::size_t orphan_batch = 64;
