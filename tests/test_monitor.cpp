@@ -194,18 +194,28 @@ TEST(monitor, a_child_stopped_and_killed_before_the_monitor_looks_ends_with_one_
     expect_quiet(mon);
 }
 
+// Two watched children, one killed and then one stopped, each waited for (WNOWAIT) before the next
+// step. The exit's SIGCHLD is pending first, so the kernel drops the one the stop raises: the
+// SIGCHLD the monitor reads says "a watched child exited", which its pidfd reports anyway.
+struct stop_behind_an_exit {
+    monitor::watch_id dying;
+    monitor::watch_id stopping;
+};
+
+stop_behind_an_exit swallow_a_stop(monitor& mon, const test_pipe& p) {
+    const stop_behind_an_exit ids{mon.watch(waiter(p.read_end.get(), 0)), mon.watch(waiter(p.read_end.get(), 0))};
+    EXPECT_TRUE(mon.find(ids.dying)->kill());
+    siginfo_t info{};
+    EXPECT_EQ(::waitid(P_PIDFD, mon.find(ids.dying)->pidfd(), &info, WEXITED | WNOWAIT), 0);
+    EXPECT_TRUE(mon.find(ids.stopping)->stop());
+    EXPECT_EQ(::waitid(P_PIDFD, mon.find(ids.stopping)->pidfd(), &info, WSTOPPED | WNOWAIT), 0);
+    return ids;
+}
+
 TEST(monitor, a_stop_whose_sigchld_was_swallowed_by_an_exit_is_still_reported) {
     monitor mon({.report_stops = true});
     test_pipe p;
-    const auto dying = mon.watch(waiter(p.read_end.get(), 0));
-    const auto stopping = mon.watch(waiter(p.read_end.get(), 0));
-    // The exit's SIGCHLD is pending first, so the kernel drops the one the stop raises: the SIGCHLD
-    // the monitor reads says "a watched child exited", which its pidfd reports anyway.
-    ASSERT_TRUE(mon.find(dying)->kill());
-    siginfo_t info{};
-    ASSERT_EQ(::waitid(P_PIDFD, mon.find(dying)->pidfd(), &info, WEXITED | WNOWAIT), 0);
-    ASSERT_TRUE(mon.find(stopping)->stop());
-    ASSERT_EQ(::waitid(P_PIDFD, mon.find(stopping)->pidfd(), &info, WSTOPPED | WNOWAIT), 0);
+    const auto [dying, stopping] = swallow_a_stop(mon, p);
 
     const auto start = monitor::clock::now();
     const auto events = pull(mon, 2);
@@ -224,13 +234,7 @@ TEST(monitor, a_stop_whose_sigchld_was_swallowed_by_an_exit_is_reported_to_an_em
     monitor mon({.report_stops = true});
     const int fd = mon.fd();
     test_pipe p;
-    const auto dying = mon.watch(waiter(p.read_end.get(), 0));
-    const auto stopping = mon.watch(waiter(p.read_end.get(), 0));
-    ASSERT_TRUE(mon.find(dying)->kill());
-    siginfo_t info{};
-    ASSERT_EQ(::waitid(P_PIDFD, mon.find(dying)->pidfd(), &info, WEXITED | WNOWAIT), 0);
-    ASSERT_TRUE(mon.find(stopping)->stop());
-    ASSERT_EQ(::waitid(P_PIDFD, mon.find(stopping)->pidfd(), &info, WSTOPPED | WNOWAIT), 0);
+    const auto [dying, stopping] = swallow_a_stop(mon, p);
 
     std::vector<event> events;
     mon.on_event([&](const event& e) { events.push_back(e); });
@@ -243,7 +247,6 @@ TEST(monitor, a_stop_whose_sigchld_was_swallowed_by_an_exit_is_reported_to_an_em
     EXPECT_EQ(events[stop_first ? 0 : 1].watch, stopping);
     EXPECT_EQ(events[stop_first ? 0 : 1].status->stopped_signal(), SIGSTOP);
     mon.find(stopping)->kill();
-    mon.on_event([](const event&) {});
 }
 
 TEST(monitor, a_storm_of_stops_continues_and_deaths_loses_no_event_and_repeats_none) {
