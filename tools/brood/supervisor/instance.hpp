@@ -81,7 +81,7 @@ public:
     // Low fds for a child's stdio, so that a start or a check costs the same with 50 programs as with
     // 500 (stdio_slots).
     virtual const stdio_slots& child_stdio() const = 0;
-    // A health check of which's has fallen due: it starts when the queue of due checks comes to it
+    // The health check of `which` has fallen due: it starts when the queue of due checks comes to it
     // (health_check_queue), with start_due_health_check().
     virtual void health_check_due(instance& which) = 0;
     // A health.exec check has ended (its process reaped): the code that ran it may be given back.

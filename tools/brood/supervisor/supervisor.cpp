@@ -62,8 +62,8 @@ static_assert(check_code_tag < instance::kinds);
 constexpr std::chrono::milliseconds check_code_linger{200};
 // How long a turn of the loop goes on starting health checks that fell due together (always one):
 // about four exec checks' spawns. The exits and requests that came meanwhile are seen before the
-// rest. 200 µs (one or two spawns) cost brood a tenth more CPU a check in 500 programs' rounds, for
-// no shorter time from a failed check among ten to its restart (benchmarks.md).
+// rest. 200 µs (one or two spawns) cost brood more CPU a check in 500 programs' rounds and did not
+// shorten the time from a failed check among ten to its restart (benchmarks.md).
 constexpr std::chrono::microseconds health_check_start_budget{500};
 // Watch tag of the cgroup guard; an instance's leader is watched with its serial.
 constexpr std::uint64_t guard_tag = 0;
