@@ -249,6 +249,26 @@ TEST(monitor, a_stop_whose_sigchld_was_swallowed_by_an_exit_is_reported_to_an_em
     mon.find(stopping)->kill();
 }
 
+// fd() asked for once the work was put off (the exit already handed out by the loop's own wait):
+// the embedding loop is woken for it.
+TEST(monitor, a_stop_swallowed_before_fd_was_given_is_reported_to_the_embedding_loop) {
+    monitor mon({.report_stops = true});
+    test_pipe p;
+    const auto [dying, stopping] = swallow_a_stop(mon, p);
+    std::vector<event> events;
+    mon.on_event([&](const event& e) { events.push_back(e); });
+    for (int turn = 0; events.empty() && turn < 50; ++turn) mon.run_once(100ms);
+    ASSERT_EQ(events.size(), 1u) << "the exit alone first: the walk for the stop is put off";
+    EXPECT_EQ(events[0].watch, dying);
+
+    const int fd = mon.fd();
+    for (pollfd ready{fd, POLLIN, 0}; events.size() < 2 && ::poll(&ready, 1, 5000) == 1;) mon.run_once(0ms);
+    ASSERT_EQ(events.size(), 2u) << "fd() was not readable for the stop";
+    EXPECT_EQ(events[1].watch, stopping);
+    EXPECT_EQ(events[1].status->stopped_signal(), SIGSTOP);
+    mon.find(stopping)->kill();
+}
+
 TEST(monitor, a_storm_of_stops_continues_and_deaths_loses_no_event_and_repeats_none) {
     constexpr int n = 1000;
     monitor mon({.report_stops = true});

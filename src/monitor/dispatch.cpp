@@ -66,8 +66,7 @@ void on_signals(monitor_state& state) {
     // Only the program's signals were read: no SIGCHLD work. Nothing at all: a SIGCHLD may have
     // been read elsewhere (a thread that did not block it), so the work is done to be sure.
     if (!state.signals->reads_sigchld() || (read == 0 && state.signals_read.size() > others)) return;
-    // An embedding loop waits on fd(), which a deadline of the loop's own does not make readable.
-    if (state.fd_given || !only_watched_exits(state, notes, read)) {
+    if (!only_watched_exits(state, notes, read)) {
         do_sigchld_work(state);
     } else if (!state.sigchld_work_due) {
         state.sigchld_work_due = std::chrono::steady_clock::now() + sigchld_deferral;
@@ -163,8 +162,11 @@ void poll_sources(monitor& loop, monitor_state& state, int timeout_ms) {
     }
     for (std::size_t i = 0; i < n; ++i)
         if (key_kind(state.ready[i].data.u64) == source_kind::child) reap_exit(state, key_payload(state.ready[i].data.u64));
-    // After this turn's exits: a child's stop cannot be pending once it is dead, so order holds.
-    if (state.sigchld_work_due && std::chrono::steady_clock::now() >= *state.sigchld_work_due) do_sigchld_work(state);
+    // After this turn's exits: a child's stop cannot be pending once it is dead, so order holds. An
+    // embedding loop waits on fd(), which a deadline of the loop's own does not make readable: for
+    // it the work is not put off past the turn.
+    if (state.sigchld_work_due && (state.fd_given || std::chrono::steady_clock::now() >= *state.sigchld_work_due))
+        do_sigchld_work(state);
     if (timer || !state.timerfd_watched) state.timers.fire_due(state.queue);
     for (std::size_t i = 0; i < n; ++i) {
         const std::uint64_t key = state.ready[i].data.u64;

@@ -93,10 +93,10 @@ int monitor::fd() const {
     detail::monitor_state& s = *state_;
     check_thread(s, "fd");
     // An embedding loop waits on the epoll fd alone: from now on a due timer must make it readable,
-    // and so must a task queued for the next turn.
+    // and so must a task queued for the next turn or SIGCHLD work put off (poll_sources).
     s.watch_timerfd();
     s.fd_given = true;
-    if (std::exchange(s.next_turn_tasks, false)) s.tasks.wake();
+    if (std::exchange(s.next_turn_tasks, false) || s.sigchld_work_due) s.tasks.wake();
     return s.epoll.fd();
 }
 
